@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets shipped in the repository for development; production refuses to start with them.
+DEV_SECRET = "dev-only-secret-change-me"
+PLACEHOLDER_SECRETS = {DEV_SECRET, "", "changeme", "change-me", "secret"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAFEGRID_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    # Keys the HMAC of public receipts and report idempotency keys; never stored in the database.
+    secret_key: str = DEV_SECRET
+
+    token_ttl_hours: int = 24 * 14
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    photo_long_side: int = 2048
+    thumbnail_long_side: int = 320
+    # Asia/Shanghai has no DST; deadlines are dates in this zone.
+    timezone: str = "Asia/Shanghai"
+
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+
+    report_max_photos: int = 5
+    report_max_description: int = 4000
+    report_rate_per_client_per_hour: int = 10
+    report_rate_global_per_minute: int = 120
+    receipt_lookup_rate_per_client_per_minute: int = 20
+
+    escalation_sweep_seconds: int = 600
+    major_deadline_days_cap: int = 3
+    pwa_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "pwa")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.env == "production" and (self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32):
+            raise ValueError(
+                "SAFEGRID_SECRET_KEY must be set to a random value of 32+ characters in production"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'safegrid.db').resolve()}"
+
+    @property
+    def photo_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

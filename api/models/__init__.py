@@ -1,0 +1,26 @@
+from api.models.area import Area
+from api.models.base import Base
+from api.models.checklist import ChecklistTemplate
+from api.models.finding import Finding, FindingEvent
+from api.models.inspection import Inspection
+from api.models.photo import Photo
+from api.models.report import Report, ReportEvent
+from api.models.user import AuthToken, LoginThrottle, User, UserArea
+from api.models.venue import Venue
+
+__all__ = [
+    "Area",
+    "AuthToken",
+    "Base",
+    "ChecklistTemplate",
+    "Finding",
+    "FindingEvent",
+    "Inspection",
+    "LoginThrottle",
+    "Photo",
+    "Report",
+    "ReportEvent",
+    "User",
+    "UserArea",
+    "Venue",
+]

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(LOCAL_TZ).date()
+
+
+def add_days(day: date, days: int) -> date:
+    return day + timedelta(days=days)
