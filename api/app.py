@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import __version__
+from api.config import Settings, get_settings
+from api.db import create_engine, create_sessionmaker
+from api.errors import install_error_handlers
+from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from api.routers import auth, findings, inspections, photos, reference, venues
+from api.services.findings import sweep_escalations
+from api.storage import LocalPhotoStorage
+
+log = logging.getLogger("safegrid")
+
+API_PREFIX = "/api/v1"
+
+
+async def _escalation_loop(app: FastAPI, every: float) -> None:
+    while True:
+        try:
+            async with app.state.sessionmaker() as session:
+                raised = await sweep_escalations(session)
+                await session.commit()
+            if raised:
+                log.info("escalated %d overdue finding(s)", raised)
+        except Exception:  # the loop must outlive a bad night of the database
+            log.exception("escalation sweep failed")
+        await asyncio.sleep(every)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        task = None
+        if settings.escalation_sweep_seconds > 0:
+            task = asyncio.create_task(_escalation_loop(app, settings.escalation_sweep_seconds))
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await engine.dispose()
+
+    app = FastAPI(
+        title="SafeGrid 安格 API",
+        version=__version__,
+        description="Hazard inspection and rectification for township safety offices (API contract v1).",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.storage = LocalPhotoStorage(settings.photo_dir)
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, reference, venues, photos, inspections, findings):
+        api.include_router(module.router)
+
+    @api.get("/health", tags=["meta"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(api)
+    _mount_pwa(app, settings)
+
+    upload = settings.max_upload_bytes + 256 * 1024
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=[
+            ("PUT", f"{API_PREFIX}/photos/", upload),
+            ("POST", f"{API_PREFIX}/venues/import", upload),
+            (
+                "POST",
+                f"{API_PREFIX}/public/reports",
+                settings.max_upload_bytes * settings.report_max_photos + 65536,
+            ),
+        ],
+        default_limit=1024 * 1024,
+    )
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def _mount_pwa(app: FastAPI, settings: Settings) -> None:
+    pwa = settings.pwa_dir
+    if not pwa.is_dir():
+        return
+
+    @app.get("/sw.js", include_in_schema=False)
+    async def service_worker() -> FileResponse:
+        # The service worker must be revalidated on every load, or an update can hide for a day.
+        return FileResponse(
+            pwa / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+        )
+
+    app.mount("/", StaticFiles(directory=pwa, html=True), name="pwa")

@@ -1,0 +1,168 @@
+"""The `safegrid` command: serve, migrate, demo, user add, import-venues, sweep."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.config import get_settings
+from api.db import create_engine, create_sessionmaker
+from api.migrations import migrate
+
+T = TypeVar("T")
+
+
+async def _in_session(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    settings = get_settings()
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await fn(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def _migrate() -> None:
+    added = asyncio.run(migrate(get_settings()))
+    for code, version in added:
+        print(f"checklist {code} v{version} loaded")
+    print("database is up to date")
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    _migrate()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _migrate()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # No uvicorn access log: it records client addresses and raw paths (receipts); ours records neither.
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from api.services import demo
+
+    _migrate()
+    rows = asyncio.run(_in_session(lambda s: demo.load(s, args.password, args.reset_passwords)))
+    print("demo town 云岭镇 loaded. users:")
+    for username, role, password in rows:
+        shown = password if password else "(unchanged; use --reset-passwords for new ones)"
+        print(f"  {username:<20} {role:<11} {shown}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from api.services.auth import create_user
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        print("error: the password needs at least 8 characters", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(
+            _in_session(
+                lambda s: create_user(
+                    s,
+                    username=args.name,
+                    password=password,
+                    role=args.role,
+                    display_name=args.display_name,
+                    area_codes=args.area or [],
+                )
+            )
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.name} ({args.role}) saved")
+    return 0
+
+
+def cmd_import_venues(args: argparse.Namespace) -> int:
+    from api.errors import AppError
+    from api.services.auth import Principal
+    from api.services.venue_import import import_file
+
+    data = Path(args.file).read_bytes()
+    admin = Principal(id=None, username="cli", display_name="cli", role="admin", area_codes=())  # type: ignore[arg-type]
+    try:
+        result = asyncio.run(_in_session(lambda s: import_file(s, admin, data, args.file)))
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        for err in exc.extra.get("errors", []):
+            print(f"  row {err['row']}: {err['reason']}", file=sys.stderr)
+        return 1
+    print(f"created {result.created}, updated {result.updated}")
+    return 0
+
+
+def cmd_sweep(_args: argparse.Namespace) -> int:
+    from api.services.findings import sweep_escalations
+
+    raised = asyncio.run(_in_session(sweep_escalations))
+    print(f"escalated {raised} finding(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="safegrid", description="SafeGrid 安格 hazard inspection system")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="apply migrations and run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply migrations and load built-in checklists").set_defaults(
+        func=cmd_migrate
+    )
+    demo = sub.add_parser("demo", help="load the demo town (safe to run twice)")
+    demo.add_argument("--password", help="set every demo user's password to this")
+    demo.add_argument("--reset-passwords", action="store_true", help="give existing demo users new passwords")
+    demo.set_defaults(func=cmd_demo)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create or update a user (password from --password or stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["inspector", "supervisor", "admin"])
+    add.add_argument("--area", action="append", help="area code (repeatable); an admin needs none")
+    add.add_argument("--display-name")
+    add.add_argument("--password")
+    add.set_defaults(func=cmd_user_add)
+    imp = sub.add_parser("import-venues", help="import venues from .xlsx or .csv")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import_venues)
+    sub.add_parser("sweep", help="raise escalation levels of overdue findings").set_defaults(func=cmd_sweep)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args: Any = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response
+
+from api.deps import BearerDep, CurrentUser, SessionDep, SettingsDep
+from api.schemas.auth import MeOut, TokenOut
+from api.services import auth as auth_service
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/token", response_model=TokenOut)
+async def issue_token(
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+) -> TokenOut:
+    token, expires_at = await auth_service.authenticate(session, settings, username, password)
+    return TokenOut(access_token=token, expires_at=expires_at)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(session: SessionDep, _user: CurrentUser, credentials: BearerDep) -> Response:
+    assert credentials is not None  # CurrentUser has already required it
+    await auth_service.revoke(session, credentials.credentials)
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=MeOut)
+async def me(user: CurrentUser) -> MeOut:
+    return MeOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        area_codes=list(user.area_codes),
+    )

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep, SupervisorUser
+from api.models import Finding
+from api.schemas.common import Page
+from api.schemas.findings import (
+    EventOut,
+    ExtensionIn,
+    FindingDetailOut,
+    FindingIn,
+    FindingOut,
+    FindingSource,
+    FindingStatus,
+    RectificationIn,
+    RectificationOut,
+    Severity,
+    VerificationIn,
+    VoidIn,
+)
+from api.services import findings as finding_service
+
+router = APIRouter(tags=["findings"])
+
+
+async def _detail(session: SessionDep, finding: Finding) -> FindingDetailOut:
+    events = await finding_service.events_of(session, finding.id)
+    rectification = None
+    if finding.rectified_by is not None and finding.rectified_at is not None:
+        names = await finding_service.user_names(session, [finding.rectified_by])
+        rectification = RectificationOut(
+            by=finding.rectified_by,
+            by_name=names.get(finding.rectified_by),
+            at=finding.rectified_at,
+            note=finding.rectification_note,
+            photo_ids=[uuid.UUID(p) for p in finding.rectification_photo_ids or []],
+        )
+    return FindingDetailOut(
+        **finding_service.finding_dict(finding),
+        events=[
+            EventOut(
+                seq=e.seq,
+                action=e.action,
+                actor_id=e.actor_id,
+                actor_name=name,
+                at=e.at,
+                from_status=e.from_status,
+                to_status=e.to_status,
+                note=e.note,
+                photo_ids=[uuid.UUID(p) for p in e.photo_ids or []],
+                data=e.data or {},
+            )
+            for e, name in events
+        ],
+        rectification=rectification,
+    )
+
+
+@router.get("/findings", response_model=Page[FindingOut])
+async def list_findings(
+    session: SessionDep,
+    user: CurrentUser,
+    status: FindingStatus | None = None,
+    severity: Severity | None = None,
+    area: str | None = None,
+    venue_id: uuid.UUID | None = None,
+    source: FindingSource | None = None,
+    overdue: bool | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[FindingOut]:
+    filters = finding_service.FindingFilters(
+        status=status, severity=severity, area=area, venue_id=venue_id, source=source, overdue=overdue, q=q
+    )
+    rows, next_cursor = await finding_service.list_findings(session, user, filters, limit, cursor)
+    return Page(items=[FindingOut(**finding_service.finding_dict(f)) for f in rows], next_cursor=next_cursor)
+
+
+@router.get("/findings/{finding_id}", response_model=FindingDetailOut)
+async def get_finding(session: SessionDep, user: CurrentUser, finding_id: uuid.UUID) -> FindingDetailOut:
+    return await _detail(session, await finding_service.get_finding(session, user, finding_id))
+
+
+@router.post(
+    "/findings",
+    response_model=FindingDetailOut,
+    status_code=201,
+    responses={200: {"model": FindingDetailOut}},
+)
+async def create_finding(
+    session: SessionDep, settings: SettingsDep, user: InspectorUser, body: FindingIn, response: Response
+) -> FindingDetailOut:
+    finding, created = await finding_service.create_manual(
+        session,
+        user,
+        finding_id=body.id or uuid.uuid4(),
+        venue_id=body.venue_id,
+        area_code=body.area_code,
+        title=body.title,
+        description=body.description,
+        severity=body.severity,
+        deadline=body.deadline,
+        photo_ids=body.photo_ids,
+        major_cap=settings.major_deadline_days_cap,
+    )
+    response.status_code = 201 if created else 200
+    return await _detail(session, finding)
+
+
+@router.post("/findings/{finding_id}/rectification", response_model=FindingDetailOut)
+async def rectify(
+    session: SessionDep, user: InspectorUser, finding_id: uuid.UUID, body: RectificationIn
+) -> FindingDetailOut:
+    finding = await finding_service.rectify(session, user, finding_id, body.note, body.photo_ids)
+    return await _detail(session, finding)
+
+
+@router.post("/findings/{finding_id}/verification", response_model=FindingDetailOut)
+async def verify(
+    session: SessionDep, user: InspectorUser, finding_id: uuid.UUID, body: VerificationIn
+) -> FindingDetailOut:
+    finding = await finding_service.verify(session, user, finding_id, body.result, body.note, body.photo_ids)
+    return await _detail(session, finding)
+
+
+@router.post("/findings/{finding_id}/extension", response_model=FindingDetailOut)
+async def extend(
+    session: SessionDep, user: SupervisorUser, finding_id: uuid.UUID, body: ExtensionIn
+) -> FindingDetailOut:
+    finding = await finding_service.extend(session, user, finding_id, body.deadline, body.reason)
+    return await _detail(session, finding)
+
+
+@router.post("/findings/{finding_id}/void", response_model=FindingDetailOut)
+async def void(
+    session: SessionDep, user: SupervisorUser, finding_id: uuid.UUID, body: VoidIn
+) -> FindingDetailOut:
+    finding = await finding_service.void(session, user, finding_id, body.reason)
+    return await _detail(session, finding)

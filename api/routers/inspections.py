@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep
+from api.schemas.common import Page
+from api.schemas.inspections import InspectionIn, InspectionOut
+from api.services import inspections as inspection_service
+
+router = APIRouter(tags=["inspections"])
+
+
+@router.put(
+    "/inspections/{inspection_id}", response_model=InspectionOut, responses={201: {"model": InspectionOut}}
+)
+async def put_inspection(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: InspectorUser,
+    inspection_id: uuid.UUID,
+    body: InspectionIn,
+    response: Response,
+) -> InspectionOut:
+    inspection, finding_ids, created = await inspection_service.put_inspection(
+        session, user, settings, inspection_id, body.model_dump(mode="json")
+    )
+    response.status_code = 201 if created else 200
+    return InspectionOut(**inspection_service.inspection_dict(inspection, finding_ids))
+
+
+@router.get("/inspections", response_model=Page[InspectionOut])
+async def list_inspections(
+    session: SessionDep,
+    user: CurrentUser,
+    venue_id: uuid.UUID | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> Page[InspectionOut]:
+    rows, next_cursor = await inspection_service.list_inspections(session, user, venue_id, limit, cursor)
+    ids = await inspection_service.finding_ids_by_inspection(session, [r.id for r in rows])
+    items = [InspectionOut(**inspection_service.inspection_dict(r, ids[r.id])) for r in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/inspections/{inspection_id}", response_model=InspectionOut)
+async def get_inspection(session: SessionDep, user: CurrentUser, inspection_id: uuid.UUID) -> InspectionOut:
+    row = await inspection_service.get_inspection(session, user, inspection_id)
+    ids = await inspection_service.finding_ids_of(session, row.id)
+    return InspectionOut(**inspection_service.inspection_dict(row, ids))

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import OutDatetime, Schema
+
+RiskLevel = Literal["low", "normal", "high"]
+
+
+class VenueIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=40)
+    address: str | None = Field(default=None, max_length=500)
+    area_code: str = Field(min_length=1, max_length=64)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    owner_name: str | None = Field(default=None, max_length=200)
+    owner_phone: str | None = Field(default=None, max_length=40)
+    risk_level: RiskLevel = "normal"
+    # The response carries `id`; tolerate it on the way back in so a GET body can be PUT again.
+    id: uuid.UUID | None = None
+
+
+class VenueOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    kind: str
+    address: str | None
+    area_code: str
+    lat: float | None
+    lng: float | None
+    owner_name: str | None
+    owner_phone: str | None
+    risk_level: str
+    last_inspected_at: OutDatetime | None = None
+    open_findings: int = 0
+
+
+class ImportRowError(BaseModel):
+    row: int
+    reason: str
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    errors: list[ImportRowError]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import NotFound, Unprocessable
+from api.models import Area
+from api.services.auth import Principal
+from api.services.scope import path_in_scope
+
+
+async def list_areas(session: AsyncSession) -> Sequence[Area]:
+    return (await session.scalars(select(Area).order_by(Area.path))).all()
+
+
+async def get_area(session: AsyncSession, code: str) -> Area:
+    area = await session.get(Area, code)
+    if area is None:
+        raise NotFound(f"Unknown area {code!r}.", code="area_not_found")
+    return area
+
+
+async def require_area_in_scope(session: AsyncSession, user: Principal, code: str) -> Area:
+    area = await session.get(Area, code)
+    if area is None or not path_in_scope(user, area.path):
+        raise Unprocessable(
+            f"Area {code!r} does not exist or is outside your areas.", code="area_out_of_scope"
+        )
+    return area
+
+
+async def upsert_area(
+    session: AsyncSession, code: str, name: str, parent_code: str | None, level: str
+) -> Area:
+    parent_path = "/"
+    if parent_code:
+        parent = await get_area(session, parent_code)
+        parent_path = parent.path
+    path = f"{parent_path}{code}/"
+    area = await session.get(Area, code)
+    if area is None:
+        area = Area(code=code, name=name, parent_code=parent_code, path=path, level=level)
+        session.add(area)
+    else:
+        area.name, area.parent_code, area.path, area.level = name, parent_code, path, level
+    await session.flush()
+    return area

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from api.config import Settings
+from api.errors import TooManyRequests, Unauthorized
+from api.models import Area, AuthToken, LoginThrottle, User, UserArea
+from api.timeutil import utcnow
+
+# OWASP Password Storage Cheat Sheet, Argon2id first configuration: m=19 MiB, t=2, p=1.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+ROLES = ("inspector", "supervisor", "admin")
+_ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user with what authorization needs: role and the paths of their areas."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    area_codes: tuple[str, ...]
+    area_paths: tuple[str, ...] = field(default=())
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def at_least(self, role: str) -> bool:
+        return _ROLE_RANK[self.role] >= _ROLE_RANK[role]
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(check)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _throttle_key(username: str) -> str:
+    return hashlib.sha256(username.strip().lower().encode()).hexdigest()
+
+
+async def _throttle_check(session: AsyncSession, key: str, settings: Settings, now: datetime) -> None:
+    row = await session.get(LoginThrottle, key)
+    if row is None:
+        return
+    window_end = row.window_start + timedelta(seconds=settings.login_window_seconds)
+    if row.failures >= settings.login_max_failures and now < window_end:
+        retry = int((window_end - now).total_seconds()) + 1
+        raise TooManyRequests("Too many failed sign-ins; try again later.", retry_after=retry)
+
+
+async def _throttle_fail(session: AsyncSession, key: str, settings: Settings, now: datetime) -> None:
+    row = await session.get(LoginThrottle, key)
+    if row is None:
+        session.add(LoginThrottle(key=key, failures=1, window_start=now))
+    elif now >= row.window_start + timedelta(seconds=settings.login_window_seconds):
+        row.failures, row.window_start = 1, now
+    else:
+        row.failures += 1
+    await session.flush()
+
+
+async def authenticate(
+    session: AsyncSession, settings: Settings, username: str, password: str
+) -> tuple[str, datetime]:
+    """Checks the password and issues a new opaque token; returns (token, expires_at).
+
+    A failed attempt is recorded although the request answers 401 (the error keeps its changes), so
+    throttling holds across processes.
+    """
+    now = utcnow()
+    key = _throttle_key(username)
+    await _throttle_check(session, key, settings, now)
+    user = await session.scalar(select(User).where(User.username == username.strip()))
+    # Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
+    ok = await _verify(user.password_hash if user else _DUMMY_HASH, password)
+    if not (user and ok and user.active):
+        await _throttle_fail(session, key, settings, now)
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials", keep_changes=True)
+    await session.execute(update(LoginThrottle).where(LoginThrottle.key == key).values(failures=0))
+    token = secrets.token_urlsafe(32)
+    expires_at = now + timedelta(hours=settings.token_ttl_hours)
+    session.add(AuthToken(token_hash=token_digest(token), user_id=user.id, expires_at=expires_at))
+    await session.flush()
+    return token, expires_at
+
+
+async def principal_for_token(session: AsyncSession, token: str) -> Principal | None:
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(User)
+            .join(AuthToken, AuthToken.user_id == User.id)
+            .where(
+                AuthToken.token_hash == token_digest(token),
+                AuthToken.revoked_at.is_(None),
+                AuthToken.expires_at > now,
+                User.active.is_(True),
+            )
+            .options(selectinload(User.areas))
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return await principal_for_user(session, row)
+
+
+async def principal_for_user(session: AsyncSession, user: User) -> Principal:
+    codes = user.area_codes
+    paths: list[str] = []
+    if codes:
+        paths = list((await session.scalars(select(Area.path).where(Area.code.in_(codes)))).all())
+    return Principal(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        area_codes=tuple(codes),
+        area_paths=tuple(sorted(paths)),
+    )
+
+
+async def revoke(session: AsyncSession, token: str) -> None:
+    await session.execute(
+        update(AuthToken)
+        .where(AuthToken.token_hash == token_digest(token), AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    area_codes: list[str] | None = None,
+) -> User:
+    """Creates or updates a user (the CLI and the demo call it repeatedly; it must be safe to re-run)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if role != "admin" and not area_codes:
+        raise ValueError("an inspector or supervisor needs at least one area")
+    codes = sorted(set(area_codes or []))
+    known = set((await session.scalars(select(Area.code).where(Area.code.in_(codes)))).all())
+    if missing := [c for c in codes if c not in known]:
+        raise ValueError(f"unknown area(s): {', '.join(missing)}")
+    user = await session.scalar(
+        select(User).where(User.username == username).options(selectinload(User.areas))
+    )
+    password_hash = await hash_password(password)
+    if user is None:
+        user = User(
+            username=username, display_name=display_name or username, role=role, password_hash=password_hash
+        )
+        user.areas = [UserArea(area_code=c) for c in codes]
+        session.add(user)
+    else:
+        user.role, user.password_hash = role, password_hash
+        if display_name:
+            user.display_name = display_name
+        user.areas = [UserArea(area_code=c) for c in codes]
+    await session.flush()
+    return user

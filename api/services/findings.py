@@ -1,0 +1,404 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import NotFound, Unprocessable
+from api.models import Area, Finding, FindingEvent, Photo, User, Venue
+from api.services import lifecycle
+from api.services.auth import Principal
+from api.services.lifecycle import Action, Status
+from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
+from api.services.scope import in_scope, in_subtree
+from api.timeutil import local_today, utcnow
+
+# Days past the deadline at which the escalation level (督办) reaches 1, 2 and 3.
+ESCALATION_STEPS = (1, 7, 30)
+
+
+def is_overdue(finding: Finding, today: date | None = None) -> bool:
+    return finding.status == Status.OPEN and finding.deadline < (today or local_today())
+
+
+def overdue_clause(today: date) -> ColumnElement[bool]:
+    return and_(Finding.status == Status.OPEN.value, Finding.deadline < today)
+
+
+def deadline_for(days: int, major: bool, today: date, major_cap: int) -> date:
+    # A major hazard's item default is only a ceiling; the real deadline comes with the 督办 decision
+    # (an extension), so the finding starts on a short fuse.
+    if major:
+        days = min(days, major_cap)
+    return today + timedelta(days=max(days, 0))
+
+
+async def check_photos(
+    session: AsyncSession, user: Principal, photo_ids: Sequence[uuid.UUID | str]
+) -> list[str]:
+    """Returns the ids as strings; 422 naming every id that is unknown or not the user's to use."""
+    ids = [str(p) for p in photo_ids]
+    if not ids:
+        return []
+    if len(set(ids)) != len(ids):
+        raise Unprocessable("A photo id is listed twice.", code="duplicate_photo_ids")
+    wanted = [uuid.UUID(i) for i in ids]
+    visible = or_(Photo.uploaded_by == user.id, in_scope(user, Photo.area_code))
+    found = set(
+        str(i) for i in (await session.scalars(select(Photo.id).where(Photo.id.in_(wanted), visible))).all()
+    )
+    if missing := [i for i in ids if i not in found]:
+        raise Unprocessable(
+            f"Unknown photo id(s): {', '.join(missing)}. Upload them first with PUT /photos/{{id}}.",
+            code="unknown_photos",
+            photo_ids=missing,
+        )
+    return ids
+
+
+async def attach_photos(session: AsyncSession, photo_ids: Sequence[str], area_code: str) -> None:
+    """Photos take the area of what they document, so whoever may see that may see them."""
+    if not photo_ids:
+        return
+    for photo in await session.scalars(select(Photo).where(Photo.id.in_([uuid.UUID(p) for p in photo_ids]))):
+        if photo.area_code is None:
+            photo.area_code = area_code
+
+
+async def open_finding(
+    session: AsyncSession,
+    *,
+    finding_id: uuid.UUID,
+    area_code: str,
+    source: str,
+    title: str,
+    severity: str,
+    deadline: date,
+    actor_id: uuid.UUID | None,
+    at: datetime,
+    venue_id: uuid.UUID | None = None,
+    inspection_id: uuid.UUID | None = None,
+    report_id: uuid.UUID | None = None,
+    item_code: str | None = None,
+    description: str | None = None,
+    gb35181_flag: str | None = None,
+    photo_ids: list[str] | None = None,
+) -> Finding:
+    """The one way a finding comes into being (from an inspection, a report or by hand)."""
+    finding = Finding(
+        id=finding_id,
+        venue_id=venue_id,
+        area_code=area_code,
+        inspection_id=inspection_id,
+        report_id=report_id,
+        source=source,
+        item_code=item_code,
+        title=title,
+        description=description,
+        severity=severity,
+        gb35181_flag=gb35181_flag,
+        status=Status.OPEN.value,
+        deadline=deadline,
+        # A suspected major hazard is reported upwards the same day: it starts escalated.
+        escalation_level=1 if severity == "major" else 0,
+        photo_ids=list(photo_ids or []),
+        created_by=actor_id,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(finding)
+    await session.flush()
+    await lifecycle.record(
+        session,
+        finding,
+        Action.CREATE,
+        actor_id=actor_id,
+        at=at,
+        from_status=None,
+        seq=1,
+        photo_ids=photo_ids,
+        data={
+            "source": source,
+            "severity": severity,
+            "deadline": deadline.isoformat(),
+            "escalation_level": finding.escalation_level,
+        },
+    )
+    if photo_ids:
+        await attach_photos(session, photo_ids, area_code)
+    return finding
+
+
+@dataclass
+class FindingFilters:
+    status: str | None = None
+    severity: str | None = None
+    area: str | None = None
+    venue_id: uuid.UUID | None = None
+    source: str | None = None
+    overdue: bool | None = None
+    q: str | None = None
+
+
+async def list_findings(
+    session: AsyncSession, user: Principal, filters: FindingFilters, limit: int | None, cursor: str | None
+) -> tuple[Sequence[Finding], str | None]:
+    limit = clamp_limit(limit)
+    today = local_today()
+    stmt = select(Finding).where(in_scope(user, Finding.area_code))
+    if filters.status:
+        stmt = stmt.where(Finding.status == filters.status)
+    if filters.severity:
+        stmt = stmt.where(Finding.severity == filters.severity)
+    if filters.source:
+        stmt = stmt.where(Finding.source == filters.source)
+    if filters.venue_id:
+        stmt = stmt.where(Finding.venue_id == filters.venue_id)
+    if filters.area:
+        area_path = await session.scalar(select(Area.path).where(Area.code == filters.area))
+        stmt = stmt.where(in_subtree(area_path, Finding.area_code) if area_path else false())
+    if filters.overdue is not None:
+        clause = overdue_clause(today)
+        stmt = stmt.where(clause if filters.overdue else ~clause)
+    if filters.q:
+        like = f"%{filters.q.strip()}%"
+        venue_match = Finding.venue_id.in_(select(Venue.id).where(Venue.name.ilike(like)))
+        stmt = stmt.where(or_(Finding.title.ilike(like), Finding.description.ilike(like), venue_match))
+    if cursor:
+        created, fid = decode_cursor(cursor, 2)
+        try:
+            c_at, c_id = datetime.fromisoformat(created), uuid.UUID(fid)
+        except ValueError as exc:
+            raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor") from exc
+        stmt = stmt.where(or_(Finding.created_at < c_at, and_(Finding.created_at == c_at, Finding.id < c_id)))
+    stmt = stmt.order_by(Finding.created_at.desc(), Finding.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last.created_at.isoformat(), last.id)
+    return rows, next_cursor
+
+
+async def get_finding(
+    session: AsyncSession, user: Principal, finding_id: uuid.UUID, *, lock: bool = False
+) -> Finding:
+    stmt = select(Finding).where(Finding.id == finding_id, in_scope(user, Finding.area_code))
+    if lock:
+        stmt = stmt.with_for_update()
+    finding = await session.scalar(stmt)
+    if finding is None:
+        # Out of scope answers exactly like missing: existence itself must not leak.
+        raise NotFound("No such finding.", code="finding_not_found")
+    return finding
+
+
+async def events_of(session: AsyncSession, finding_id: uuid.UUID) -> list[tuple[FindingEvent, str | None]]:
+    rows = await session.execute(
+        select(FindingEvent, User.display_name)
+        .outerjoin(User, User.id == FindingEvent.actor_id)
+        .where(FindingEvent.finding_id == finding_id)
+        .order_by(FindingEvent.seq)
+    )
+    return [(e, name) for e, name in rows.all()]
+
+
+async def user_names(session: AsyncSession, ids: Sequence[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {i: n for i, n in rows.all()}
+
+
+async def create_manual(
+    session: AsyncSession,
+    user: Principal,
+    *,
+    finding_id: uuid.UUID,
+    venue_id: uuid.UUID | None,
+    area_code: str | None,
+    title: str,
+    description: str | None,
+    severity: str,
+    deadline: date | None,
+    photo_ids: list[uuid.UUID],
+    major_cap: int,
+) -> tuple[Finding, bool]:
+    """A finding recorded by hand. Returns (finding, created); the same id again is a harmless retry."""
+    existing = await session.get(Finding, finding_id)
+    if existing is not None:
+        if existing.created_by != user.id or existing.title != title:
+            raise lifecycle.Conflict("This id already holds another finding.", code="id_conflict")
+        return await get_finding(session, user, finding_id), False
+    venue: Venue | None = None
+    if venue_id is not None:
+        venue = await session.scalar(
+            select(Venue).where(Venue.id == venue_id, in_scope(user, Venue.area_code))
+        )
+        if venue is None:
+            raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
+        area_code = venue.area_code
+    if area_code is None:
+        raise Unprocessable("Give a venue_id or an area_code.", code="area_required")
+    from api.services.areas import require_area_in_scope
+
+    await require_area_in_scope(session, user, area_code)
+    ids = await check_photos(session, user, photo_ids)
+    today = local_today()
+    if deadline is None:
+        deadline = deadline_for(7, severity == "major", today, major_cap)
+    elif deadline < today:
+        raise Unprocessable("The deadline is in the past.", code="deadline_in_past")
+    finding = await open_finding(
+        session,
+        finding_id=finding_id,
+        area_code=area_code,
+        source="manual",
+        title=title,
+        description=description,
+        severity=severity,
+        deadline=deadline,
+        actor_id=user.id,
+        at=utcnow(),
+        venue_id=venue_id,
+        photo_ids=ids,
+    )
+    return finding, True
+
+
+async def rectify(
+    session: AsyncSession, user: Principal, finding_id: uuid.UUID, note: str, photo_ids: list[uuid.UUID]
+) -> Finding:
+    finding = await get_finding(session, user, finding_id, lock=True)
+    ids = await check_photos(session, user, photo_ids)
+    await lifecycle.apply(
+        session, finding, Action.RECTIFY, actor_id=user.id, at=utcnow(), note=note, photo_ids=ids
+    )
+    await attach_photos(session, ids, finding.area_code)
+    return finding
+
+
+async def verify(
+    session: AsyncSession,
+    user: Principal,
+    finding_id: uuid.UUID,
+    result: str,
+    note: str | None,
+    photo_ids: list[uuid.UUID],
+) -> Finding:
+    finding = await get_finding(session, user, finding_id, lock=True)
+    ids = await check_photos(session, user, photo_ids)
+    action = Action.VERIFY_PASS if result == "pass" else Action.VERIFY_FAIL
+    await lifecycle.apply(session, finding, action, actor_id=user.id, at=utcnow(), note=note, photo_ids=ids)
+    await attach_photos(session, ids, finding.area_code)
+    await _notify_report(session, finding)
+    return finding
+
+
+async def extend(
+    session: AsyncSession, user: Principal, finding_id: uuid.UUID, deadline: date, reason: str
+) -> Finding:
+    finding = await get_finding(session, user, finding_id, lock=True)
+    lifecycle.check(finding, Action.EXTEND, user.id)
+    if deadline <= finding.deadline:
+        raise Unprocessable(
+            f"An extension must move the deadline later than {finding.deadline.isoformat()}.",
+            code="deadline_not_later",
+        )
+    before = finding.deadline
+    finding.deadline = deadline
+    await lifecycle.apply(
+        session,
+        finding,
+        Action.EXTEND,
+        actor_id=user.id,
+        at=utcnow(),
+        note=reason,
+        data={"deadline": {"before": before.isoformat(), "after": deadline.isoformat()}},
+    )
+    return finding
+
+
+async def void(session: AsyncSession, user: Principal, finding_id: uuid.UUID, reason: str) -> Finding:
+    finding = await get_finding(session, user, finding_id, lock=True)
+    await lifecycle.apply(session, finding, Action.VOID, actor_id=user.id, at=utcnow(), note=reason)
+    await _notify_report(session, finding)
+    return finding
+
+
+async def _notify_report(session: AsyncSession, finding: Finding) -> None:
+    """A report's public status follows the finding it opened (resolved when the finding closes)."""
+    if finding.report_id is None:
+        return
+    from api.services import reports
+
+    await reports.on_finding_changed(session, finding)
+
+
+def escalation_target(deadline: date, today: date) -> int:
+    days_over = (today - deadline).days
+    return sum(1 for step in ESCALATION_STEPS if days_over >= step)
+
+
+async def sweep_escalations(session: AsyncSession, now: datetime | None = None) -> int:
+    """Raises the escalation level (督办) of open findings past their deadline; each rise is an event.
+
+    Safe to run from several processes at once: rows are locked and the level only ever rises.
+    """
+    now = now or utcnow()
+    today = local_today(now)
+    stmt = (
+        select(Finding)
+        .where(overdue_clause(today), Finding.escalation_level < len(ESCALATION_STEPS))
+        .order_by(Finding.deadline)
+        .with_for_update(skip_locked=True)
+    )
+    raised = 0
+    for finding in (await session.scalars(stmt)).all():
+        target = max(escalation_target(finding.deadline, today), finding.escalation_level)
+        if target == finding.escalation_level:
+            continue
+        before = finding.escalation_level
+        finding.escalation_level = target
+        await lifecycle.apply(
+            session,
+            finding,
+            Action.ESCALATE,
+            actor_id=None,
+            at=now,
+            note=f"期限已过 {(today - finding.deadline).days} 天，督办升级",
+            data={"escalation_level": {"before": before, "after": target}},
+        )
+        raised += 1
+    return raised
+
+
+def finding_dict(finding: Finding, today: date | None = None) -> dict[str, Any]:
+    return {
+        "id": finding.id,
+        "venue_id": finding.venue_id,
+        "area_code": finding.area_code,
+        "inspection_id": finding.inspection_id,
+        "report_id": finding.report_id,
+        "source": finding.source,
+        "item_code": finding.item_code,
+        "title": finding.title,
+        "description": finding.description,
+        "severity": finding.severity,
+        "status": finding.status,
+        "deadline": finding.deadline,
+        "overdue": is_overdue(finding, today),
+        "escalation_level": finding.escalation_level,
+        "photo_ids": finding.photo_ids or [],
+        "created_at": finding.created_at,
+        "closed_at": finding.closed_at,
+        "gb35181": finding.gb35181_flag,
+        "updated_at": finding.updated_at,
+    }

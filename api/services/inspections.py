@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.config import Settings
+from api.errors import Conflict, NotFound, Unprocessable
+from api.models import Finding, Inspection, Venue
+from api.services import checklists, findings
+from api.services.auth import Principal
+from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
+from api.services.scope import in_scope
+from api.timeutil import local_today, utcnow
+
+# Finding ids are derived from the inspection id and the item, so a replay can never open a second one.
+_FINDING_NS = uuid.UUID("5f6a3c1e-2b7d-4e0a-9c43-6d1f0b8e2a71")
+
+
+def finding_id_for(inspection_id: uuid.UUID, item_code: str) -> uuid.UUID:
+    return uuid.uuid5(_FINDING_NS, f"{inspection_id}:{item_code}")
+
+
+def body_digest(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def put_inspection(
+    session: AsyncSession, user: Principal, settings: Settings, inspection_id: uuid.UUID, body: dict[str, Any]
+) -> tuple[Inspection, list[uuid.UUID], bool]:
+    """Stores a submitted checklist exactly once. Returns (inspection, finding ids, created)."""
+    digest = body_digest(body)
+    existing = await session.get(Inspection, inspection_id)
+    if existing is not None:
+        return await _replay(session, user, existing, digest)
+
+    venue = await session.scalar(
+        select(Venue).where(Venue.id == body["venue_id"], in_scope(user, Venue.area_code))
+    )
+    if venue is None:
+        raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
+    template = await checklists.get_version(session, body["checklist_code"], body["checklist_version"])
+    if template is None:
+        raise Unprocessable(
+            f"No checklist {body['checklist_code']!r} version {body['checklist_version']}.",
+            code="unknown_checklist",
+        )
+    if venue.kind not in template.venue_kinds:
+        raise Unprocessable(
+            f"Checklist {template.code!r} does not apply to a venue of kind {venue.kind!r}.",
+            code="checklist_not_for_venue",
+        )
+    items = {item["code"]: item for item in template.items}
+    answers: list[dict[str, Any]] = body["answers"]
+    seen: set[str] = set()
+    for answer in answers:
+        code = answer["item_code"]
+        if code not in items:
+            raise Unprocessable(f"Item {code!r} is not in this checklist version.", code="unknown_item")
+        if code in seen:
+            raise Unprocessable(f"Item {code!r} is answered twice.", code="duplicate_answer")
+        seen.add(code)
+        if answer["result"] == "fail" and items[code]["photo_required"] and not answer["photo_ids"]:
+            raise Unprocessable(
+                f"Item {code!r} failed and needs at least one photo.", code="photo_required", item_code=code
+            )
+    all_photos = [p for a in answers for p in a["photo_ids"]]
+    await findings.check_photos(session, user, list(dict.fromkeys(all_photos)))
+
+    now = utcnow()
+    inspection = Inspection(
+        id=inspection_id,
+        venue_id=venue.id,
+        area_code=venue.area_code,
+        checklist_code=template.code,
+        checklist_version=template.version,
+        inspector_id=user.id,
+        started_at=body.get("started_at"),
+        submitted_at=body["submitted_at"],
+        lat=body.get("lat"),
+        lng=body.get("lng"),
+        accuracy_m=body.get("accuracy_m"),
+        note=body.get("note"),
+        answers=[{**a, "photo_ids": [str(p) for p in a["photo_ids"]]} for a in answers],
+        body_sha256=digest,
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(inspection)
+            await session.flush()
+    except IntegrityError:
+        # Two identical PUTs raced; the other one won. Answer as its retry would be answered.
+        session.expunge(inspection)
+        winner = await session.get(Inspection, inspection_id, populate_existing=True)
+        if winner is None:
+            raise
+        return await _replay(session, user, winner, digest)
+
+    today = local_today(now)
+    finding_ids = []
+    for answer in answers:
+        if answer["result"] != "fail":
+            continue
+        item = items[answer["item_code"]]
+        fid = finding_id_for(inspection_id, item["code"])
+        description = answer.get("note") or None
+        await findings.open_finding(
+            session,
+            finding_id=fid,
+            area_code=venue.area_code,
+            source="inspection",
+            title=item["prompt"],
+            description=description,
+            severity="major" if item["major"] else "general",
+            deadline=findings.deadline_for(
+                item["deadline_days"], item["major"], today, settings.major_deadline_days_cap
+            ),
+            actor_id=user.id,
+            at=now,
+            venue_id=venue.id,
+            inspection_id=inspection_id,
+            item_code=item["code"],
+            gb35181_flag=item.get("gb35181"),
+            photo_ids=[str(p) for p in answer["photo_ids"]],
+        )
+        finding_ids.append(fid)
+    await findings.attach_photos(session, [str(p) for p in all_photos], venue.area_code)
+    return inspection, finding_ids, True
+
+
+async def _replay(
+    session: AsyncSession, user: Principal, existing: Inspection, digest: str
+) -> tuple[Inspection, list[uuid.UUID], bool]:
+    if existing.body_sha256 != digest or existing.inspector_id != user.id:
+        raise Conflict("This inspection id already holds a different inspection.", code="inspection_conflict")
+    return existing, await finding_ids_of(session, existing.id), False
+
+
+async def finding_ids_of(session: AsyncSession, inspection_id: uuid.UUID) -> list[uuid.UUID]:
+    ids = await session.scalars(
+        select(Finding.id)
+        .where(Finding.inspection_id == inspection_id)
+        .order_by(Finding.created_at, Finding.id)
+    )
+    return list(ids.all())
+
+
+async def get_inspection(session: AsyncSession, user: Principal, inspection_id: uuid.UUID) -> Inspection:
+    row = await session.scalar(
+        select(Inspection).where(Inspection.id == inspection_id, in_scope(user, Inspection.area_code))
+    )
+    if row is None:
+        raise NotFound("No such inspection.", code="inspection_not_found")
+    return row
+
+
+async def list_inspections(
+    session: AsyncSession, user: Principal, venue_id: uuid.UUID | None, limit: int | None, cursor: str | None
+) -> tuple[Sequence[Inspection], str | None]:
+    limit = clamp_limit(limit)
+    stmt = select(Inspection).where(in_scope(user, Inspection.area_code))
+    if venue_id:
+        stmt = stmt.where(Inspection.venue_id == venue_id)
+    if cursor:
+        from datetime import datetime
+
+        created, iid = decode_cursor(cursor, 2)
+        try:
+            c_at, c_id = datetime.fromisoformat(created), uuid.UUID(iid)
+        except ValueError as exc:
+            raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor") from exc
+        stmt = stmt.where(
+            or_(Inspection.created_at < c_at, and_(Inspection.created_at == c_at, Inspection.id < c_id))
+        )
+    stmt = stmt.order_by(Inspection.created_at.desc(), Inspection.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(stmt)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id)
+    return rows, next_cursor
+
+
+async def finding_ids_by_inspection(
+    session: AsyncSession, inspection_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    result: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in inspection_ids}
+    if not inspection_ids:
+        return result
+    rows = await session.execute(
+        select(Finding.inspection_id, Finding.id)
+        .where(Finding.inspection_id.in_(list(inspection_ids)))
+        .order_by(Finding.created_at, Finding.id)
+    )
+    for inspection_id, finding_id in rows.all():
+        result[inspection_id].append(finding_id)
+    return result
+
+
+def inspection_dict(inspection: Inspection, finding_ids: list[uuid.UUID]) -> dict[str, Any]:
+    return {
+        "id": inspection.id,
+        "venue_id": inspection.venue_id,
+        "area_code": inspection.area_code,
+        "checklist_code": inspection.checklist_code,
+        "checklist_version": inspection.checklist_version,
+        "inspector_id": inspection.inspector_id,
+        "started_at": inspection.started_at,
+        "submitted_at": inspection.submitted_at,
+        "lat": inspection.lat,
+        "lng": inspection.lng,
+        "accuracy_m": inspection.accuracy_m,
+        "note": inspection.note,
+        "answers": inspection.answers,
+        "finding_ids": finding_ids,
+        "created_at": inspection.created_at,
+    }

@@ -1,0 +1,168 @@
+"""The finding lifecycle (一单四制): the one place that decides which change may happen to a finding.
+
+    open ──rectify──► submitted ──verify pass──► closed (销号)
+      ▲                   │
+      └──verify fail──────┘
+    open/submitted ──extend (supervisor, reason)──► same state, later deadline
+    open ──escalate (deadline passed, 督办)──► same state, higher escalation level
+    open/submitted/closed ──void (supervisor, reason)──► void
+
+Every transition appends a FindingEvent; nothing else in the code changes a finding's status.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Conflict, Forbidden
+from api.models import Finding, FindingEvent
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    CLOSED = "closed"
+    VOID = "void"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    RECTIFY = "rectify"
+    VERIFY_PASS = "verify_pass"
+    VERIFY_FAIL = "verify_fail"
+    EXTEND = "extend"
+    ESCALATE = "escalate"
+    VOID = "void"
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed_from: frozenset[Status]
+    to: Status | None  # None: the status stays
+
+
+RULES: dict[Action, Rule] = {
+    Action.RECTIFY: Rule(frozenset({Status.OPEN}), Status.SUBMITTED),
+    Action.VERIFY_PASS: Rule(frozenset({Status.SUBMITTED}), Status.CLOSED),
+    Action.VERIFY_FAIL: Rule(frozenset({Status.SUBMITTED}), Status.OPEN),
+    Action.EXTEND: Rule(frozenset({Status.OPEN, Status.SUBMITTED}), None),
+    Action.ESCALATE: Rule(frozenset({Status.OPEN}), None),
+    Action.VOID: Rule(frozenset({Status.OPEN, Status.SUBMITTED, Status.CLOSED}), Status.VOID),
+}
+
+# Why a transition is refused, per current status: stable codes clients (and the phone's outbox) act on.
+_REFUSAL_CODES: dict[tuple[Action, Status], str] = {
+    (Action.RECTIFY, Status.SUBMITTED): "already_submitted",
+    (Action.VERIFY_PASS, Status.OPEN): "not_submitted",
+    (Action.VERIFY_FAIL, Status.OPEN): "not_submitted",
+    (Action.VOID, Status.VOID): "already_void",
+}
+
+
+def refusal_code(action: Action, status: Status) -> str:
+    if (action, status) in _REFUSAL_CODES:
+        return _REFUSAL_CODES[(action, status)]
+    if status == Status.CLOSED:
+        return "finding_closed"
+    if status == Status.VOID:
+        return "finding_void"
+    return "invalid_transition"
+
+
+def check(finding: Finding, action: Action, actor_id: uuid.UUID | None) -> None:
+    status = Status(finding.status)
+    rule = RULES[action]
+    if status not in rule.allowed_from:
+        raise Conflict(
+            f"A finding that is {status.value} cannot take '{action.value}'.",
+            code=refusal_code(action, status),
+            status_now=status.value,
+        )
+    # Four eyes: whoever submitted the rectification does not get to accept or reject it.
+    if action in (Action.VERIFY_PASS, Action.VERIFY_FAIL) and finding.rectified_by == actor_id:
+        raise Forbidden("The rectification's submitter cannot verify it.", code="four_eyes")
+
+
+async def _next_seq(session: AsyncSession, finding_id: uuid.UUID) -> int:
+    current = await session.scalar(
+        select(func.max(FindingEvent.seq)).where(FindingEvent.finding_id == finding_id)
+    )
+    return (current or 0) + 1
+
+
+async def record(
+    session: AsyncSession,
+    finding: Finding,
+    action: Action,
+    *,
+    actor_id: uuid.UUID | None,
+    at: datetime,
+    from_status: str | None,
+    note: str | None = None,
+    photo_ids: list[str] | None = None,
+    data: dict[str, Any] | None = None,
+    seq: int | None = None,
+) -> FindingEvent:
+    event = FindingEvent(
+        finding_id=finding.id,
+        seq=seq if seq is not None else await _next_seq(session, finding.id),
+        action=action.value,
+        actor_id=actor_id,
+        at=at,
+        from_status=from_status,
+        to_status=finding.status,
+        note=note,
+        photo_ids=photo_ids or [],
+        data=data or {},
+    )
+    session.add(event)
+    return event
+
+
+async def apply(
+    session: AsyncSession,
+    finding: Finding,
+    action: Action,
+    *,
+    actor_id: uuid.UUID | None,
+    at: datetime,
+    note: str | None = None,
+    photo_ids: list[str] | None = None,
+    data: dict[str, Any] | None = None,
+) -> FindingEvent:
+    """Checks and performs one transition on a finding already locked by the caller, and records it."""
+    check(finding, action, actor_id)
+    before = finding.status
+    target = RULES[action].to
+    if target is not None:
+        finding.status = target.value
+    if action == Action.RECTIFY:
+        finding.rectified_by, finding.rectified_at = actor_id, at
+        finding.rectification_note, finding.rectification_photo_ids = note, list(photo_ids or [])
+    elif action == Action.VERIFY_PASS:
+        finding.closed_at = at
+    elif action == Action.VERIFY_FAIL:
+        # The failed rectification stays in the events; the next one starts from scratch.
+        finding.rectified_by = finding.rectified_at = None
+        finding.rectification_note, finding.rectification_photo_ids = None, None
+    finding.updated_at = at
+    event = await record(
+        session,
+        finding,
+        action,
+        actor_id=actor_id,
+        at=at,
+        from_status=before,
+        note=note,
+        photo_ids=photo_ids,
+        data=data,
+    )
+    await session.flush()
+    return event

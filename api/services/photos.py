@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import anyio.to_thread
+from fastapi import UploadFile
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.config import Settings
+from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessable
+from api.models import Photo
+from api.services.auth import Principal
+from api.services.imaging import ImageRejected, ProcessedImage, process_image
+from api.services.scope import in_scope
+from api.storage import PhotoStorage
+
+_CHUNK = 1 << 16
+
+
+class ImageError(AppError):
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail, code=code)
+        self.status = status
+        self.title = {413: "Payload too large", 415: "Unsupported media type"}.get(status, "Invalid image")
+
+
+async def read_limited(upload: UploadFile, limit: int) -> bytes:
+    """Reads an upload, refusing it as soon as it passes the limit rather than after holding it whole."""
+    if upload.size is not None and upload.size > limit:
+        raise PayloadTooLarge(f"The file is larger than {limit // (1024 * 1024)} MB.", code="file_too_large")
+    chunks, total = [], 0
+    while chunk := await upload.read(_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            raise PayloadTooLarge(
+                f"The file is larger than {limit // (1024 * 1024)} MB.", code="file_too_large"
+            )
+        chunks.append(chunk)
+    if total == 0:
+        raise Unprocessable("The file is empty.", code="empty_file")
+    return b"".join(chunks)
+
+
+async def process(data: bytes, settings: Settings) -> ProcessedImage:
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: process_image(
+                data,
+                max_pixels=settings.max_image_pixels,
+                long_side=settings.photo_long_side,
+                thumb_side=settings.thumbnail_long_side,
+            )
+        )
+    except ImageRejected as exc:
+        raise ImageError(exc.status, exc.code, exc.detail) from exc
+
+
+async def store(
+    session: AsyncSession,
+    storage: PhotoStorage,
+    settings: Settings,
+    *,
+    photo_id: uuid.UUID,
+    data: bytes,
+    uploaded_by: uuid.UUID | None,
+    purpose: str,
+) -> tuple[Photo, bool]:
+    """Stores a photo under the client's id. Returns (photo, created); the same bytes again are a retry."""
+    digest = hashlib.sha256(data).hexdigest()
+    existing = await session.get(Photo, photo_id)
+    if existing is not None:
+        return _replay(existing, digest, uploaded_by), False
+    image = await process(data, settings)
+    file_key = await storage.put(image.image)
+    thumbnail_key = await storage.put(image.thumbnail)
+    keep_evidence = purpose == "inspection"
+    photo = Photo(
+        id=photo_id,
+        sha256=digest,
+        file_key=file_key,
+        thumbnail_key=thumbnail_key,
+        width=image.width,
+        height=image.height,
+        size_bytes=len(image.image),
+        purpose=purpose,
+        # An inspector's photo keeps when and where it was taken (evidence); a public one keeps nothing.
+        captured_at=image.captured_at if keep_evidence else None,
+        gps_lat=image.gps_lat if keep_evidence else None,
+        gps_lng=image.gps_lng if keep_evidence else None,
+        uploaded_by=uploaded_by,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(photo)
+            await session.flush()
+    except IntegrityError:
+        session.expunge(photo)
+        winner = await session.get(Photo, photo_id, populate_existing=True)
+        if winner is None:
+            raise
+        return _replay(winner, digest, uploaded_by), False
+    return photo, True
+
+
+def _replay(existing: Photo, digest: str, uploaded_by: uuid.UUID | None) -> Photo:
+    if existing.sha256 != digest or existing.uploaded_by != uploaded_by:
+        raise Conflict("This photo id already holds other bytes.", code="photo_conflict")
+    return existing
+
+
+async def get_visible(session: AsyncSession, user: Principal, photo_id: uuid.UUID) -> Photo:
+    visible = or_(Photo.uploaded_by == user.id, in_scope(user, Photo.area_code))
+    if user.at_least("supervisor"):
+        # Report photos belong to the town's report desk until triage gives them an area.
+        visible = or_(visible, Photo.purpose == "report")
+    photo = await session.scalar(select(Photo).where(Photo.id == photo_id, visible))
+    if photo is None:
+        raise NotFound("No such photo.", code="photo_not_found")
+    return photo
+
+
+def photo_dict(photo: Photo) -> dict[str, object]:
+    return {
+        "id": photo.id,
+        "sha256": photo.sha256,
+        "width": photo.width,
+        "height": photo.height,
+        "url": f"/api/v1/photos/{photo.id}",
+        "thumbnail_url": f"/api/v1/photos/{photo.id}/thumbnail",
+        "captured_at": photo.captured_at,
+        "lat": photo.gps_lat,
+        "lng": photo.gps_lng,
+    }

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import NotFound, Unprocessable
+from api.models import Area, Finding, Inspection, Venue
+from api.services import reference
+from api.services.areas import require_area_in_scope
+from api.services.auth import Principal
+from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
+from api.services.scope import in_scope, in_subtree
+
+VENUE_FIELDS = (
+    "name",
+    "kind",
+    "address",
+    "area_code",
+    "lat",
+    "lng",
+    "owner_name",
+    "owner_phone",
+    "risk_level",
+)
+
+
+def validate_kind(kind: str) -> None:
+    if kind not in reference.venue_kind_codes():
+        raise Unprocessable(f"Unknown venue kind {kind!r}; see GET /venue-kinds.", code="unknown_venue_kind")
+
+
+async def put_venue(
+    session: AsyncSession, user: Principal, venue_id: uuid.UUID, data: dict[str, Any]
+) -> tuple[Venue, bool]:
+    """Creates the venue under the client's id, or replaces its fields. Returns (venue, created)."""
+    validate_kind(data["kind"])
+    await require_area_in_scope(session, user, data["area_code"])
+    venue = await session.get(Venue, venue_id, with_for_update=True)
+    if venue is None:
+        venue = Venue(id=venue_id, created_by=user.id, **{k: data.get(k) for k in VENUE_FIELDS})
+        if venue.risk_level is None:
+            venue.risk_level = "normal"
+        session.add(venue)
+        await session.flush()
+        return venue, True
+    await _require_in_scope(session, user, venue)
+    for key in VENUE_FIELDS:
+        setattr(venue, key, data.get(key) if key != "risk_level" else (data.get(key) or "normal"))
+    await session.flush()
+    return venue, False
+
+
+async def _require_in_scope(session: AsyncSession, user: Principal, venue: Venue) -> None:
+    path = await session.scalar(select(Area.path).where(Area.code == venue.area_code))
+    if not (user.is_admin or (path and any(path.startswith(p) for p in user.area_paths))):
+        raise NotFound("No such venue.", code="venue_not_found")
+
+
+async def get_venue(session: AsyncSession, user: Principal, venue_id: uuid.UUID) -> Venue:
+    venue = await session.scalar(select(Venue).where(Venue.id == venue_id, in_scope(user, Venue.area_code)))
+    if venue is None:
+        raise NotFound("No such venue.", code="venue_not_found")
+    return venue
+
+
+@dataclass
+class VenueFilters:
+    q: str | None = None
+    kind: str | None = None
+    area: str | None = None
+    risk_level: str | None = None
+
+
+def _with_stats(stmt: Select[Any]) -> Select[Any]:
+    last = select(func.max(Inspection.submitted_at)).where(Inspection.venue_id == Venue.id).scalar_subquery()
+    open_count = (
+        select(func.count(Finding.id))
+        .where(Finding.venue_id == Venue.id, Finding.status.in_(("open", "submitted")))
+        .scalar_subquery()
+    )
+    return stmt.add_columns(last.label("last_inspected_at"), open_count.label("open_findings"))
+
+
+async def list_venues(
+    session: AsyncSession, user: Principal, filters: VenueFilters, limit: int | None, cursor: str | None
+) -> tuple[list[tuple[Venue, datetime | None, int]], str | None]:
+    limit = clamp_limit(limit)
+    stmt = _with_stats(select(Venue).where(in_scope(user, Venue.area_code)))
+    if filters.q:
+        like = f"%{filters.q.strip()}%"
+        stmt = stmt.where(
+            or_(Venue.name.ilike(like), Venue.address.ilike(like), Venue.owner_name.ilike(like))
+        )
+    if filters.kind:
+        stmt = stmt.where(Venue.kind == filters.kind)
+    if filters.risk_level:
+        stmt = stmt.where(Venue.risk_level == filters.risk_level)
+    if filters.area:
+        area_path = await session.scalar(select(Area.path).where(Area.code == filters.area))
+        stmt = stmt.where(in_subtree(area_path, Venue.area_code) if area_path else false())
+    if cursor:
+        name, vid = decode_cursor(cursor, 2)
+        try:
+            c_id = uuid.UUID(vid)
+        except ValueError as exc:
+            raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor") from exc
+        stmt = stmt.where(or_(Venue.name > name, and_(Venue.name == name, Venue.id > c_id)))
+    stmt = stmt.order_by(Venue.name, Venue.id).limit(limit + 1)
+    rows = [(v, last, int(n or 0)) for v, last, n in (await session.execute(stmt)).all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        v = rows[-1][0]
+        next_cursor = encode_cursor(v.name, v.id)
+    return rows, next_cursor
+
+
+async def venue_stats(session: AsyncSession, venue_id: uuid.UUID) -> tuple[datetime | None, int]:
+    row = (await session.execute(_with_stats(select(Venue.id).where(Venue.id == venue_id)))).one()
+    return row[1], int(row[2] or 0)
+
+
+def venue_dict(
+    venue: Venue, last_inspected_at: datetime | None = None, open_findings: int = 0
+) -> dict[str, Any]:
+    return {
+        "id": venue.id,
+        **{k: getattr(venue, k) for k in VENUE_FIELDS},
+        "last_inspected_at": last_inspected_at,
+        "open_findings": open_findings,
+    }
