@@ -1,0 +1,570 @@
+"""Photo pipeline: validate an uploaded photo, keep its evidence metadata, store it clean.
+
+Everything here is synchronous and CPU/memory bound; callers run :func:`process_image` in a
+worker thread (``anyio.to_thread.run_sync``).
+
+Steps:
+
+1. The format is recognised from magic bytes only (:func:`sniff_format`); names and
+   content types are never trusted.
+2. The image is opened lazily and its pixel count, read from the header, is compared with
+   ``max_pixels`` before anything is decoded (decompression bombs -> 413).
+3. Capture time and GPS position are read from EXIF; they are returned as fields and are
+   not kept in the stored file.
+4. Fast path: a small, upright, 8-bit YCbCr/greyscale JPEG (what the PWA sends) keeps its
+   compressed data untouched; only APPn/COM segments and bytes after EOI are dropped, so
+   the pixels are exactly the uploaded ones.
+5. Slow path (everything else): decode (large JPEGs at a reduced DCT scale), apply the
+   EXIF orientation, flatten to RGB (alpha over white, CMYK and ICC profiles converted to
+   sRGB), resize and encode a fresh JPEG without any metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pillow_heif
+from PIL import Image, ImageCms, ImageFile, ImageOps
+
+from api.timeutil import LOCAL_TZ
+
+__all__ = ["ImageRejected", "ProcessedImage", "process_image", "sniff_format"]
+
+logger = logging.getLogger(__name__)
+
+pillow_heif.register_heif_opener()
+# Truncated files must be rejected, never padded with grey.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+MAIN_QUALITY = 85
+THUMB_QUALITY = 80
+
+# Pillow format ids that may answer for each sniffed format (phone JPEGs with an MPF
+# second image open as "MPO").
+_PIL_FORMATS: dict[str, tuple[str, ...]] = {
+    "jpeg": ("JPEG", "MPO"),
+    "png": ("PNG",),
+    "webp": ("WEBP",),
+    "heic": ("HEIF",),
+}
+
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_HEIF_GENERIC_BRANDS = frozenset({b"mif1", b"msf1", b"heif"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    image: bytes
+    """Stored JPEG without any metadata (no EXIF, XMP, IPTC, ICC or comments)."""
+    thumbnail: bytes
+    """JPEG whose long side is at most ``thumb_side``, without metadata."""
+    width: int
+    """Width of the stored image (after orientation)."""
+    height: int
+    source_format: str
+    """``"jpeg"``, ``"png"``, ``"webp"`` or ``"heic"``."""
+    fast_path: bool
+    """True when the upload's JPEG data was kept losslessly instead of re-encoded."""
+    captured_at: datetime | None
+    """EXIF DateTimeOriginal as an aware UTC datetime."""
+    gps_lat: float | None
+    gps_lng: float | None
+
+
+class ImageRejected(Exception):
+    """The upload is not an acceptable photo; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+def _unsupported(detail: str) -> ImageRejected:
+    return ImageRejected(415, "unsupported_media_type", detail)
+
+
+def _too_large(detail: str) -> ImageRejected:
+    return ImageRejected(413, "image_too_large", detail)
+
+
+def _invalid(detail: str) -> ImageRejected:
+    return ImageRejected(422, "invalid_image", detail)
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Recognise a supported image format from its first bytes (32 are enough).
+
+    Returns ``"jpeg"``, ``"png"``, ``"webp"``, ``"heic"`` (any HEIF still image: heic,
+    heix, hevc, mif1, msf1, ...) or None. AVIF, although HEIF-based, returns None.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        major = head[8:12]
+        if major in _HEIC_BRANDS:
+            return "heic"
+        if major in _HEIF_GENERIC_BRANDS:
+            box_size = int.from_bytes(head[:4], "big")
+            end = min(box_size, len(head)) if box_size >= 16 else len(head)
+            compatible = {head[i : i + 4] for i in range(16, end - 3, 4)}
+            if compatible & _HEIC_BRANDS:
+                return "heic"
+            if compatible & _AVIF_BRANDS:
+                return None
+            return "heic"
+    return None
+
+
+# --------------------------------------------------------------------------- JPEG segments
+
+
+class _JpegTruncated(Exception):
+    """The JPEG stream ends before its EOI marker."""
+
+
+class _JpegUnusual(Exception):
+    """The JPEG has a structure the lossless path does not handle; use the slow path."""
+
+
+_SOI = b"\xff\xd8"
+_EOI = b"\xff\xd9"
+# Minimal JFIF APP0 (version 1.01, aspect ratio 1:1, no thumbnail). JFIF pins the colour
+# space to YCbCr (or greyscale), which is how the original was decoded.
+_JFIF_APP0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+_LOSSLESS_SOF = frozenset({0xC0, 0xC1, 0xC2})  # baseline, extended sequential, progressive
+_OTHER_SOF = frozenset({0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_KEPT_TABLES = frozenset({0xC4, 0xCC, 0xDB, 0xDD, 0xDC})  # DHT, DAC, DQT, DRI, DNL
+# End of entropy-coded data: 0xFF followed by anything but stuffing (00), RSTn or fill (FF).
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
+@dataclass
+class _JpegLayout:
+    pieces: list[bytes]
+    """SOI..EOI without APPn/COM segments (SOI not included)."""
+    sof_marker: int
+    precision: int
+    width: int
+    height: int
+    component_ids: tuple[int, ...]
+    jfif: bool
+    adobe_transform: int | None
+
+    def is_ycbcr_or_grey(self) -> bool:
+        """Mirror libjpeg's colour-space guess for the original stream."""
+        n = len(self.component_ids)
+        if n == 1:
+            return True
+        if n != 3:
+            return False
+        if self.jfif:
+            return True
+        if self.adobe_transform is not None:
+            return self.adobe_transform != 0
+        return self.component_ids != (0x52, 0x47, 0x42)  # 'R', 'G', 'B' means RGB
+
+    def stripped(self) -> bytes:
+        return b"".join([_SOI, _JFIF_APP0, *self.pieces])
+
+
+def _parse_jpeg(data: bytes) -> _JpegLayout:
+    """Walk the marker segments of a JPEG up to EOI.
+
+    Raises _JpegTruncated when the data ends before EOI, _JpegUnusual for structures the
+    lossless path does not support (they may still decode on the slow path).
+    """
+    n = len(data)
+    if not data.startswith(_SOI):
+        raise _JpegUnusual("no SOI")
+    pos = 2
+    pieces: list[bytes] = []
+    sof: tuple[int, int, int, int, tuple[int, ...]] | None = None
+    seen_sos = False
+    jfif = False
+    adobe_transform: int | None = None
+    while True:
+        if pos >= n:
+            raise _JpegTruncated("no EOI marker")
+        if data[pos] != 0xFF:
+            raise _JpegUnusual(f"garbage before marker at offset {pos}")
+        while pos < n and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= n:
+            raise _JpegTruncated("no EOI marker")
+        marker = data[pos]
+        pos += 1
+        if marker == 0xD9:
+            pieces.append(_EOI)
+            break
+        if marker == 0x00 or marker == 0x01 or marker == 0xD8 or 0xD0 <= marker <= 0xD7:
+            raise _JpegUnusual(f"unexpected marker 0x{marker:02X}")
+        if pos + 2 > n:
+            raise _JpegTruncated("segment header cut off")
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if length < 2:
+            raise _JpegUnusual("bad segment length")
+        end = pos + length
+        if end > n:
+            raise _JpegTruncated("segment cut off")
+        payload = data[pos + 2 : end]
+        if 0xE0 <= marker <= 0xEF:
+            if marker == 0xE0 and len(payload) >= 14 and payload.startswith(b"JFIF\x00"):
+                jfif = True
+            elif marker == 0xEE and len(payload) >= 12 and payload.startswith(b"Adobe"):
+                adobe_transform = payload[11]
+        elif marker == 0xFE:
+            pass
+        elif marker in _LOSSLESS_SOF or marker in _OTHER_SOF:
+            if sof is not None or len(payload) < 6:
+                raise _JpegUnusual("several or short frame headers")
+            count = payload[5]
+            if len(payload) < 6 + 3 * count:
+                raise _JpegUnusual("short frame header")
+            ids = tuple(payload[6 + 3 * i] for i in range(count))
+            sof = (
+                marker,
+                payload[0],
+                int.from_bytes(payload[3:5], "big"),
+                int.from_bytes(payload[1:3], "big"),
+                ids,
+            )
+            pieces.append(data[pos - 2 : end])
+        elif marker in _KEPT_TABLES:
+            pieces.append(data[pos - 2 : end])
+        elif marker == 0xDA:
+            if sof is None:
+                raise _JpegUnusual("scan before frame header")
+            seen_sos = True
+            match = _SCAN_END.search(data, end)
+            if match is None:
+                raise _JpegTruncated("entropy-coded data cut off")
+            pieces.append(data[pos - 2 : match.start()])
+            pos = match.start()
+            continue
+        else:
+            raise _JpegUnusual(f"unsupported marker 0x{marker:02X}")
+        pos = end
+    if sof is None or not seen_sos:
+        raise _JpegUnusual("no frame or no scan")
+    marker, precision, width, height, ids = sof
+    return _JpegLayout(pieces, marker, precision, width, height, ids, jfif, adobe_transform)
+
+
+# --------------------------------------------------------------------------- EXIF evidence
+
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+_ORIENTATION = 0x0112
+_DATETIME_ORIGINAL = 0x9003
+_OFFSET_TIME_ORIGINAL = 0x9011
+_SUBSEC_TIME_ORIGINAL = 0x9291
+_EXIF_DATETIME = re.compile(r"(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_EXIF_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        return None
+    return value.strip("\x00 \t\r\n") or None
+
+
+def _capture_time(exif_ifd: Any) -> datetime | None:
+    raw = _text(exif_ifd.get(_DATETIME_ORIGINAL))
+    if raw is None:
+        return None
+    match = _EXIF_DATETIME.match(raw)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    try:
+        local = datetime(year, month, day, hour, minute, second)
+    except ValueError:  # "0000:00:00 00:00:00" and other placeholders
+        return None
+    subsec = _text(exif_ifd.get(_SUBSEC_TIME_ORIGINAL))
+    if subsec and subsec.isdigit():
+        local = local.replace(microsecond=int(subsec[:6].ljust(6, "0")))
+    tz: Any = LOCAL_TZ
+    offset = _text(exif_ifd.get(_OFFSET_TIME_ORIGINAL))
+    offset_match = _EXIF_OFFSET.fullmatch(offset) if offset else None
+    if offset_match is not None:
+        sign, hours, minutes = offset_match.groups()
+        delta = timedelta(hours=int(hours), minutes=int(minutes))
+        if delta < timedelta(hours=24):
+            tz = timezone(-delta if sign == "-" else delta)
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _degrees(value: Any) -> float | None:
+    try:
+        parts = [float(part) for part in (value if isinstance(value, tuple | list) else (value,))]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not 1 <= len(parts) <= 3 or not all(math.isfinite(part) and part >= 0 for part in parts):
+        return None
+    return sum(part / 60**i for i, part in enumerate(parts))
+
+
+def _gps(gps_ifd: Any) -> tuple[float | None, float | None]:
+    if not gps_ifd or _text(gps_ifd.get(9)) == "V":  # GPSStatus "V": measurement void
+        return None, None
+    lat = _degrees(gps_ifd.get(2))
+    lng = _degrees(gps_ifd.get(4))
+    if lat is None or lng is None:
+        return None, None
+    if (_text(gps_ifd.get(1)) or "N").upper().startswith("S"):
+        lat = -lat
+    if (_text(gps_ifd.get(3)) or "E").upper().startswith("W"):
+        lng = -lng
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180) or (lat == 0 and lng == 0):
+        return None, None
+    return round(lat, 7), round(lng, 7)
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    orientation: int
+    captured_at: datetime | None
+    gps_lat: float | None
+    gps_lng: float | None
+
+
+def _read_evidence(img: Image.Image) -> _Evidence:
+    """Read orientation, capture time and position; broken EXIF never rejects a photo."""
+    try:
+        exif = img.getexif()
+    except Exception:
+        logger.debug("unreadable EXIF", exc_info=True)
+        return _Evidence(1, None, None, None)
+    orientation = exif.get(_ORIENTATION)
+    if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+        orientation = 1
+    captured_at = None
+    lat = lng = None
+    try:
+        captured_at = _capture_time(exif.get_ifd(_EXIF_IFD))
+    except Exception:
+        logger.debug("unreadable EXIF capture time", exc_info=True)
+    try:
+        lat, lng = _gps(exif.get_ifd(_GPS_IFD))
+    except Exception:
+        logger.debug("unreadable EXIF GPS", exc_info=True)
+    return _Evidence(orientation, captured_at, lat, lng)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _fit(width: int, height: int, side: int) -> tuple[int, int]:
+    """Aspect-correct size whose long side is at most ``side``."""
+    long = max(width, height)
+    if long <= side:
+        return width, height
+    scale = side / long
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _encode_jpeg(img: Image.Image, quality: int, *, optimize: bool = False) -> bytes:
+    img.info.clear()  # Pillow copies a "comment" from img.info into the output otherwise
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=quality, optimize=optimize)
+    return out.getvalue()
+
+
+def _thumbnail(img: Image.Image, thumb_side: int) -> bytes:
+    """Shrink ``img`` in place to the thumbnail size and encode it."""
+    img.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    return _encode_jpeg(img, THUMB_QUALITY, optimize=True)
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """RGB/CMYK -> sRGB through the embedded ICC profile when there is a usable one."""
+    if not icc or img.mode not in ("RGB", "CMYK"):
+        return img
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if img.mode == "RGB" and "srgb" in (ImageCms.getProfileDescription(profile) or "").lower():
+            return img
+        converted = ImageCms.profileToProfile(img, profile, _SRGB, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        logger.debug("ignoring unusable ICC profile", exc_info=True)
+        return img
+    return converted if converted is not None else img
+
+
+def _flatten_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> RGB; transparency is composited over white."""
+    if img.mode == "RGB" and "transparency" not in img.info:
+        return img
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):  # 16-bit greyscale PNG
+        img = img.point(lambda value: value / 257, "F")
+    if img.mode == "F":
+        img = img.convert("L")
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        "transparency" in img.info and img.mode in ("P", "L", "RGB", "1")
+    )
+    if not has_alpha:
+        return img.convert("RGB")
+    rgba = img.convert("RGBA")
+    flat = Image.new("RGB", rgba.size, (255, 255, 255))
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    return flat
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def process_image(
+    data: bytes,
+    *,
+    max_pixels: int = 50_000_000,
+    long_side: int = 2048,
+    thumb_side: int = 320,
+    draft_tolerance: float = 0.0,
+) -> ProcessedImage:
+    """Validate an uploaded photo and produce the stored JPEG and its thumbnail.
+
+    Raises ImageRejected: 415 unsupported_media_type (not a supported image),
+    413 image_too_large (over ``max_pixels``, decided from the header before decoding) or
+    422 invalid_image (truncated or corrupt).
+
+    ``draft_tolerance`` (0 <= t < 0.5) lets a large JPEG be decoded at a 1/2, 1/4 or 1/8
+    DCT scale whose long side is up to that fraction *below* ``long_side``, skipping the
+    resize entirely (a 4000x3000 photo is then stored at 2000x1500 with t >= 0.024, about
+    three times faster). The default 0 keeps the stored long side exactly
+    ``min(original, long_side)``.
+    """
+    if max_pixels < 1 or long_side < 1 or thumb_side < 1 or not 0 <= draft_tolerance < 0.5:
+        raise ValueError("max_pixels, long_side and thumb_side must be positive; 0 <= draft_tolerance < 0.5")
+    fmt = sniff_format(bytes(data[:32]))
+    if fmt is None:
+        raise _unsupported("not a JPEG, PNG, WebP or HEIC image")
+    with warnings.catch_warnings():
+        # Pillow's own bomb check: make its warning an error too. (Our pixel limit below is
+        # checked first whenever max_pixels <= Image.MAX_IMAGE_PIXELS.)
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return _process(bytes(data), fmt, max_pixels, long_side, thumb_side, draft_tolerance)
+        except ImageRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_large(f"image has too many pixels (limit {max_pixels})") from exc
+        except MemoryError:
+            raise
+        except Exception as exc:  # decoders raise a zoo of types on hostile input
+            logger.debug("image decode failed", exc_info=True)
+            raise _invalid(f"the {fmt} image is truncated or corrupt") from exc
+
+
+def _process(
+    data: bytes, fmt: str, max_pixels: int, long_side: int, thumb_side: int, draft_tolerance: float
+) -> ProcessedImage:
+    img = Image.open(io.BytesIO(data), formats=_PIL_FORMATS[fmt])  # header only, no pixels
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise _invalid("image has no pixels")
+    if width * height > max_pixels:
+        raise _too_large(f"{width}x{height} is {width * height} pixels, over the limit of {max_pixels}")
+
+    layout: _JpegLayout | None = None
+    if fmt == "jpeg":
+        try:
+            layout = _parse_jpeg(data)
+        except _JpegTruncated as exc:
+            raise _invalid(f"the jpeg image is truncated ({exc})") from exc
+        except _JpegUnusual:
+            logger.debug("unusual JPEG structure, re-encoding", exc_info=True)
+
+    evidence = _read_evidence(img) if fmt != "png" else None  # PNG EXIF may need a decode
+    if (
+        layout is not None
+        and evidence is not None
+        and evidence.orientation == 1
+        and layout.sof_marker in _LOSSLESS_SOF
+        and layout.precision == 8
+        and (layout.width, layout.height) == (width, height)
+        and img.mode in ("RGB", "L")
+        and layout.is_ycbcr_or_grey()
+        and max(width, height) <= long_side
+    ):
+        fast = _fast_path(layout.stripped(), width, height, thumb_side)
+        if fast is not None:
+            image, thumbnail = fast
+            return ProcessedImage(image, thumbnail, width, height, fmt, True, *_evidence_fields(evidence))
+
+    if fmt == "jpeg":
+        _draft(img, long_side, draft_tolerance)
+    img.load()
+    if evidence is None:
+        evidence = _read_evidence(img)
+    icc = img.info.get("icc_profile")
+    ImageOps.exif_transpose(img, in_place=True)
+
+    out: Image.Image = img
+    if out.mode != "CMYK":
+        out = _flatten_rgb(out)
+    target = _fit(out.width, out.height, long_side)
+    if target != out.size:
+        out = out.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    out = _to_srgb(out, icc if isinstance(icc, bytes) else None)
+    if out.mode != "RGB":
+        out = out.convert("RGB")
+    image = _encode_jpeg(out, MAIN_QUALITY)
+    out_width, out_height = out.size
+    thumbnail = _thumbnail(out, thumb_side)
+    return ProcessedImage(image, thumbnail, out_width, out_height, fmt, False, *_evidence_fields(evidence))
+
+
+def _evidence_fields(evidence: _Evidence) -> tuple[datetime | None, float | None, float | None]:
+    return evidence.captured_at, evidence.gps_lat, evidence.gps_lng
+
+
+def _draft(img: Image.Image, long_side: int, tolerance: float) -> None:
+    """Ask libjpeg to decode a large JPEG at the smallest 1/2^k scale that is big enough."""
+    width, height = img.size
+    needed = long_side * (1 - tolerance)
+    for scale in (8, 4, 2):
+        if max(-(-width // scale), -(-height // scale)) >= needed:
+            img.draft(img.mode, (width // scale, height // scale))
+            return
+
+
+def _fast_path(stripped: bytes, width: int, height: int, thumb_side: int) -> tuple[bytes, bytes] | None:
+    """Check that the stripped JPEG decodes and build its thumbnail from a DCT-scaled decode.
+
+    Returns None when the stripped stream does not decode like the original (the caller
+    then re-encodes from the upload).
+    """
+    try:
+        check = Image.open(io.BytesIO(stripped), formats=["JPEG"])
+        if check.size != (width, height) or check.mode not in ("RGB", "L"):
+            return None
+        check.draft(check.mode, _fit(width, height, thumb_side))
+        check.load()  # full entropy decode at 1/8..1/1 scale: this is the verification
+    except (OSError, SyntaxError, ValueError, EOFError):
+        logger.debug("stripped JPEG failed to decode, re-encoding", exc_info=True)
+        return None
+    return stripped, _thumbnail(check, thumb_side)

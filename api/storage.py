@@ -1,0 +1,159 @@
+"""Content-addressed photo storage.
+
+Files are addressed by the SHA-256 of their bytes (64 lowercase hex digits). The same bytes
+always map to the same key, so ``put`` is idempotent and concurrent writers of the same
+content cannot conflict.
+
+:class:`LocalPhotoStorage` keeps files on local disk as ``root/ab/cd/<key>.jpg``. Writes
+are atomic and durable (temporary file in the target directory, fsync, ``os.replace``,
+fsync of the directory) and every blocking filesystem call runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import anyio.to_thread
+
+__all__ = [
+    "InvalidPhotoKey",
+    "LocalPhotoStorage",
+    "PhotoNotFound",
+    "PhotoStorage",
+    "is_valid_key",
+    "photo_key",
+]
+
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+class InvalidPhotoKey(ValueError):
+    """The key is not 64 lowercase hex digits (also guards against path traversal)."""
+
+
+class PhotoNotFound(KeyError):
+    """No photo is stored under the key. A KeyError, so ``except KeyError`` catches it."""
+
+
+def photo_key(data: bytes) -> str:
+    """The storage key of ``data``: its SHA-256 as lowercase hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_valid_key(key: object) -> bool:
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
+
+
+def _check_key(key: str) -> str:
+    if not is_valid_key(key):
+        raise InvalidPhotoKey(f"invalid photo key: {key!r:.80}")
+    return key
+
+
+@runtime_checkable
+class PhotoStorage(Protocol):
+    async def put(self, data: bytes) -> str:
+        """Store ``data``; return its key (sha256 hex). Idempotent and atomic."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """Return the stored bytes. Raises PhotoNotFound (a KeyError) when absent and
+        InvalidPhotoKey (a ValueError) for a malformed key."""
+        ...
+
+    async def exists(self, key: str) -> bool:
+        """Whether a photo is stored under ``key`` (InvalidPhotoKey for a malformed key)."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """Filesystem path of the photo for FileResponse, or None when the storage is not a
+        local disk. The path is computed, not checked: call ``exists`` first."""
+        ...
+
+
+class LocalPhotoStorage:
+    """PhotoStorage on a local directory: ``root/ab/cd/<key>.jpg``."""
+
+    suffix = ".jpg"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        _check_key(key)
+        return self.root / key[:2] / key[2:4] / f"{key}{self.suffix}"
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    async def put(self, data: bytes) -> str:
+        return await anyio.to_thread.run_sync(self._put_sync, bytes(data))
+
+    async def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return await anyio.to_thread.run_sync(path.read_bytes)
+        except FileNotFoundError:
+            raise PhotoNotFound(key) from None
+
+    async def exists(self, key: str) -> bool:
+        path = self._path(key)
+        return await anyio.to_thread.run_sync(path.is_file)
+
+    # -- blocking helpers, run in worker threads only
+
+    def _put_sync(self, data: bytes) -> str:
+        key = photo_key(data)
+        path = self._path(key)
+        try:
+            if path.stat().st_size == len(data):
+                return key  # same content already stored
+        except FileNotFoundError:
+            pass
+        _make_dirs(path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                os.fchmod(tmp.fileno(), 0o644)
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        _fsync_dir(path.parent)
+        return key
+
+
+def _make_dirs(directory: Path) -> None:
+    """mkdir -p that also fsyncs the parent of every directory it creates."""
+    if directory.is_dir():
+        return
+    _make_dirs(directory.parent)
+    try:
+        directory.mkdir()
+    except FileExistsError:
+        return
+    _fsync_dir(directory.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Persist a directory entry change (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,512 @@
+"""Photo pipeline tests. Every image is generated here with Pillow."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import tracemalloc
+import zipfile
+import zlib
+from datetime import UTC, datetime
+
+import pytest
+from PIL import Image, ImageCms, ImageDraw, ImageFile
+
+from api.services.imaging import ImageRejected, ProcessedImage, process_image, sniff_format
+
+# --------------------------------------------------------------------------- helpers
+
+
+def photo(width: int, height: int) -> Image.Image:
+    """Photographic-ish content: smooth gradients, fine noise and a few hard edges."""
+    gradient = Image.linear_gradient("L").resize((width, height))
+    radial = Image.radial_gradient("L").resize((width, height))
+    noise = Image.effect_noise((width, height), 24)
+    red = Image.blend(gradient, noise, 0.25)
+    green = Image.blend(radial, noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 0.2)
+    blue = Image.blend(gradient.transpose(Image.Transpose.ROTATE_180), radial, 0.5)
+    img = Image.merge("RGB", (red, green, blue))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((width // 8, height // 8, width // 3, height // 3), fill=(200, 40, 30))
+    draw.ellipse((width // 2, height // 2, width * 7 // 8, height * 7 // 8), fill=(30, 60, 200))
+    return img
+
+
+def encode(img: Image.Image, fmt: str = "JPEG", **params: object) -> bytes:
+    out = io.BytesIO()
+    img.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def make_exif(
+    *,
+    orientation: int | None = None,
+    taken: str | None = None,
+    offset: str | None = None,
+    lat: tuple[str, tuple[float, float, float]] | None = None,
+    lng: tuple[str, tuple[float, float, float]] | None = None,
+) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "SafeGridPhone"  # Make
+    if orientation is not None:
+        exif[0x0112] = orientation
+    if taken is not None or offset is not None:
+        exif_ifd = exif.get_ifd(0x8769)
+        if taken is not None:
+            exif_ifd[0x9003] = taken  # DateTimeOriginal
+        if offset is not None:
+            exif_ifd[0x9011] = offset  # OffsetTimeOriginal
+    if lat is not None and lng is not None:
+        gps = exif.get_ifd(0x8825)
+        gps[1], gps[2] = lat
+        gps[3], gps[4] = lng
+    return exif.tobytes()
+
+
+SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+IPTC_APP13 = b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00\x0c\x1c\x02\x05\x00\x07Hazard!"
+
+
+def insert_segment(jpeg: bytes, marker: int, payload: bytes) -> bytes:
+    """Insert a marker segment right after SOI."""
+    return jpeg[:2] + bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def header_markers(jpeg: bytes) -> list[int]:
+    """Markers of every segment in the stream, entropy-coded data skipped (test-only parser)."""
+    assert jpeg[:2] == b"\xff\xd8"
+    markers, pos = [], 2
+    while pos < len(jpeg):
+        assert jpeg[pos] == 0xFF, f"no marker at {pos}"
+        marker = jpeg[pos + 1]
+        if marker == 0xD9:
+            markers.append(marker)
+            assert pos + 2 == len(jpeg), "bytes after EOI"
+            break
+        length = struct.unpack(">H", jpeg[pos + 2 : pos + 4])[0]
+        markers.append(marker)
+        pos += 2 + length
+        if marker == 0xDA:  # skip entropy-coded data
+            while not (jpeg[pos] == 0xFF and jpeg[pos + 1] not in (0x00, *range(0xD0, 0xD8))):
+                pos += 1
+    return markers
+
+
+def assert_clean_jpeg(data: bytes) -> Image.Image:
+    markers = header_markers(data)
+    forbidden = {m for m in markers if 0xE1 <= m <= 0xEF or m == 0xFE}
+    assert not forbidden, f"metadata markers left: {[hex(m) for m in forbidden]}"
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "JPEG"
+    for key in ("exif", "icc_profile", "xmp", "comment", "photoshop", "adobe"):
+        assert key not in img.info, key
+    img.load()
+    return img
+
+
+def pixels_equal(a: bytes, b: bytes) -> bool:
+    left, right = Image.open(io.BytesIO(a)), Image.open(io.BytesIO(b))
+    return left.size == right.size and left.mode == right.mode and left.tobytes() == right.tobytes()
+
+
+def rejected(data: bytes, **kwargs: int) -> ImageRejected:
+    with pytest.raises(ImageRejected) as info:
+        process_image(data, **kwargs)  # type: ignore[arg-type]
+    return info.value
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims width x height, followed by a tiny (incomplete) IDAT."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture
+def load_spy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Records every pixel decode (ImageFile.load) with the image size."""
+    calls: list[tuple[int, int]] = []
+    original = ImageFile.ImageFile.load
+
+    def spy(self: ImageFile.ImageFile):  # type: ignore[no-untyped-def]
+        if self.tile:
+            calls.append(self.size)
+        return original(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    return calls
+
+
+GPS_LAT = ("N", (30.0, 34.0, 22.08))  # 30.5728
+GPS_LNG = ("E", (104.0, 3.0, 59.4))  # 104.0665
+
+
+@pytest.fixture(scope="module")
+def phone_jpeg() -> bytes:
+    """1600x1200 baseline JPEG as a phone sends it, loaded with every kind of metadata."""
+    exif = make_exif(orientation=1, taken="2024:05:01 10:30:00", lat=GPS_LAT, lng=GPS_LNG)
+    data = encode(
+        photo(1600, 1200), quality=80, exif=exif, icc_profile=SRGB_ICC, xmp=XMP, comment=b"inspector note"
+    )
+    return insert_segment(data, 0xED, IPTC_APP13)
+
+
+# --------------------------------------------------------------------------- sniffing
+
+
+def test_sniff_format_by_magic_bytes() -> None:
+    img = Image.new("RGB", (8, 8), "red")
+    assert sniff_format(encode(img)) == "jpeg"
+    assert sniff_format(encode(img, "PNG")) == "png"
+    assert sniff_format(encode(img, "WEBP")) == "webp"
+    assert sniff_format(encode(img, "HEIF")) == "heic"
+    for brand in (b"heic", b"heix", b"hevc", b"mif1", b"msf1"):
+        assert sniff_format(b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1heic") == "heic"
+    assert sniff_format(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf") is None
+    assert sniff_format(b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1avifmiaf") is None
+    assert sniff_format(b"GIF89a" + b"\x00" * 20) is None
+    assert sniff_format(b"") is None
+
+
+# --------------------------------------------------------------------------- rejections
+
+
+def _zip_bytes() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("photo.jpg", b"not really")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"hello, this is a text file\n",
+        b"",
+        _zip_bytes(),
+        encode(Image.new("RGB", (8, 8)), "GIF"),
+        b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + b"\x00" * 64,
+    ],
+    ids=["text", "empty", "zip", "gif", "avif"],
+)
+def test_not_an_image_is_415(data: bytes) -> None:
+    error = rejected(data)
+    assert (error.status, error.code) == (415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize("keep", [0.1, 0.6, 0.95, -2])
+def test_truncated_jpeg_is_422(progressive: bool, keep: float) -> None:
+    data = encode(photo(640, 480), quality=85, progressive=progressive)
+    cut = data[:keep] if isinstance(keep, int) else data[: int(len(data) * keep)]
+    error = rejected(cut)
+    assert (error.status, error.code) == (422, "invalid_image")
+
+
+def test_corrupt_images_are_422() -> None:
+    png = encode(photo(64, 64), "PNG")
+    idat = png.index(b"IDAT")
+    broken_png = png[: idat + 10] + bytes(b ^ 0x5A for b in png[idat + 10 : idat + 40]) + png[idat + 40 :]
+    for data in (
+        b"\xff\xd8\xff" + b"\x13" * 500,
+        png[: len(png) // 2],
+        broken_png,
+        b"RIFF\x00\x00\x00\x00WEBPjunk",
+    ):
+        error = rejected(data)
+        assert (error.status, error.code) == (422, "invalid_image")
+
+
+def test_load_truncated_images_stays_off() -> None:
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(20000, 20000), (12000, 10000), (9000, 6000)],
+    ids=["pillow-error", "pillow-warning", "own-limit"],
+)
+def test_decompression_bomb_is_413_without_decoding(load_spy: list, size: tuple[int, int]) -> None:
+    data = png_header(*size)
+    assert len(data) < 200
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        error = rejected(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (error.status, error.code) == (413, "image_too_large")
+    assert load_spy == []
+    assert time.perf_counter() - started < 0.5
+    assert peak < 2_000_000
+
+
+def test_tiny_bilevel_png_with_huge_dimensions_is_413(load_spy: list) -> None:
+    bomb = encode(Image.new("1", (9000, 6000)), "PNG")  # 54 megapixels in a few kB
+    assert len(bomb) < 100_000
+    load_spy.clear()
+    started = time.perf_counter()
+    error = rejected(bomb)
+    assert (error.status, error.code) == (413, "image_too_large")
+    assert load_spy == []
+    assert time.perf_counter() - started < 0.5
+
+
+def test_jpeg_header_claiming_huge_size_is_413(load_spy: list) -> None:
+    data = bytearray(encode(photo(64, 48)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 30000, 30000)  # height, width
+    error = rejected(bytes(data))
+    assert (error.status, error.code) == (413, "image_too_large")
+    assert load_spy == []
+
+
+def test_configured_pixel_limit_is_413(load_spy: list) -> None:
+    data = encode(photo(1000, 800))
+    error = rejected(data, max_pixels=799_999)
+    assert (error.status, error.code) == (413, "image_too_large")
+    assert load_spy == []
+    assert process_image(data, max_pixels=800_000).width == 1000
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+def test_fast_path_strips_all_metadata_and_keeps_pixels(phone_jpeg: bytes) -> None:
+    assert {0xE1, 0xE2, 0xED, 0xFE} <= set(header_markers(phone_jpeg))  # the input is loaded
+    result = process_image(phone_jpeg)
+    assert isinstance(result, ProcessedImage)
+    assert result.fast_path is True
+    assert result.source_format == "jpeg"
+    assert (result.width, result.height) == (1600, 1200)
+    stored = assert_clean_jpeg(result.image)
+    assert stored.size == (1600, 1200)
+    assert pixels_equal(result.image, phone_jpeg)
+    assert len(result.image) < len(phone_jpeg)
+
+
+def test_fast_path_extracts_evidence(phone_jpeg: bytes) -> None:
+    result = process_image(phone_jpeg)
+    # No OffsetTimeOriginal: the photo was taken in Asia/Shanghai (UTC+8).
+    assert result.captured_at == datetime(2024, 5, 1, 2, 30, tzinfo=UTC)
+    assert result.captured_at is not None and result.captured_at.utcoffset() is not None
+    assert result.gps_lat == pytest.approx(30 + 34 / 60 + 22.08 / 3600, abs=1e-6)
+    assert result.gps_lng == pytest.approx(104 + 3 / 60 + 59.4 / 3600, abs=1e-6)
+
+
+def test_fast_path_thumbnail(phone_jpeg: bytes) -> None:
+    result = process_image(phone_jpeg)
+    thumb = assert_clean_jpeg(result.thumbnail)
+    assert thumb.size == (320, 240)
+    assert thumb.mode == "RGB"
+
+
+def test_fast_path_progressive_jpeg() -> None:
+    exif = make_exif(
+        taken="2023:12:31 23:59:59", offset="-05:00", lat=("S", (33, 52, 4)), lng=("W", (70, 40, 0))
+    )
+    data = encode(photo(1200, 1600), quality=75, progressive=True, exif=exif, icc_profile=SRGB_ICC)
+    assert data.count(b"\xff\xda") > 1  # several scans
+    result = process_image(data)
+    assert result.fast_path is True
+    assert_clean_jpeg(result.image)
+    assert pixels_equal(result.image, data)
+    assert (result.width, result.height) == (1200, 1600)
+    assert Image.open(io.BytesIO(result.thumbnail)).size == (240, 320)
+    assert result.captured_at == datetime(2024, 1, 1, 4, 59, 59, tzinfo=UTC)
+    assert result.gps_lat == pytest.approx(-(33 + 52 / 60 + 4 / 3600))
+    assert result.gps_lng == pytest.approx(-(70 + 40 / 60))
+
+
+def test_fast_path_with_restart_markers_and_greyscale() -> None:
+    data = encode(photo(800, 600), quality=90, restart_marker_blocks=3, exif=make_exif())
+    assert any(bytes([0xFF, m]) in data for m in range(0xD0, 0xD8))
+    result = process_image(data)
+    assert result.fast_path and pixels_equal(result.image, data)
+    grey = encode(photo(640, 480).convert("L"), comment=b"grey")
+    result = process_image(grey)
+    assert result.fast_path and pixels_equal(result.image, grey)
+    assert_clean_jpeg(result.image)
+
+
+def test_trailing_garbage_after_eoi_is_dropped() -> None:
+    base = encode(photo(640, 480), exif=make_exif())
+    second_image = encode(Image.new("RGB", (32, 32), "green"))  # like an MPO's second frame
+    data = base + b"TRAILING-GARBAGE" * 64 + second_image
+    result = process_image(data)
+    assert result.fast_path
+    assert result.image.endswith(b"\xff\xd9")
+    assert b"TRAILING-GARBAGE" not in result.image
+    assert len(result.image) < len(base)
+    assert_clean_jpeg(result.image)  # also checks that nothing follows EOI
+    assert pixels_equal(result.image, base)
+
+
+def test_no_exif_gives_no_evidence() -> None:
+    result = process_image(encode(photo(320, 200)))
+    assert result.fast_path
+    assert (result.captured_at, result.gps_lat, result.gps_lng) == (None, None, None)
+
+
+def test_placeholder_exif_values_are_ignored() -> None:
+    exif = make_exif(taken="0000:00:00 00:00:00", lat=("N", (0, 0, 0)), lng=("E", (0, 0, 0)))
+    result = process_image(encode(photo(320, 200), exif=exif))
+    assert (result.captured_at, result.gps_lat, result.gps_lng) == (None, None, None)
+
+
+# --------------------------------------------------------------------------- slow path
+
+
+def red_corner_image(width: int, height: int) -> Image.Image:
+    img = Image.new("RGB", (width, height), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, width // 5, height // 5))
+    return img
+
+
+def is_red(pixel: tuple[int, ...]) -> bool:
+    return pixel[0] > 200 and pixel[1] < 60 and pixel[2] < 60
+
+
+def is_blue(pixel: tuple[int, ...]) -> bool:
+    return pixel[0] < 60 and pixel[1] < 60 and pixel[2] > 200
+
+
+def test_rotated_exif_is_applied() -> None:
+    data = encode(red_corner_image(400, 200), exif=make_exif(orientation=6, taken="2024:05:01 10:30:00"))
+    result = process_image(data)
+    assert result.fast_path is False
+    assert (result.width, result.height) == (200, 400)
+    stored = assert_clean_jpeg(result.image).convert("RGB")
+    assert stored.size == (200, 400)
+    # Orientation 6: displayed rotated 90° clockwise, so the stored top-left is now top-right.
+    assert is_red(stored.getpixel((195, 5)))
+    assert is_blue(stored.getpixel((5, 5)))
+    assert is_blue(stored.getpixel((195, 395)))
+    assert Image.open(io.BytesIO(result.thumbnail)).size == (160, 320)
+    assert result.captured_at == datetime(2024, 5, 1, 2, 30, tzinfo=UTC)
+
+
+def test_12_megapixel_jpeg_is_resized() -> None:
+    exif = make_exif(orientation=1, lat=GPS_LAT, lng=GPS_LNG)
+    data = encode(photo(4000, 3000), quality=90, exif=exif, icc_profile=SRGB_ICC)
+    result = process_image(data)
+    assert result.fast_path is False
+    assert (result.width, result.height) == (2048, 1536)
+    stored = assert_clean_jpeg(result.image)
+    assert stored.size == (2048, 1536)
+    thumb = assert_clean_jpeg(result.thumbnail)
+    assert thumb.size == (320, 240)
+    assert result.gps_lat == pytest.approx(30.5728, abs=1e-4)
+
+
+def test_large_jpeg_is_decoded_at_reduced_scale(load_spy: list) -> None:
+    data = encode(photo(4096, 3072), quality=80)
+    result = process_image(data)
+    assert (result.width, result.height) == (2048, 1536)
+    assert load_spy[0] == (2048, 1536)  # libjpeg decoded at 1/2 scale, not 4096x3072
+
+
+def test_draft_tolerance_trades_size_for_speed(load_spy: list) -> None:
+    data = encode(photo(4000, 3000), quality=80)
+    result = process_image(data, draft_tolerance=0.05)  # type: ignore[call-arg]
+    assert (result.width, result.height) == (2000, 1500)
+    assert load_spy[0] == (2000, 1500)
+    assert_clean_jpeg(result.image)
+
+
+def test_long_side_is_configurable() -> None:
+    result = process_image(encode(photo(1600, 1200)), long_side=1024, thumb_side=100)
+    assert result.fast_path is False
+    assert (result.width, result.height) == (1024, 768)
+    assert Image.open(io.BytesIO(result.thumbnail)).size == (100, 75)
+
+
+def test_cmyk_jpeg_becomes_rgb() -> None:
+    cmyk = Image.new("CMYK", (300, 200), (0, 255, 255, 0))  # red ink
+    data = encode(cmyk, quality=95)
+    assert Image.open(io.BytesIO(data)).mode == "CMYK"
+    result = process_image(data)
+    assert result.fast_path is False
+    stored = assert_clean_jpeg(result.image)
+    assert stored.mode == "RGB"
+    assert is_red(stored.getpixel((150, 100)))
+    assert assert_clean_jpeg(result.thumbnail).mode == "RGB"
+
+
+def test_rgb_coded_jpeg_keeps_its_colours() -> None:
+    """A JPEG stored as RGB (Adobe transform 0) must not be reinterpreted as YCbCr."""
+    data = encode(red_corner_image(200, 100), quality=95, keep_rgb=True)
+    result = process_image(data)
+    assert result.fast_path is False
+    stored = assert_clean_jpeg(result.image)
+    assert is_red(stored.getpixel((5, 5))) and is_blue(stored.getpixel((150, 80)))
+
+
+def test_png_with_alpha_is_flattened_on_white() -> None:
+    img = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
+    img.paste((0, 0, 255, 255), (0, 0, 100, 100))
+    result = process_image(encode(img, "PNG"))
+    assert result.source_format == "png"
+    assert result.fast_path is False
+    stored = assert_clean_jpeg(result.image)
+    assert stored.mode == "RGB"
+    assert is_blue(stored.getpixel((20, 50)))
+    assert min(stored.getpixel((180, 50))) >= 250  # transparent -> white, not black
+
+
+def test_palette_png_with_transparency() -> None:
+    img = Image.new("P", (64, 64), 0)
+    img.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    img.paste(1, (0, 0, 32, 64))
+    result = process_image(encode(img, "PNG", transparency=0))
+    stored = assert_clean_jpeg(result.image)
+    assert is_red(stored.getpixel((10, 30)))
+    assert min(stored.getpixel((50, 30))) >= 250
+
+
+def test_png_and_webp_metadata_dropped_and_evidence_read() -> None:
+    exif = make_exif(taken="2024:02:03 08:00:00", offset="+08:00", lat=GPS_LAT, lng=GPS_LNG)
+    for fmt in ("PNG", "WEBP"):
+        data = encode(photo(300, 200), fmt, exif=exif, icc_profile=SRGB_ICC)
+        result = process_image(data)
+        assert result.source_format == fmt.lower()
+        assert_clean_jpeg(result.image)
+        assert_clean_jpeg(result.thumbnail)
+        assert result.captured_at == datetime(2024, 2, 3, 0, 0, tzinfo=UTC)
+        assert result.gps_lat == pytest.approx(30.5728, abs=1e-4)
+
+
+def test_heic_is_accepted() -> None:
+    exif = make_exif(taken="2024:05:01 10:30:00", lat=GPS_LAT, lng=GPS_LNG)
+    data = encode(red_corner_image(640, 480), "HEIF", quality=90, exif=exif)
+    assert sniff_format(data) == "heic"
+    result = process_image(data)
+    assert result.source_format == "heic"
+    assert result.fast_path is False
+    stored = assert_clean_jpeg(result.image)
+    assert stored.size == (640, 480) == (result.width, result.height)
+    assert is_red(stored.getpixel((10, 10))) and is_blue(stored.getpixel((600, 400)))
+    assert result.captured_at == datetime(2024, 5, 1, 2, 30, tzinfo=UTC)
+    assert result.gps_lng == pytest.approx(104.0665, abs=1e-4)
+
+
+def test_heic_truncated_is_422() -> None:
+    data = encode(photo(320, 240), "HEIF")
+    error = rejected(data[: len(data) // 2])
+    assert (error.status, error.code) == (422, "invalid_image")
+
+
+def test_fast_path_draft_is_used_for_thumbnail(load_spy: list, phone_jpeg: bytes) -> None:
+    process_image(phone_jpeg)
+    assert load_spy == [(400, 300)]  # verification decode at 1/4 scale only
