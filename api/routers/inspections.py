@@ -23,11 +23,11 @@ async def put_inspection(
     body: InspectionIn,
     response: Response,
 ) -> InspectionOut:
-    inspection, finding_ids, created = await inspection_service.put_inspection(
-        session, user, settings, inspection_id, body.model_dump(mode="json")
+    inspection, created = await inspection_service.put_inspection(
+        session, user, settings, inspection_id, body
     )
     response.status_code = 201 if created else 200
-    return InspectionOut(**inspection_service.inspection_dict(inspection, finding_ids))
+    return InspectionOut(**inspection_service.inspection_dict(inspection))
 
 
 @router.get("/inspections", response_model=Page[InspectionOut])
@@ -39,13 +39,11 @@ async def list_inspections(
     cursor: str | None = None,
 ) -> Page[InspectionOut]:
     rows, next_cursor = await inspection_service.list_inspections(session, user, venue_id, limit, cursor)
-    ids = await inspection_service.finding_ids_by_inspection(session, [r.id for r in rows])
-    items = [InspectionOut(**inspection_service.inspection_dict(r, ids[r.id])) for r in rows]
+    items = [InspectionOut(**inspection_service.inspection_dict(r)) for r in rows]
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/inspections/{inspection_id}", response_model=InspectionOut)
 async def get_inspection(session: SessionDep, user: CurrentUser, inspection_id: uuid.UUID) -> InspectionOut:
     row = await inspection_service.get_inspection(session, user, inspection_id)
-    ids = await inspection_service.finding_ids_of(session, row.id)
-    return InspectionOut(**inspection_service.inspection_dict(row, ids))
+    return InspectionOut(**inspection_service.inspection_dict(row))

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.errors import Conflict, NotFound, Unprocessable
-from api.models import Finding, Inspection, Venue
+from api.models import Inspection, Venue
+from api.schemas.inspections import InspectionIn
 from api.services import checklists, findings
 from api.services.auth import Principal
 from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
@@ -33,23 +34,23 @@ def body_digest(body: dict[str, Any]) -> str:
 
 
 async def put_inspection(
-    session: AsyncSession, user: Principal, settings: Settings, inspection_id: uuid.UUID, body: dict[str, Any]
-) -> tuple[Inspection, list[uuid.UUID], bool]:
-    """Stores a submitted checklist exactly once. Returns (inspection, finding ids, created)."""
-    digest = body_digest(body)
+    session: AsyncSession, user: Principal, settings: Settings, inspection_id: uuid.UUID, body: InspectionIn
+) -> tuple[Inspection, bool]:
+    """Stores a submitted checklist exactly once. Returns (inspection, created)."""
+    digest = body_digest(body.model_dump(mode="json"))
     existing = await session.get(Inspection, inspection_id)
     if existing is not None:
         return await _replay(session, user, existing, digest)
 
     venue = await session.scalar(
-        select(Venue).where(Venue.id == body["venue_id"], in_scope(user, Venue.area_code))
+        select(Venue).where(Venue.id == body.venue_id, in_scope(user, Venue.area_code))
     )
     if venue is None:
         raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
-    template = await checklists.get_version(session, body["checklist_code"], body["checklist_version"])
+    template = await checklists.get_version(session, body.checklist_code, body.checklist_version)
     if template is None:
         raise Unprocessable(
-            f"No checklist {body['checklist_code']!r} version {body['checklist_version']}.",
+            f"No checklist {body.checklist_code!r} version {body.checklist_version}.",
             code="unknown_checklist",
         )
     if venue.kind not in template.venue_kinds:
@@ -58,21 +59,21 @@ async def put_inspection(
             code="checklist_not_for_venue",
         )
     items = {item["code"]: item for item in template.items}
-    answers: list[dict[str, Any]] = body["answers"]
+    answers = body.answers
     seen: set[str] = set()
     for answer in answers:
-        code = answer["item_code"]
+        code = answer.item_code
         if code not in items:
             raise Unprocessable(f"Item {code!r} is not in this checklist version.", code="unknown_item")
         if code in seen:
             raise Unprocessable(f"Item {code!r} is answered twice.", code="duplicate_answer")
         seen.add(code)
-        if answer["result"] == "fail" and items[code]["photo_required"] and not answer["photo_ids"]:
+        if answer.result == "fail" and items[code]["photo_required"] and not answer.photo_ids:
             raise Unprocessable(
                 f"Item {code!r} failed and needs at least one photo.", code="photo_required", item_code=code
             )
-    all_photos = [p for a in answers for p in a["photo_ids"]]
-    await findings.check_photos(session, user, list(dict.fromkeys(all_photos)))
+    all_photos = list(dict.fromkeys(str(p) for a in answers for p in a.photo_ids))
+    await findings.check_photos(session, user, all_photos)
 
     now = utcnow()
     inspection = Inspection(
@@ -82,13 +83,13 @@ async def put_inspection(
         checklist_code=template.code,
         checklist_version=template.version,
         inspector_id=user.id,
-        started_at=body.get("started_at"),
-        submitted_at=body["submitted_at"],
-        lat=body.get("lat"),
-        lng=body.get("lng"),
-        accuracy_m=body.get("accuracy_m"),
-        note=body.get("note"),
-        answers=[{**a, "photo_ids": [str(p) for p in a["photo_ids"]]} for a in answers],
+        started_at=body.started_at,
+        submitted_at=body.submitted_at,
+        lat=body.lat,
+        lng=body.lng,
+        accuracy_m=body.accuracy_m,
+        note=body.note,
+        answers=[a.model_dump(mode="json") for a in answers],
         body_sha256=digest,
         created_at=now,
     )
@@ -105,13 +106,12 @@ async def put_inspection(
         return await _replay(session, user, winner, digest)
 
     today = local_today(now)
-    finding_ids = []
     for answer in answers:
-        if answer["result"] != "fail":
+        if answer.result != "fail":
             continue
-        item = items[answer["item_code"]]
+        item = items[answer.item_code]
         fid = finding_id_for(inspection_id, item["code"])
-        description = answer.get("note") or None
+        description = answer.note or None
         await findings.open_finding(
             session,
             finding_id=fid,
@@ -129,28 +129,25 @@ async def put_inspection(
             inspection_id=inspection_id,
             item_code=item["code"],
             gb35181_flag=item.get("gb35181"),
-            photo_ids=[str(p) for p in answer["photo_ids"]],
+            photo_ids=[str(p) for p in answer.photo_ids],
         )
-        finding_ids.append(fid)
-    await findings.attach_photos(session, [str(p) for p in all_photos], venue.area_code)
-    return inspection, finding_ids, True
+    await findings.attach_photos(session, all_photos, venue.area_code)
+    return inspection, True
 
 
 async def _replay(
     session: AsyncSession, user: Principal, existing: Inspection, digest: str
-) -> tuple[Inspection, list[uuid.UUID], bool]:
+) -> tuple[Inspection, bool]:
     if existing.body_sha256 != digest or existing.inspector_id != user.id:
         raise Conflict("This inspection id already holds a different inspection.", code="inspection_conflict")
-    return existing, await finding_ids_of(session, existing.id), False
+    return existing, False
 
 
-async def finding_ids_of(session: AsyncSession, inspection_id: uuid.UUID) -> list[uuid.UUID]:
-    ids = await session.scalars(
-        select(Finding.id)
-        .where(Finding.inspection_id == inspection_id)
-        .order_by(Finding.created_at, Finding.id)
-    )
-    return list(ids.all())
+def finding_ids_of(inspection: Inspection) -> list[uuid.UUID]:
+    """The findings an inspection opened, in answer order (their ids follow from its answers)."""
+    return [
+        finding_id_for(inspection.id, a["item_code"]) for a in inspection.answers if a["result"] == "fail"
+    ]
 
 
 async def get_inspection(session: AsyncSession, user: Principal, inspection_id: uuid.UUID) -> Inspection:
@@ -189,23 +186,7 @@ async def list_inspections(
     return rows, next_cursor
 
 
-async def finding_ids_by_inspection(
-    session: AsyncSession, inspection_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    result: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in inspection_ids}
-    if not inspection_ids:
-        return result
-    rows = await session.execute(
-        select(Finding.inspection_id, Finding.id)
-        .where(Finding.inspection_id.in_(list(inspection_ids)))
-        .order_by(Finding.created_at, Finding.id)
-    )
-    for inspection_id, finding_id in rows.all():
-        result[inspection_id].append(finding_id)
-    return result
-
-
-def inspection_dict(inspection: Inspection, finding_ids: list[uuid.UUID]) -> dict[str, Any]:
+def inspection_dict(inspection: Inspection) -> dict[str, Any]:
     return {
         "id": inspection.id,
         "venue_id": inspection.venue_id,
@@ -220,6 +201,6 @@ def inspection_dict(inspection: Inspection, finding_ids: list[uuid.UUID]) -> dic
         "accuracy_m": inspection.accuracy_m,
         "note": inspection.note,
         "answers": inspection.answers,
-        "finding_ids": finding_ids,
+        "finding_ids": finding_ids_of(inspection),
         "created_at": inspection.created_at,
     }
