@@ -1,0 +1,127 @@
+// HTTP calls to /api/v1 for the page and the service worker. Never called inside an IndexedDB
+// transaction: callers read what they need first, call the network, then write the outcome.
+
+import { getMeta } from './db.js';
+
+export const BASE = '/api/v1';
+
+let tokenCache;
+
+export async function token() {
+  if (tokenCache === undefined) {
+    const t = await getMeta('token');
+    tokenCache = t && t.access_token ? t.access_token : null;
+  }
+  return tokenCache;
+}
+
+export function setTokenCache(t) {
+  tokenCache = t;
+}
+
+async function parse(res) {
+  const type = res.headers.get('content-type') || '';
+  if (type.includes('json')) {
+    try {
+      return await res.json();
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Call the API. Resolves to {status, ok, data, problem}; status 0 when there was no reply
+ * (offline, aborted, DNS…). Never throws for HTTP or network errors.
+ */
+export async function call(path, { method = 'GET', json, form, body, headers = {}, auth = true, signal } = {}) {
+  const h = { Accept: 'application/json, application/problem+json', ...headers };
+  if (auth) {
+    const t = await token();
+    if (t) h.Authorization = `Bearer ${t}`;
+  }
+  let payload = body;
+  if (json !== undefined) {
+    h['Content-Type'] = 'application/json';
+    payload = JSON.stringify(json);
+  } else if (form) {
+    payload = new URLSearchParams(form);
+  }
+  let res;
+  try {
+    res = await fetch(BASE + path, { method, headers: h, body: payload, signal, cache: 'no-store' });
+  } catch (e) {
+    return { status: 0, ok: false, data: null, problem: { detail: '网络不通', error: String(e) } };
+  }
+  const data = await parse(res);
+  return res.ok
+    ? { status: res.status, ok: true, data, problem: null }
+    : { status: res.status, ok: false, data: null, problem: data || { title: res.statusText } };
+}
+
+/** All pages of a cursor-paginated list. */
+export async function listAll(path, params = {}, { maxPages = 50 } = {}) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < maxPages; page += 1) {
+    const q = new URLSearchParams({ ...params, limit: '200' });
+    if (cursor) q.set('cursor', cursor);
+    const r = await call(`${path}?${q}`);
+    if (!r.ok) return { ...r, items };
+    items.push(...(r.data.items || []));
+    cursor = r.data.next_cursor;
+    if (!cursor) return { status: r.status, ok: true, items };
+  }
+  return { status: 200, ok: true, items };
+}
+
+/**
+ * PUT a photo as multipart `file`. Uses XMLHttpRequest in a page (upload progress), fetch in a worker.
+ * Resolves to {status, ok, data, problem}.
+ */
+export async function putPhoto(id, blob, onProgress) {
+  const path = `${BASE}/photos/${encodeURIComponent(id)}`;
+  const fd = new FormData();
+  fd.append('file', blob, `${id}.jpg`);
+  const t = await token();
+  if (typeof XMLHttpRequest === 'undefined') {
+    return call(`/photos/${encodeURIComponent(id)}`, { method: 'PUT', body: fd });
+  }
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', path);
+    if (t) xhr.setRequestHeader('Authorization', `Bearer ${t}`);
+    xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
+    xhr.timeout = 120000;
+    if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total);
+    const fail = () => resolve({ status: 0, ok: false, data: null, problem: { detail: '网络不通' } });
+    xhr.onerror = fail;
+    xhr.ontimeout = fail;
+    xhr.onabort = fail;
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      const ok = xhr.status >= 200 && xhr.status < 300;
+      resolve({ status: xhr.status, ok, data: ok ? data : null, problem: ok ? null : data || { title: xhr.statusText } });
+    };
+    xhr.send(fd);
+  });
+}
+
+/** An image the API serves behind the bearer header, as a Blob (or null). */
+export async function photoBlob(id, thumbnail = true) {
+  const t = await token();
+  try {
+    const res = await fetch(`${BASE}/photos/${encodeURIComponent(id)}${thumbnail ? '/thumbnail' : ''}`, {
+      headers: t ? { Authorization: `Bearer ${t}` } : {},
+    });
+    return res.ok ? await res.blob() : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,317 @@
+// 安格 SafeGrid inspector app: start-up, routing, sync badge, sign-in state, app updates.
+
+import { call, setTokenCache } from './api.js';
+import * as data from './data.js';
+import * as db from './db.js';
+import { nextWakeAt, summarize } from './outbox.js';
+import * as sync from './sync.js';
+import { clear, confirmDialog, h, releaseUrls, toast } from './ui.js';
+import { findingView, findingsView, rectifyView, verifyView } from './views/findings.js';
+import { inspectView, summaryView } from './views/inspect.js';
+import { loginView } from './views/login.js';
+import { meView, syncView } from './views/sync.js';
+import { newVenueView, todayView, venueView } from './views/today.js';
+
+export const APP_VERSION = '1.0.0';
+
+const routes = [
+  [/^#\/today$/, todayView],
+  [/^#\/venue\/([\w-]+)$/, venueView],
+  [/^#\/new-venue$/, newVenueView],
+  [/^#\/inspect\/([\w-]+)$/, inspectView],
+  [/^#\/summary\/([\w-]+)$/, summaryView],
+  [/^#\/findings(?:\/(open|submitted))?$/, findingsView],
+  [/^#\/finding\/([\w-]+)$/, findingView],
+  [/^#\/rectify\/([\w-]+)$/, rectifyView],
+  [/^#\/verify\/([\w-]+)$/, verifyView],
+  [/^#\/sync$/, syncView],
+  [/^#\/me$/, meView],
+];
+
+// Screens where an app update must never interrupt the inspector.
+const BUSY = /^#\/(inspect|summary|rectify|verify|new-venue)\b/;
+
+const app = {
+  version: APP_VERSION,
+  me: null,
+  main: null,
+  leaveHandlers: [],
+  waitingWorker: null,
+  go(hash) {
+    if (location.hash === hash) render();
+    else location.hash = hash;
+  },
+  onLeave(fn) {
+    this.leaveHandlers.push(fn);
+  },
+  drainSoon,
+  refreshData,
+  signOut,
+  showLogin,
+  requestBackgroundSync,
+  applyUpdate,
+};
+window.safegrid = app; // handy for support staff in the browser console
+
+let wakeTimer = null;
+
+async function drainSoon() {
+  if (!navigator.onLine) {
+    updateBadge();
+    return;
+  }
+  await sync.drain();
+  scheduleWake();
+}
+
+async function scheduleWake() {
+  clearTimeout(wakeTimer);
+  const t = nextWakeAt(await db.getAll('outbox'));
+  if (t !== null) wakeTimer = setTimeout(drainSoon, Math.max(500, t - Date.now()));
+}
+
+async function requestBackgroundSync() {
+  try {
+    const reg = await navigator.serviceWorker?.ready;
+    if (reg && reg.sync) await reg.sync.register('safegrid-outbox');
+  } catch {
+    /* Background Sync is optional */
+  }
+}
+
+async function refreshData() {
+  if (!navigator.onLine) return { ok: false, status: 0 };
+  const r = await data.refresh();
+  if (r.status === 401) authExpired();
+  if (r.ok) {
+    app.me = await data.me();
+    document.dispatchEvent(new CustomEvent('safegrid:data'));
+  }
+  return r;
+}
+
+// ---- header: sync badge, online state, banners -------------------------------------------------
+
+async function updateBadge() {
+  const s = summarize(await db.getAll('outbox'));
+  const badge = document.getElementById('sync-badge');
+  const count = badge.querySelector('.count');
+  count.textContent = String(s.waiting);
+  badge.dataset.state = s.attention || s.auth ? 'attention' : s.uploading ? 'uploading' : s.waiting ? 'waiting' : 'clear';
+  badge.setAttribute(
+    'aria-label',
+    s.waiting ? `同步：${s.waiting} 项等待上传${s.attention ? `，${s.attention} 项需处理` : ''}` : '同步：全部已上传',
+  );
+  document.getElementById('net-state').hidden = navigator.onLine;
+}
+
+function banner(id, text, actionLabel, action) {
+  const host = document.getElementById('banners');
+  let el = document.getElementById(id);
+  if (!el) {
+    el = h('div', { id, class: 'banner', role: 'status' });
+    host.append(el);
+  }
+  clear(el).append(
+    h('span', {}, text),
+    h('button', { type: 'button', class: 'btn small primary', onclick: action }, actionLabel),
+  );
+}
+
+function removeBanner(id) {
+  document.getElementById(id)?.remove();
+}
+
+function authExpired() {
+  banner('auth-banner', '登录已过期，手机上的数据都还在。', '重新登录', () => showLogin({ relogin: true }));
+}
+
+// ---- app updates ------------------------------------------------------------------------------
+
+function offerUpdate(worker) {
+  app.waitingWorker = worker;
+  maybeShowUpdate();
+}
+
+function maybeShowUpdate() {
+  if (!app.waitingWorker) return;
+  if (BUSY.test(location.hash)) {
+    removeBanner('update-banner'); // never mid-checklist: offered again when the inspector leaves it
+    return;
+  }
+  banner('update-banner', '有新版本可用。', '立即更新', applyUpdate);
+}
+
+let reloading = false;
+function applyUpdate() {
+  if (!app.waitingWorker) return;
+  reloading = true;
+  app.waitingWorker.postMessage({ type: 'skip-waiting' });
+}
+
+async function registerWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    const reg = await navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/', updateViaCache: 'none' });
+    if (reg.waiting && navigator.serviceWorker.controller) offerUpdate(reg.waiting);
+    reg.addEventListener('updatefound', () => {
+      const w = reg.installing;
+      if (!w) return;
+      w.addEventListener('statechange', () => {
+        if (w.state === 'installed' && navigator.serviceWorker.controller) offerUpdate(w);
+      });
+    });
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      if (reloading) location.reload();
+    });
+    navigator.serviceWorker.addEventListener('message', (e) => {
+      if (e.data && e.data.type === 'drain') drainSoon();
+    });
+    // Look for a new version now and then (the browser also checks on navigation).
+    setInterval(() => reg.update().catch(() => {}), 60 * 60 * 1000);
+  } catch (e) {
+    console.warn('service worker registration failed', e);
+  }
+}
+
+// ---- routing ----------------------------------------------------------------------------------
+
+async function render() {
+  for (const fn of app.leaveHandlers.splice(0)) {
+    try {
+      await fn();
+    } catch (e) {
+      console.error(e);
+    }
+  }
+  releaseUrls();
+  const hash = location.hash || '#/today';
+  let view = null;
+  let params = [];
+  for (const [re, fn] of routes) {
+    const m = re.exec(hash);
+    if (m) {
+      view = fn;
+      params = m.slice(1);
+      break;
+    }
+  }
+  if (!view) {
+    location.replace('#/today');
+    return;
+  }
+  for (const a of document.querySelectorAll('.tabbar a')) {
+    const current = hash.startsWith(a.getAttribute('href').replace(/s$/, ''));
+    if (current) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  maybeShowUpdate();
+  const main = app.main;
+  const node = h('div', { class: 'view' });
+  try {
+    await view(app, node, ...params);
+  } catch (e) {
+    console.error(e);
+    node.append(h('p', { class: 'empty error' }, `出错了：${e.message || e}`));
+  }
+  clear(main).append(node);
+  main.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+}
+
+// ---- sign-in / sign-out -----------------------------------------------------------------------
+
+async function showLogin({ relogin = false } = {}) {
+  const main = app.main;
+  const node = h('div', { class: 'view' });
+  await loginView(app, node, {
+    relogin,
+    onSuccess: async () => {
+      removeBanner('auth-banner');
+      await sync.wakeAll();
+      await start();
+    },
+  });
+  document.body.classList.add('signed-out');
+  clear(main).append(node);
+}
+
+async function signOut() {
+  const s = summarize(await db.getAll('outbox'));
+  const drafts = (await db.getAll('drafts')).filter((d) => d.status === 'draft');
+  const warnings = [];
+  if (s.waiting) warnings.push(`还有 ${s.waiting} 项没有上传到服务器`);
+  if (drafts.length) warnings.push(`还有 ${drafts.length} 份没有提交的检查/整改`);
+  const body = warnings.length
+    ? h('div', {}, h('p', { class: 'warn' }, `${warnings.join('；')}。退出后这些内容会从手机上删除，无法恢复。`))
+    : h('p', {}, '退出后手机上的缓存数据会被清除。');
+  const ok = await confirmDialog('退出登录', body, warnings.length ? '仍然退出并删除' : '退出', warnings.length > 0);
+  if (!ok) return;
+  if (navigator.onLine) await call('/auth/logout', { method: 'POST' });
+  await db.clearAll();
+  setTokenCache(null);
+  app.me = null;
+  location.hash = '#/today';
+  await showLogin();
+}
+
+// ---- start ------------------------------------------------------------------------------------
+
+async function start() {
+  document.body.classList.remove('signed-out');
+  app.me = await data.me();
+  if (!app.me && navigator.onLine) await refreshData();
+  if (!location.hash) location.replace('#/today');
+  await render();
+  updateBadge();
+  await sync.recover();
+  await sync.wakeAll();
+  drainSoon();
+  if (navigator.onLine) {
+    refreshData().then(() => {
+      if (/^#\/(today|findings)/.test(location.hash)) render();
+    });
+  }
+}
+
+async function boot() {
+  app.main = document.getElementById('main');
+  document.getElementById('sync-badge').addEventListener('click', () => app.go('#/sync'));
+  sync.onChange((msg) => {
+    updateBadge();
+    if (msg.type === 'auth') authExpired();
+    if (msg.type === 'synced' && !msg.remote) refreshData();
+  });
+  window.addEventListener('hashchange', () => {
+    if (!document.body.classList.contains('signed-out')) render();
+  });
+  window.addEventListener('online', async () => {
+    updateBadge();
+    toast('网络已恢复，正在上传…');
+    await sync.wakeAll();
+    drainSoon();
+    refreshData();
+  });
+  window.addEventListener('offline', () => {
+    updateBadge();
+    toast('已离线：检查照常进行，数据保存在手机上');
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') drainSoon();
+  });
+  registerWorker();
+  if (navigator.storage && navigator.storage.persist) {
+    navigator.storage.persisted().then((p) => p || navigator.storage.persist()).catch(() => {});
+  }
+  const token = await db.getMeta('token');
+  if (!token) {
+    await showLogin();
+    return;
+  }
+  setTokenCache(token.access_token);
+  const expired = token.expires_at && new Date(token.expires_at).getTime() < Date.now();
+  if (expired) authExpired();
+  await start();
+}
+
+boot();

@@ -1,0 +1,100 @@
+// Reference data (me, venues, checklists, kinds, areas, my findings) cached in IndexedDB for offline use,
+// refreshed from the server when online.
+
+import { call, listAll, photoBlob } from './api.js';
+import * as db from './db.js';
+
+let refreshing = null;
+
+/** Refresh everything; resolves to {ok, status}. Concurrent calls share one run. */
+export function refresh() {
+  if (!refreshing) refreshing = doRefresh().finally(() => (refreshing = null));
+  return refreshing;
+}
+
+async function doRefresh() {
+  const [me, kinds, checklists, areas] = await Promise.all([
+    call('/me'),
+    call('/venue-kinds'),
+    call('/checklists'),
+    call('/areas'),
+  ]);
+  if (!me.ok) return { ok: false, status: me.status };
+  const [venues, open, submitted] = await Promise.all([
+    listAll('/venues'),
+    listAll('/findings', { status: 'open' }),
+    listAll('/findings', { status: 'submitted' }),
+  ]);
+  // Network done; now one write transaction.
+  await db.run(['meta', 'venues', 'checklists', 'kinds', 'findings'], 'readwrite', (s) => {
+    s.meta.put({ key: 'me', value: me.data });
+    s.meta.put({ key: 'refreshed_at', value: Date.now() });
+    if (areas.ok) s.meta.put({ key: 'areas', value: areas.data });
+    if (kinds.ok) {
+      s.kinds.clear();
+      for (const k of kinds.data) s.kinds.put(k);
+    }
+    if (checklists.ok) {
+      s.checklists.clear();
+      for (const c of checklists.data) s.checklists.put(c);
+    }
+    if (venues.ok) {
+      const serverIds = new Set(venues.items.map((v) => v.id));
+      const req = s.venues.getAll();
+      req.onsuccess = () => {
+        // Venues made on the phone and not yet on the server stay.
+        const local = req.result.filter((v) => v._local && !serverIds.has(v.id));
+        s.venues.clear();
+        for (const v of venues.items) s.venues.put(v);
+        for (const v of local) s.venues.put(v);
+      };
+    }
+    if (open.ok && submitted.ok) {
+      s.findings.clear();
+      for (const f of [...open.items, ...submitted.items]) s.findings.put(f);
+    }
+  });
+  return { ok: true, status: 200 };
+}
+
+export const me = () => db.getMeta('me');
+export const venues = () => db.getAll('venues');
+export const venue = (id) => db.get('venues', id);
+export const checklists = () => db.getAll('checklists');
+export const findings = () => db.getAll('findings');
+
+export async function kindNames() {
+  const kinds = await db.getAll('kinds');
+  return Object.fromEntries(kinds.map((k) => [k.code, k.name]));
+}
+
+export async function areaNames() {
+  const areas = (await db.getMeta('areas')) || [];
+  return Object.fromEntries(areas.map((a) => [a.code, a.name]));
+}
+
+/** A finding with its events: from the server when reachable, else the last copy seen. */
+export async function findingDetail(id) {
+  const r = await call(`/findings/${encodeURIComponent(id)}`);
+  if (r.ok) {
+    await db.run(['meta', 'findings'], 'readwrite', (s) => {
+      s.meta.put({ key: `finding:${id}`, value: r.data });
+      const { events, rectification, ...plain } = r.data;
+      if (plain.status === 'open' || plain.status === 'submitted') s.findings.put(plain);
+      else s.findings.delete(id);
+    });
+    return { finding: r.data, fresh: true, status: r.status };
+  }
+  const cached = (await db.getMeta(`finding:${id}`)) || (await db.get('findings', id));
+  return { finding: cached || null, fresh: false, status: r.status };
+}
+
+/** A server photo (thumbnail) as a Blob, cached on the phone for offline viewing. */
+export async function serverThumb(id) {
+  const key = `t:${id}`;
+  const hit = await db.get('thumbs', key);
+  if (hit) return hit.blob;
+  const blob = await photoBlob(id, true);
+  if (blob) await db.put('thumbs', { id: key, blob });
+  return blob;
+}

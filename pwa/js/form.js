@@ -1,0 +1,194 @@
+// Checklist form state and validation (pure, tested under Node). A draft is plain data so it can be
+// written to IndexedDB after every tap.
+
+export const RESULTS = Object.freeze(['pass', 'fail', 'na']);
+export const RESULT_LABELS = Object.freeze({ pass: '合格', fail: '不合格', na: '不适用' });
+
+export const CATEGORY_LABELS = Object.freeze({
+  management: '消防安全管理',
+  licensing: '证照手续',
+  evacuation: '安全出口与疏散通道',
+  fire_equipment: '消防设施器材',
+  electrical: '电气线路',
+  ebike: '电动自行车',
+  fire_gas_use: '用火用气',
+  materials_decoration: '装修材料',
+  occupancy_layout: '场所布局与住人',
+  structure: '房屋结构',
+  use_change: '改变用途',
+  training_drill: '培训与演练',
+});
+
+export function categoryLabel(code) {
+  return CATEGORY_LABELS[code] || code || '其他';
+}
+
+/** Templates that apply to a venue kind; `fire_exits` (and a template with no kinds listed) applies to all. */
+export function templatesForKind(checklists, kind) {
+  const list = (checklists || []).filter(
+    (c) =>
+      c.code === 'fire_exits' ||
+      !Array.isArray(c.venue_kinds) ||
+      c.venue_kinds.length === 0 ||
+      c.venue_kinds.includes(kind),
+  );
+  // The venue's own template first, the general fire-exit check after it.
+  return list.sort((a, b) => (a.code === 'fire_exits') - (b.code === 'fire_exits'));
+}
+
+/** Items grouped by category, keeping the template's order of first appearance. */
+export function groupByCategory(items) {
+  const groups = new Map();
+  for (const item of items || []) {
+    const key = item.category || 'other';
+    if (!groups.has(key)) groups.set(key, { category: key, label: categoryLabel(key), items: [] });
+    groups.get(key).items.push(item);
+  }
+  return [...groups.values()];
+}
+
+export function newDraft({ id, venue, template, now, position = null }) {
+  const answers = {};
+  for (const item of template.items) answers[item.code] = { result: null, note: '', photo_ids: [] };
+  return {
+    id,
+    venue_id: venue.id,
+    venue_name: venue.name,
+    checklist_code: template.code,
+    checklist_version: template.version,
+    checklist_title: template.title,
+    started_at: now,
+    updated_at: now,
+    lat: position ? position.lat : null,
+    lng: position ? position.lng : null,
+    accuracy_m: position ? position.accuracy_m : null,
+    note: '',
+    answers,
+    status: 'draft',
+  };
+}
+
+function answerOf(draft, code) {
+  return draft.answers[code] || { result: null, note: '', photo_ids: [] };
+}
+
+function withAnswer(draft, code, patch, now) {
+  return {
+    ...draft,
+    updated_at: now ?? draft.updated_at,
+    answers: { ...draft.answers, [code]: { ...answerOf(draft, code), ...patch } },
+  };
+}
+
+export function setResult(draft, code, result, now) {
+  if (result !== null && !RESULTS.includes(result)) throw new Error(`bad result ${result}`);
+  const current = answerOf(draft, code).result;
+  // Tapping the chosen answer again clears it.
+  return withAnswer(draft, code, { result: current === result ? null : result }, now);
+}
+
+export function setNote(draft, code, note, now) {
+  return withAnswer(draft, code, { note: String(note ?? '') }, now);
+}
+
+export function addPhoto(draft, code, photoId, now) {
+  const ids = answerOf(draft, code).photo_ids;
+  return ids.includes(photoId) ? draft : withAnswer(draft, code, { photo_ids: [...ids, photoId] }, now);
+}
+
+export function removePhoto(draft, code, photoId, now) {
+  return withAnswer(draft, code, { photo_ids: answerOf(draft, code).photo_ids.filter((p) => p !== photoId) }, now);
+}
+
+export function allPhotoIds(draft) {
+  return Object.values(draft.answers).flatMap((a) => a.photo_ids || []);
+}
+
+/**
+ * Validation for the summary screen and the submit button.
+ * Returns {counts:{pass,fail,na,unanswered,total}, unanswered, failures, majorFailures, missingPhotos, ok}.
+ */
+export function validate(template, draft) {
+  const counts = { pass: 0, fail: 0, na: 0, unanswered: 0, total: template.items.length };
+  const unanswered = [];
+  const failures = [];
+  const majorFailures = [];
+  const missingPhotos = [];
+  for (const item of template.items) {
+    const a = answerOf(draft, item.code);
+    if (!a.result) {
+      counts.unanswered += 1;
+      unanswered.push(item.code);
+      continue;
+    }
+    counts[a.result] += 1;
+    if (a.result === 'fail') {
+      failures.push(item.code);
+      if (item.major) majorFailures.push(item.code);
+      if (item.photo_required && a.photo_ids.length === 0) missingPhotos.push(item.code);
+    }
+  }
+  return {
+    counts,
+    unanswered,
+    failures,
+    majorFailures,
+    missingPhotos,
+    ok: unanswered.length === 0 && missingPhotos.length === 0,
+  };
+}
+
+/** Does this item still need something before submit? ('answer' | 'photo' | null) */
+export function itemProblem(item, answer) {
+  if (!answer || !answer.result) return 'answer';
+  if (answer.result === 'fail' && item.photo_required && (answer.photo_ids || []).length === 0) return 'photo';
+  return null;
+}
+
+function blankToNull(s) {
+  const t = String(s ?? '').trim();
+  return t === '' ? null : t;
+}
+
+/** The PUT /inspections/{id} body, answers in template order. Built once at submit and stored, so a retry
+ * sends exactly the same bytes' meaning (the server treats another body under the same id as a conflict). */
+export function buildInspectionBody(template, draft, submittedAt) {
+  return {
+    venue_id: draft.venue_id,
+    checklist_code: draft.checklist_code,
+    checklist_version: draft.checklist_version,
+    started_at: draft.started_at,
+    submitted_at: submittedAt,
+    lat: draft.lat ?? null,
+    lng: draft.lng ?? null,
+    accuracy_m: draft.accuracy_m ?? null,
+    note: blankToNull(draft.note),
+    answers: template.items.map((item) => {
+      const a = answerOf(draft, item.code);
+      return { item_code: item.code, result: a.result, note: blankToNull(a.note), photo_ids: [...a.photo_ids] };
+    }),
+  };
+}
+
+export function validateRectification({ note, photo_ids }) {
+  const errors = {};
+  if (!photo_ids || photo_ids.length === 0) errors.photos = '请至少拍一张整改后的照片';
+  if (String(note ?? '').length > 4000) errors.note = '说明太长';
+  return { ok: Object.keys(errors).length === 0, errors };
+}
+
+export function validateVerification({ result, note }) {
+  const errors = {};
+  if (result !== 'pass' && result !== 'fail') errors.result = '请选择复查结果';
+  if (result === 'fail' && !String(note ?? '').trim()) errors.note = '复查不通过时请写明原因';
+  return { ok: Object.keys(errors).length === 0, errors };
+}
+
+export function validateVenue(v) {
+  const errors = {};
+  if (!String(v.name ?? '').trim()) errors.name = '请填写场所名称';
+  if (!v.kind) errors.kind = '请选择场所类型';
+  if (!v.area_code) errors.area_code = '请选择所属区域';
+  if (v.owner_phone && !/^[0-9+\-\s]{5,20}$/.test(v.owner_phone)) errors.owner_phone = '电话号码格式不对';
+  return { ok: Object.keys(errors).length === 0, errors };
+}

@@ -1,0 +1,75 @@
+// Dates, deadlines and "due" marks (pure, tested under Node). Dates are shown in Asia/Shanghai.
+
+const TZ = 'Asia/Shanghai';
+const DAY = 24 * 3600 * 1000;
+
+/** YYYY-MM-DD of an instant in Asia/Shanghai. */
+export function shanghaiDate(instant) {
+  const d = instant instanceof Date ? instant : new Date(instant);
+  // China has had no DST since 1991: a fixed +08:00 offset is exact and needs no Intl tz data.
+  return new Date(d.getTime() + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+function dayNumber(ymd) {
+  const [y, m, d] = ymd.split('-').map(Number);
+  return Date.UTC(y, m - 1, d) / DAY;
+}
+
+/** Deadline info for a finding; a deadline is due at the end of that day in Asia/Shanghai. */
+export function deadlineInfo(deadline, now = Date.now()) {
+  if (!deadline) return { daysLeft: null, overdue: false, label: '' };
+  const left = dayNumber(deadline) - dayNumber(shanghaiDate(now));
+  if (left < 0) return { daysLeft: left, overdue: true, label: `超期 ${-left} 天` };
+  if (left === 0) return { daysLeft: 0, overdue: false, label: '今天到期' };
+  return { daysLeft: left, overdue: false, label: `剩 ${left} 天` };
+}
+
+/** Days between inspections by risk level. */
+export const INSPECTION_INTERVAL_DAYS = Object.freeze({ high: 30, normal: 60, low: 90 });
+
+/** A venue is due when never inspected or not inspected within its interval. */
+export function isDue(venue, now = Date.now()) {
+  if (!venue.last_inspected_at) return true;
+  const days = INSPECTION_INTERVAL_DAYS[venue.risk_level] || INSPECTION_INTERVAL_DAYS.normal;
+  return now - new Date(venue.last_inspected_at).getTime() > days * DAY;
+}
+
+/** "今天" / "昨天" / "3天前" / "2024-05-01". */
+export function relativeDay(instant, now = Date.now()) {
+  if (!instant) return '从未检查';
+  const diff = dayNumber(shanghaiDate(now)) - dayNumber(shanghaiDate(instant));
+  if (diff <= 0) return '今天';
+  if (diff === 1) return '昨天';
+  if (diff < 30) return `${diff}天前`;
+  return shanghaiDate(instant);
+}
+
+/** "2024-05-01 14:03" in Asia/Shanghai. */
+export function dateTime(instant) {
+  if (!instant) return '';
+  const d = new Date(new Date(instant).getTime() + 8 * 3600 * 1000).toISOString();
+  return `${d.slice(0, 10)} ${d.slice(11, 16)}`;
+}
+
+/** Search match over name, address and owner, case-insensitive, ignoring spaces. */
+export function matches(venue, query) {
+  const q = String(query || '').replace(/\s+/g, '').toLowerCase();
+  if (!q) return true;
+  const hay = [venue.name, venue.address, venue.owner_name, venue.kind_name]
+    .filter(Boolean)
+    .join('|')
+    .replace(/\s+/g, '')
+    .toLowerCase();
+  return hay.includes(q);
+}
+
+/** Sort for the Today list: open findings first, then due, then by name. */
+export function todayOrder(a, b, now = Date.now()) {
+  const fa = a.open_findings > 0 ? 0 : 1;
+  const fb = b.open_findings > 0 ? 0 : 1;
+  if (fa !== fb) return fa - fb;
+  const da = isDue(a, now) ? 0 : 1;
+  const db = isDue(b, now) ? 0 : 1;
+  if (da !== db) return da - db;
+  return String(a.name).localeCompare(String(b.name), 'zh-CN');
+}

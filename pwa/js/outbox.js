@@ -1,0 +1,217 @@
+// Outbox rules: pure functions, no I/O. Used by the page and by the service worker, tested under Node.
+//
+// An outbox item is one piece of work that must reach the server exactly once:
+//   { id, kind, seq, created_at, title, method, path, body, photo_ids, photos_done, depends_on,
+//     state, attempts, next_at, error, result, progress }
+// kind: 'venue' | 'inspection' | 'rectification' | 'verification'
+// state: 'pending' (saved on the phone, waiting) | 'uploading' | 'retry' (failed, will retry after next_at)
+//        | 'attention' (the server refused it; the inspector must fix or discard it)
+//        | 'auth' (needs a fresh sign-in) | 'done'
+
+export const STATES = Object.freeze({
+  PENDING: 'pending',
+  UPLOADING: 'uploading',
+  RETRY: 'retry',
+  ATTENTION: 'attention',
+  AUTH: 'auth',
+  DONE: 'done',
+});
+
+export const BACKOFF = Object.freeze({ baseMs: 2000, capMs: 5 * 60 * 1000 });
+
+/**
+ * Exponential backoff with jitter ("equal jitter": half fixed, half random), so that many phones coming
+ * back online at once do not hit the server in lockstep.
+ * attempt 1 → [base/2, base], attempt 2 → [base, 2·base], … capped at capMs.
+ */
+export function backoffDelay(attempt, { baseMs = BACKOFF.baseMs, capMs = BACKOFF.capMs, random = Math.random } = {}) {
+  const n = Math.max(1, Math.floor(attempt) || 1);
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(n - 1, 30));
+  const r = Math.min(Math.max(random(), 0), 1);
+  return Math.round(ceiling / 2 + (r * ceiling) / 2);
+}
+
+// 409 codes meaning "the finding is already where this request would have put it": the earlier try
+// got through, its reply was lost. Matched exactly, plus the generic rule in alreadyDone().
+const ALREADY_CODES = {
+  rectification: new Set(['already_submitted', 'finding_already_submitted', 'rectification_already_submitted']),
+  verification: new Set(['already_verified', 'finding_already_verified', 'verification_already_recorded']),
+};
+
+function targetStatuses(item) {
+  if (item.kind === 'rectification') return ['submitted'];
+  if (item.kind === 'verification') {
+    return item.body && item.body.result === 'fail' ? ['open'] : ['closed'];
+  }
+  return [];
+}
+
+/** Does a 409 reply to a rectification/verification say the finding is already in the target state? */
+export function alreadyDone(item, problem) {
+  if (!problem || (item.kind !== 'rectification' && item.kind !== 'verification')) return false;
+  const code = String(problem.code || '');
+  if (ALREADY_CODES[item.kind].has(code)) return true;
+  const targets = targetStatuses(item);
+  // A problem that names the finding's current status (e.g. {code: 'invalid_transition', status_now: 'submitted'}).
+  for (const key of ['current_status', 'finding_status', 'status_now']) {
+    if (typeof problem[key] === 'string' && targets.includes(problem[key])) return true;
+  }
+  // Codes shaped like "finding_already_<status>" / "already_<status>".
+  const m = /already_(open|submitted|closed|void|verified|rectified)$/.exec(code);
+  if (m) {
+    const s = { verified: 'closed', rectified: 'submitted' }[m[1]] || m[1];
+    if (targets.includes(s)) return true;
+  }
+  return false;
+}
+
+/**
+ * What to do with a reply. status 0 means the request never got a reply (network down, aborted).
+ * Returns 'done' | 'retry' | 'auth' | 'attention'.
+ */
+export function classify(item, status, problem) {
+  if (status >= 200 && status < 300) return 'done';
+  if (status === 0 || status === 408 || status === 429 || status >= 500) return 'retry';
+  if (status === 401) return 'auth';
+  if (status === 409 && alreadyDone(item, problem)) return 'done';
+  return 'attention';
+}
+
+/** Same for one photo upload: 201 stored, 200 the same bytes are already there. */
+export function classifyPhoto(status) {
+  if (status === 200 || status === 201) return 'done';
+  if (status === 0 || status === 408 || status === 429 || status >= 500) return 'retry';
+  if (status === 401) return 'auth';
+  return 'attention';
+}
+
+/** A short Chinese reason for an item that needs attention, preferring the server's problem+json detail. */
+export function reasonText(status, problem) {
+  if (problem && problem.detail) return String(problem.detail);
+  if (problem && problem.title) return String(problem.title);
+  if (status === 0) return '网络不通';
+  if (status === 403) return '没有权限';
+  if (status === 404) return '服务器上找不到该对象';
+  if (status === 409) return '与服务器上的记录冲突';
+  if (status === 413) return '文件太大';
+  if (status === 415) return '不是图片文件';
+  if (status === 422) return '内容不符合要求';
+  return `服务器返回 ${status}`;
+}
+
+const OPEN_STATES = new Set([STATES.PENDING, STATES.UPLOADING, STATES.RETRY, STATES.ATTENTION, STATES.AUTH]);
+
+export function isWaiting(item) {
+  return OPEN_STATES.has(item.state);
+}
+
+/** Items that may be sent now, in the order they were made (a new venue before its inspection). */
+export function runnable(items, now) {
+  const byId = new Map(items.map((i) => [i.id, i]));
+  return items
+    .filter((i) => i.state === STATES.PENDING || i.state === STATES.UPLOADING || i.state === STATES.RETRY)
+    .filter((i) => !i.next_at || i.next_at <= now)
+    .filter((i) =>
+      (i.depends_on || []).every((d) => {
+        const dep = byId.get(d);
+        return !dep || dep.state === STATES.DONE; // a dependency no longer in the outbox was synced and pruned
+      }),
+    )
+    .sort(bySeq);
+}
+
+export function bySeq(a, b) {
+  return (a.seq || 0) - (b.seq || 0) || String(a.id).localeCompare(String(b.id));
+}
+
+/** Items blocked behind a dependency that needs attention. */
+export function blockedBy(item, items) {
+  const byId = new Map(items.map((i) => [i.id, i]));
+  return (item.depends_on || []).map((d) => byId.get(d)).filter((d) => d && d.state !== STATES.DONE);
+}
+
+/** When should the next retry run? null when nothing is scheduled. */
+export function nextWakeAt(items) {
+  let t = null;
+  for (const i of items) {
+    if ((i.state === STATES.RETRY || i.state === STATES.PENDING) && i.next_at && (t === null || i.next_at < t)) {
+      t = i.next_at;
+    }
+  }
+  return t;
+}
+
+export function summarize(items) {
+  const s = { waiting: 0, attention: 0, auth: 0, uploading: 0, done: 0 };
+  for (const i of items) {
+    if (i.state === STATES.DONE) s.done += 1;
+    else {
+      s.waiting += 1;
+      if (i.state === STATES.ATTENTION) s.attention += 1;
+      if (i.state === STATES.AUTH) s.auth += 1;
+      if (i.state === STATES.UPLOADING) s.uploading += 1;
+    }
+  }
+  return s;
+}
+
+/** Apply the outcome of one attempt to an item; returns the updated copy. */
+export function afterAttempt(item, outcome, { now, status = 0, problem = null, result = null, random } = {}) {
+  const next = { ...item, progress: null };
+  if (outcome === 'done') {
+    return { ...next, state: STATES.DONE, error: null, next_at: null, done_at: now, result };
+  }
+  const error = { status, code: (problem && problem.code) || null, detail: reasonText(status, problem) };
+  if (outcome === 'retry') {
+    const attempts = (item.attempts || 0) + 1;
+    return { ...next, state: STATES.RETRY, attempts, next_at: now + backoffDelay(attempts, { random }), error };
+  }
+  if (outcome === 'auth') return { ...next, state: STATES.AUTH, error: { ...error, detail: '登录已过期，请重新登录' } };
+  return { ...next, state: STATES.ATTENTION, error };
+}
+
+/** After a crash or tab kill an item can be left 'uploading': it is simply pending again. */
+export function recover(item) {
+  if (item.state === STATES.UPLOADING) return { ...item, state: STATES.PENDING, progress: null };
+  return item;
+}
+
+/** "Sync now" and a fresh sign-in: retry everything that was waiting on time or on the sign-in. */
+export function wake(item) {
+  if (item.state === STATES.RETRY || item.state === STATES.AUTH || item.state === STATES.PENDING) {
+    return { ...item, state: STATES.PENDING, next_at: null };
+  }
+  return item;
+}
+
+/** Keep synced items for a while so the inspector sees them, then drop them. */
+export function prunable(items, now, keepMs = 3 * 24 * 3600 * 1000, keepCount = 30) {
+  const done = items.filter((i) => i.state === STATES.DONE).sort((a, b) => (b.done_at || 0) - (a.done_at || 0));
+  return done.filter((i, idx) => idx >= keepCount || now - (i.done_at || 0) > keepMs).map((i) => i.id);
+}
+
+/**
+ * Upload progress of an item in [0, 1]: photo bytes done plus bytes of the photo in flight, over all bytes.
+ * sizes: {photoId: bytes}; the JSON request at the end counts as a small fixed share.
+ */
+export function progressFraction(item, sizes, inFlight = null) {
+  const ids = item.photo_ids || [];
+  const doneSet = new Set(item.photos_done || []);
+  const tail = 2048;
+  let total = tail;
+  let done = 0;
+  for (const id of ids) {
+    const n = sizes[id] || 0;
+    total += n;
+    if (doneSet.has(id)) done += n;
+    else if (inFlight && inFlight.id === id) done += Math.min(n, inFlight.loaded || 0);
+  }
+  if (item.state === STATES.DONE) return 1;
+  return Math.max(0, Math.min(1, done / total));
+}
+
+/** Photos of an item still to upload, in order. */
+export function photosToSend(item) {
+  const doneSet = new Set(item.photos_done || []);
+  return (item.photo_ids || []).filter((id) => !doneSet.has(id));
+}

@@ -1,0 +1,230 @@
+// The outbox engine: sends saved work to the server, photos first, exactly once.
+// Runs in the page and, for Background Sync, in the service worker (no DOM here).
+//
+// Each step reads what it needs from IndexedDB (one short transaction), then talks to the network
+// (no transaction open), then writes the outcome (another short transaction).
+
+import { call, putPhoto } from './api.js';
+import * as db from './db.js';
+import * as ob from './outbox.js';
+
+const LOCK = 'safegrid-outbox';
+const channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel('safegrid-sync');
+const listeners = new Set();
+
+/** Subscribe to outbox changes: {type: 'changed' | 'progress' | 'auth' | 'synced', ...}. */
+export function onChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function notifyLocal(msg) {
+  for (const fn of listeners) {
+    try {
+      fn(msg);
+    } catch (e) {
+      console.error(e);
+    }
+  }
+}
+
+export function emit(msg) {
+  notifyLocal(msg);
+  if (channel) channel.postMessage(msg);
+}
+
+if (channel) channel.onmessage = (e) => notifyLocal({ ...e.data, remote: true });
+
+let seqCounter = 0;
+
+/** A new outbox item (not yet stored). */
+export function newItem({ kind, title, method = 'PUT', path, body, photo_ids = [], depends_on = [], ref = null }) {
+  seqCounter = (seqCounter + 1) % 1000;
+  return {
+    id: crypto.randomUUID(),
+    kind,
+    title,
+    method,
+    path,
+    body,
+    ref,
+    photo_ids,
+    photos_done: [],
+    depends_on,
+    seq: Date.now() * 1000 + seqCounter,
+    created_at: new Date().toISOString(),
+    state: ob.STATES.PENDING,
+    attempts: 0,
+    next_at: null,
+    error: null,
+    result: null,
+  };
+}
+
+export async function items() {
+  const all = await db.getAll('outbox');
+  return all.sort(ob.bySeq);
+}
+
+export async function summary() {
+  return ob.summarize(await db.getAll('outbox'));
+}
+
+/** Rewrite every item with fn (one transaction). */
+async function mapAll(fn) {
+  await db.run('outbox', 'readwrite', (s) => {
+    const req = s.outbox.getAll();
+    req.onsuccess = () => {
+      for (const item of req.result) {
+        const next = fn(item);
+        if (next !== item) s.outbox.put(next);
+      }
+    };
+  });
+}
+
+/** On app start: items left 'uploading' by a crash are pending again; old synced items are dropped. */
+export async function recover() {
+  await mapAll(ob.recover);
+  const all = await db.getAll('outbox');
+  const old = ob.prunable(all, Date.now());
+  if (old.length) await db.run('outbox', 'readwrite', (s) => old.forEach((id) => s.outbox.delete(id)));
+}
+
+/** Retry now whatever waits on a timer or on the sign-in ("sync now", back online, app start). */
+export async function wakeAll() {
+  await mapAll(ob.wake);
+}
+
+/** Force one item that needs attention to be tried again. */
+export async function retryItem(id) {
+  await db.update('outbox', id, (cur) =>
+    cur ? { ...cur, state: ob.STATES.PENDING, next_at: null, attempts: 0 } : undefined,
+  );
+  emit({ type: 'changed' });
+}
+
+function withLock(fn) {
+  const locks = typeof navigator !== 'undefined' && navigator.locks;
+  return locks ? locks.request(LOCK, fn) : fn();
+}
+
+let running = null;
+let again = false;
+
+/** Send everything that may be sent now. Concurrent calls coalesce; page and worker never overlap. */
+export function drain() {
+  if (running) {
+    again = true;
+    return running;
+  }
+  running = withLock(drainLoop).finally(() => {
+    running = null;
+    if (again) {
+      again = false;
+      drain();
+    }
+  });
+  return running;
+}
+
+async function drainLoop() {
+  let sent = 0;
+  for (let guard = 0; guard < 500; guard += 1) {
+    const all = await db.getAll('outbox');
+    const next = ob.runnable(all, Date.now())[0];
+    if (!next) break;
+    const outcome = await sendItem(next);
+    if (outcome === 'done') sent += 1;
+    if (outcome === 'stop') break;
+  }
+  if (sent) emit({ type: 'synced', count: sent });
+  emit({ type: 'changed' });
+  return ob.summarize(await db.getAll('outbox'));
+}
+
+async function saveOutcome(item, outcome, info, extra) {
+  const next = ob.afterAttempt(item, outcome, { now: Date.now(), ...info });
+  const stores = ['outbox', 'drafts', 'findings', 'venues', 'photos'];
+  await db.run(stores, 'readwrite', (s) => {
+    s.outbox.put(next);
+    if (outcome === 'done' && extra) extra(s, next);
+  });
+  emit({ type: 'changed', id: item.id });
+  return next;
+}
+
+/** What the phone does locally once an item is on the server. Runs inside one readwrite transaction. */
+function afterDone(item) {
+  return (s) => {
+    // The server holds the photos now: free the phone's storage.
+    for (const pid of item.photo_ids || []) s.photos.delete(pid);
+    const ref = item.ref || {};
+    if (item.kind === 'inspection' && ref.draft_id) {
+      const req = s.drafts.get(ref.draft_id);
+      req.onsuccess = () => {
+        if (req.result) s.drafts.put({ ...req.result, status: 'synced', synced_at: new Date().toISOString() });
+      };
+    }
+    if (item.kind === 'venue' && ref.venue_id) {
+      const req = s.venues.get(ref.venue_id);
+      req.onsuccess = () => {
+        if (req.result) s.venues.put({ ...req.result, _local: false });
+      };
+    }
+  };
+}
+
+async function sendItem(item) {
+  let cur = { ...item, state: ob.STATES.UPLOADING };
+  await db.put('outbox', cur);
+  emit({ type: 'changed', id: cur.id });
+
+  // 1. Photos, one by one (each is idempotent by id: 201 new, 200 same bytes already there).
+  const photoRows = await db.run('photos', 'readonly', (s) => (cur.photo_ids || []).map((id) => s.photos.get(id)));
+  const sizes = {};
+  for (const row of photoRows) if (row) sizes[row.id] = row.size || (row.blob && row.blob.size) || 0;
+  for (const pid of ob.photosToSend(cur)) {
+    const row = photoRows.find((r) => r && r.id === pid);
+    if (!row || !row.blob) {
+      await saveOutcome(cur, 'attention', { status: 0, problem: { detail: '手机上找不到这张照片，请退回修改后重新提交' } });
+      return 'continue';
+    }
+    const r = await putPhoto(pid, row.blob, (loaded) => {
+      emit({ type: 'progress', id: cur.id, fraction: ob.progressFraction(cur, sizes, { id: pid, loaded }) });
+    });
+    const outcome = ob.classifyPhoto(r.status);
+    if (outcome !== 'done') {
+      const problem = r.status === 409 ? { ...r.problem, detail: `照片编号冲突：${(r.problem && r.problem.detail) || ''}` } : r.problem;
+      await saveOutcome(cur, outcome, { status: r.status, problem });
+      return outcome === 'attention' ? 'continue' : 'stop';
+    }
+    cur = { ...cur, photos_done: [...(cur.photos_done || []), pid] };
+    await db.put('outbox', cur);
+    emit({ type: 'progress', id: cur.id, fraction: ob.progressFraction(cur, sizes) });
+  }
+
+  // 2. The record itself.
+  const r = await call(cur.path, { method: cur.method, json: cur.body });
+  const outcome = ob.classify(cur, r.status, r.problem);
+  const info = { status: r.status, problem: r.problem, result: r.data };
+  if (outcome === 'done') {
+    await saveOutcome(cur, 'done', info, afterDone(cur));
+    return 'done';
+  }
+  await saveOutcome(cur, outcome, info);
+  if (outcome === 'auth') emit({ type: 'auth' });
+  return outcome === 'attention' ? 'continue' : 'stop';
+}
+
+/** Remove an item (the inspector discards it). Its photos go too unless keepPhotos. */
+export async function discard(id, { keepPhotos = false } = {}) {
+  const item = await db.get('outbox', id);
+  if (!item) return null;
+  await db.run(['outbox', 'photos'], 'readwrite', (s) => {
+    s.outbox.delete(id);
+    if (!keepPhotos) for (const pid of item.photo_ids || []) s.photos.delete(pid);
+  });
+  emit({ type: 'changed' });
+  return item;
+}

@@ -1,0 +1,289 @@
+import * as data from '../data.js';
+import * as db from '../db.js';
+import { DraftSession, discardDraft, photosOf } from '../drafts.js';
+import { validateRectification, validateVerification } from '../form.js';
+import { dateTime, deadlineInfo } from '../format.js';
+import { isWaiting } from '../outbox.js';
+import * as sync from '../sync.js';
+import { blobUrl, confirmDialog, emptyState, field, h, photoButtons, photoStrip, toast } from '../ui.js';
+
+export const STATUS_LABELS = { open: '待整改', submitted: '待复查', closed: '已销号', void: '已作废' };
+const ACTION_LABELS = {
+  created: '发现隐患',
+  create: '发现隐患',
+  opened: '发现隐患',
+  rectification: '提交整改',
+  rectified: '提交整改',
+  rectify: '提交整改',
+  verification: '复查',
+  verify: '复查',
+  verified: '复查通过',
+  verification_pass: '复查通过',
+  verification_fail: '复查不通过',
+  reopened: '复查不通过，重新整改',
+  closed: '销号',
+  extension: '延期',
+  extended: '延期',
+  escalation: '督办升级',
+  escalated: '督办升级',
+  void: '作废',
+  voided: '作废',
+};
+const SOURCE_LABELS = { inspection: '检查发现', report: '群众举报', manual: '人工登记' };
+
+async function pendingActions() {
+  const items = await db.getAll('outbox');
+  const m = new Map();
+  for (const i of items) {
+    if ((i.kind === 'rectification' || i.kind === 'verification') && isWaiting(i) && i.ref) m.set(i.ref.finding_id, i);
+  }
+  return m;
+}
+
+function deadlineTag(f) {
+  const dl = deadlineInfo(f.deadline);
+  if (f.overdue || dl.overdue) return h('span', { class: 'tag danger' }, dl.overdue ? dl.label : '超期');
+  if (dl.daysLeft !== null && dl.daysLeft <= 2) return h('span', { class: 'tag warn' }, dl.label);
+  return h('span', { class: 'tag' }, dl.label);
+}
+
+export async function findingsView(app, root, tab = 'open') {
+  const [findings, venues, pending] = await Promise.all([data.findings(), data.venues(), pendingActions()]);
+  const names = new Map(venues.map((v) => [v.id, v.name]));
+  const mine = findings
+    .filter((f) => f.status === tab)
+    .sort((a, b) => String(a.deadline).localeCompare(String(b.deadline)));
+  const overdue = findings.filter((f) => f.status === 'open' && (f.overdue || deadlineInfo(f.deadline).overdue)).length;
+
+  root.append(
+    h('h1', {}, '隐患整改'),
+    h('p', { class: 'muted' }, `待整改 ${findings.filter((f) => f.status === 'open').length} 条，其中超期 ${overdue} 条`),
+    h(
+      'nav',
+      { class: 'tabs', 'aria-label': '隐患状态' },
+      ['open', 'submitted'].map((t) =>
+        h('a', { href: `#/findings/${t}`, 'aria-current': t === tab ? 'page' : null }, t === 'open' ? '待整改' : '待复查'),
+      ),
+    ),
+    mine.length
+      ? h(
+          'ul',
+          { class: 'list', 'data-testid': 'finding-list' },
+          mine.map((f) => {
+            const p = pending.get(f.id);
+            return h(
+              'li',
+              {},
+              h(
+                'a',
+                { class: 'row', href: `#/finding/${f.id}`, 'data-testid': 'finding-row' },
+                h('span', { class: 'row-main' }, h('strong', {}, f.title), h('span', { class: 'muted small' }, `${names.get(f.venue_id) || '—'} · 期限 ${f.deadline}`)),
+                h(
+                  'span',
+                  { class: 'row-tags' },
+                  f.severity === 'major' ? h('span', { class: 'tag danger' }, '重大') : null,
+                  deadlineTag(f),
+                  p ? h('span', { class: 'tag info' }, p.kind === 'rectification' ? '整改待上传' : '复查待上传') : null,
+                ),
+              ),
+            );
+          }),
+        )
+      : emptyState(tab === 'open' ? '没有待整改的隐患。' : '没有待复查的隐患。'),
+  );
+}
+
+function serverPhotos(ids) {
+  const ul = h('ul', { class: 'photo-strip', 'aria-label': '照片' });
+  ids.forEach((id, i) => {
+    const li = h('li', {}, h('span', { class: 'photo-ph' }, '…'));
+    ul.append(li);
+    data.serverThumb(id).then((blob) => {
+      li.replaceChildren(blob ? h('img', { src: blobUrl(blob), alt: `照片 ${i + 1}`, width: '72', height: '72' }) : h('span', { class: 'photo-ph' }, '离线'));
+    });
+  });
+  return ul;
+}
+
+export async function findingView(app, root, id) {
+  const [{ finding: f, fresh }, pending, venues] = await Promise.all([data.findingDetail(id), pendingActions(), data.venues()]);
+  if (!f) {
+    root.append(h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据，联网后再试。'));
+    return;
+  }
+  const venue = venues.find((v) => v.id === f.venue_id);
+  const me = app.me || {};
+  const p = pending.get(f.id);
+  const rect = f.rectification || null;
+  const mineRect = rect && rect.by === me.id;
+  const dl = deadlineInfo(f.deadline);
+
+  const actions = [];
+  if (p) actions.push(h('p', { class: 'notice' }, `${p.kind === 'rectification' ? '整改' : '复查'}已保存在手机上，等待上传。`));
+  else if (f.status === 'open') actions.push(h('a', { class: 'btn primary block', href: `#/rectify/${f.id}`, 'data-testid': 'rectify' }, '登记整改'));
+  else if (f.status === 'submitted' && !mineRect) actions.push(h('a', { class: 'btn primary block', href: `#/verify/${f.id}`, 'data-testid': 'verify' }, '复查'));
+  else if (f.status === 'submitted') actions.push(h('p', { class: 'muted' }, '整改是你提交的，需由其他人复查。'));
+
+  root.append(
+    h('p', {}, h('a', { href: `#/findings/${f.status === 'submitted' ? 'submitted' : 'open'}`, class: 'back' }, '‹ 隐患整改')),
+    h('h1', {}, f.title),
+    fresh ? null : h('p', { class: 'notice' }, '离线：显示的是手机上保存的数据。'),
+    h(
+      'dl',
+      { class: 'facts card' },
+      h('dt', {}, '状态'), h('dd', { 'data-testid': 'finding-status' }, STATUS_LABELS[f.status] || f.status),
+      h('dt', {}, '级别'), h('dd', {}, f.severity === 'major' ? h('span', { class: 'tag danger' }, '重大事故隐患') : '一般隐患'),
+      h('dt', {}, '场所'), h('dd', {}, venue ? h('a', { href: `#/venue/${venue.id}` }, venue.name) : '—'),
+      h('dt', {}, '期限'), h('dd', {}, `${f.deadline}${f.status === 'open' || f.status === 'submitted' ? `（${dl.label}）` : ''}`),
+      h('dt', {}, '来源'), h('dd', {}, SOURCE_LABELS[f.source] || f.source),
+      f.escalation_level ? [h('dt', {}, '督办'), h('dd', {}, `${f.escalation_level} 级`)] : null,
+    ),
+    f.description ? h('p', {}, f.description) : null,
+    f.photo_ids && f.photo_ids.length ? [h('h2', {}, '隐患照片'), serverPhotos(f.photo_ids)] : null,
+    rect
+      ? h(
+          'section',
+          { class: 'card' },
+          h('h2', {}, '整改记录'),
+          h('p', { class: 'muted small' }, `${rect.by_name || ''} · ${dateTime(rect.at)}`),
+          rect.note ? h('p', {}, rect.note) : null,
+          rect.photo_ids && rect.photo_ids.length ? serverPhotos(rect.photo_ids) : null,
+        )
+      : null,
+    actions,
+    h('h2', {}, '处理经过'),
+    f.events && f.events.length
+      ? h(
+          'ol',
+          { class: 'timeline', 'data-testid': 'events' },
+          f.events.map((e) =>
+            h(
+              'li',
+              {},
+              h('strong', {}, ACTION_LABELS[e.action] || e.action),
+              e.from_status && e.to_status && e.from_status !== e.to_status
+                ? h('span', { class: 'muted small' }, ` ${STATUS_LABELS[e.from_status] || e.from_status} → ${STATUS_LABELS[e.to_status] || e.to_status}`)
+                : null,
+              h('div', { class: 'muted small' }, `${e.actor_name || '系统'} · ${dateTime(e.at)}`),
+              e.note ? h('div', {}, e.note) : null,
+              e.photo_ids && e.photo_ids.length ? serverPhotos(e.photo_ids) : null,
+            ),
+          ),
+        )
+      : emptyState(fresh ? '没有记录。' : '联网后可以查看完整经过。'),
+  );
+}
+
+/** The rectification and verification forms share this: note, photos, and maybe a pass/fail choice. */
+async function actionForm(app, root, findingId, kind) {
+  const draftId = `${kind}-${findingId}`;
+  const f = (await db.get('findings', findingId)) || (await db.getMeta(`finding:${findingId}`));
+  if (!f) {
+    root.append(h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据。'));
+    return;
+  }
+  const draft = (await db.get('drafts', draftId)) || { id: draftId, kind, finding_id: findingId, title: f.title, note: '', photo_ids: [], result: null, status: 'draft' };
+  if (!(await db.get('drafts', draftId))) await db.put('drafts', draft);
+  const session = new DraftSession(draft);
+  app.onLeave(() => session.flush());
+  const photoCache = new Map((await photosOf(draft.photo_ids)).map((p) => [p.id, p]));
+  const strip = h('div');
+  const errors = h('p', { class: 'form-error', role: 'alert' });
+
+  const drawPhotos = () => {
+    const photos = session.draft.photo_ids.map((id) => photoCache.get(id)).filter(Boolean);
+    strip.replaceChildren(
+      photoStrip(photos, async (pid) => {
+        await session.removePhoto(pid, (d, x) => ({ ...d, photo_ids: d.photo_ids.filter((y) => y !== x) }));
+        photoCache.delete(pid);
+        drawPhotos();
+      }),
+    );
+  };
+  drawPhotos();
+  const addFiles = async (files) => {
+    for (const file of files) {
+      try {
+        const rec = await session.addPhoto(file, (d, pid) => ({ ...d, photo_ids: [...d.photo_ids, pid] }));
+        photoCache.set(rec.id, rec);
+      } catch {
+        toast('这张照片无法读取，请重拍', { error: true });
+      }
+    }
+    drawPhotos();
+  };
+
+  const note = h('textarea', { rows: '4', value: draft.note, placeholder: kind === 'rectification' ? '整改措施和结果' : '复查情况' });
+  note.addEventListener('input', () => session.change((d) => ({ ...d, note: note.value })));
+
+  let resultButtons = null;
+  if (kind === 'verification') {
+    const pick = (r) => {
+      session.change((d) => ({ ...d, result: r }));
+      for (const b of resultButtons.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.result === r));
+    };
+    resultButtons = h(
+      'div',
+      { class: 'answers', role: 'group', 'aria-label': '复查结果' },
+      h('button', { type: 'button', class: 'answer pass', 'data-result': 'pass', 'aria-pressed': String(draft.result === 'pass'), onclick: () => pick('pass') }, '通过，销号'),
+      h('button', { type: 'button', class: 'answer fail', 'data-result': 'fail', 'aria-pressed': String(draft.result === 'fail'), onclick: () => pick('fail') }, '不通过'),
+    );
+  }
+
+  const submit = async () => {
+    await session.flush();
+    const d = session.draft;
+    const check = kind === 'rectification' ? validateRectification(d) : validateVerification(d);
+    if (!check.ok) {
+      errors.textContent = Object.values(check.errors).join('；');
+      return;
+    }
+    const body = kind === 'rectification' ? { note: d.note.trim(), photo_ids: d.photo_ids } : { result: d.result, note: d.note.trim(), photo_ids: d.photo_ids };
+    const item = sync.newItem({
+      kind,
+      method: 'POST',
+      title: `${kind === 'rectification' ? '整改' : d.result === 'pass' ? '复查通过' : '复查不通过'}：${f.title}`,
+      path: `/findings/${findingId}/${kind}`,
+      body,
+      photo_ids: d.photo_ids,
+      ref: { finding_id: findingId },
+    });
+    await db.run(['drafts', 'outbox'], 'readwrite', (s) => {
+      s.outbox.put(item);
+      s.drafts.delete(draftId);
+    });
+    sync.emit({ type: 'changed' });
+    app.requestBackgroundSync();
+    app.drainSoon();
+    toast(navigator.onLine ? '已提交，正在上传' : '已保存在手机上，联网后自动上传');
+    app.go(`#/finding/${findingId}`);
+  };
+
+  root.append(
+    h('p', {}, h('a', { href: `#/finding/${findingId}`, class: 'back' }, '‹ 返回隐患')),
+    h('h1', {}, kind === 'rectification' ? '登记整改' : '复查'),
+    h('p', { class: 'muted' }, f.title),
+    resultButtons ? h('div', { class: 'field' }, h('span', { class: 'field-label' }, '复查结果'), resultButtons) : null,
+    field(kind === 'rectification' ? '整改说明' : '复查说明', note),
+    h('div', { class: 'field' }, h('span', { class: 'field-label' }, kind === 'rectification' ? '整改后照片' : '复查照片（可选）'), photoButtons(addFiles, { testid: `${kind}-` }), strip),
+    errors,
+    h('button', { type: 'button', class: 'btn primary block big', 'data-testid': `submit-${kind}`, onclick: submit }, '提交'),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn secondary block',
+        onclick: async () => {
+          if (!(await confirmDialog('放弃', '填写的内容和照片会从手机上删除。', '放弃', true))) return;
+          await session.flush();
+          await discardDraft(session.draft, session.draft.photo_ids);
+          app.go(`#/finding/${findingId}`);
+        },
+      },
+      '放弃',
+    ),
+  );
+}
+
+export const rectifyView = (app, root, id) => actionForm(app, root, id, 'rectification');
+export const verifyView = (app, root, id) => actionForm(app, root, id, 'verification');

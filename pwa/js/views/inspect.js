@@ -1,0 +1,255 @@
+import * as data from '../data.js';
+import * as db from '../db.js';
+import { DraftSession, discardDraft, photosOf } from '../drafts.js';
+import {
+  RESULT_LABELS,
+  addPhoto,
+  allPhotoIds,
+  buildInspectionBody,
+  groupByCategory,
+  itemProblem,
+  removePhoto,
+  setNote,
+  setResult,
+  validate,
+} from '../form.js';
+import * as sync from '../sync.js';
+import { confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
+
+async function load(id) {
+  const draft = await db.get('drafts', id);
+  if (!draft) return {};
+  const template = await db.get('checklists', draft.checklist_code);
+  return { draft, template };
+}
+
+/** Record where the inspector is, without making anyone wait for it. */
+function captureGps(session) {
+  if (!('geolocation' in navigator) || session.draft.lat != null) return;
+  navigator.geolocation.getCurrentPosition(
+    (p) =>
+      session.change((d) => ({
+        ...d,
+        lat: p.coords.latitude,
+        lng: p.coords.longitude,
+        accuracy_m: Math.round(p.coords.accuracy),
+      })),
+    () => {},
+    { enableHighAccuracy: true, timeout: 30000, maximumAge: 60000 },
+  );
+}
+
+export async function inspectView(app, root, id) {
+  const { draft, template } = await load(id);
+  if (!draft || !template) {
+    root.append(h('h1', {}, '检查'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
+    return;
+  }
+  if (draft.status !== 'draft') {
+    root.append(h('h1', {}, draft.venue_name), emptyState('这份检查已经提交。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
+    return;
+  }
+  const session = new DraftSession(draft);
+  session.onError = () => toast('保存失败：手机存储空间可能不足', { error: true, ms: 8000 });
+  app.onLeave(() => session.flush());
+  captureGps(session);
+
+  const photoCache = new Map((await photosOf(allPhotoIds(draft))).map((p) => [p.id, p]));
+  const cards = new Map();
+  const progress = h('span', { class: 'progress-text', 'aria-live': 'polite' });
+  const bar = h('progress', { max: String(template.items.length), value: '0', 'aria-label': '答题进度' });
+
+  function updateProgress() {
+    const c = validate(template, session.draft).counts;
+    const done = c.total - c.unanswered;
+    progress.textContent = `已答 ${done}/${c.total}` + (c.fail ? ` · 不合格 ${c.fail}` : '');
+    bar.value = done;
+  }
+
+  function card(item) {
+    const a = session.draft.answers[item.code] || { result: null, note: '', photo_ids: [] };
+    const problem = itemProblem(item, a);
+    const redraw = () => {
+      const next = card(item);
+      cards.get(item.code).replaceWith(next);
+      cards.set(item.code, next);
+      updateProgress();
+    };
+    const choose = (r) => {
+      session.change((d) => setResult(d, item.code, r));
+      redraw();
+    };
+    const addFiles = async (files) => {
+      for (const f of files) {
+        try {
+          const rec = await session.addPhoto(f, (d, pid) => addPhoto(d, item.code, pid));
+          photoCache.set(rec.id, rec);
+        } catch (e) {
+          console.error(e);
+          toast('这张照片无法读取，请重拍', { error: true });
+        }
+      }
+      redraw();
+    };
+    const photos = a.photo_ids.map((pid) => photoCache.get(pid)).filter(Boolean);
+    const open = a.result === 'fail' || Boolean(a.note) || photos.length > 0;
+    const note = h('textarea', { rows: '2', placeholder: '备注（可选）', 'aria-label': `备注：${item.prompt}`, value: a.note });
+    note.addEventListener('input', () => session.change((d) => setNote(d, item.code, note.value)));
+
+    const el = h(
+      'article',
+      { class: `item card result-${a.result || 'none'}${item.major ? ' major' : ''}`, id: `item-${item.code}`, 'data-testid': 'item', 'data-code': item.code },
+      item.major ? h('p', { class: 'major-flag' }, '⚠ 疑似重大隐患：如不合格，须当场报告并采取临时措施') : null,
+      h('p', { class: 'prompt' }, item.prompt),
+      item.photo_required ? h('p', { class: 'muted small' }, '不合格时须拍照') : null,
+      h(
+        'div',
+        { class: 'answers', role: 'group', 'aria-label': '检查结果' },
+        ['pass', 'fail', 'na'].map((r) =>
+          h('button', { type: 'button', class: `answer ${r}`, 'aria-pressed': String(a.result === r), 'data-result': r, onclick: () => choose(r) }, RESULT_LABELS[r]),
+        ),
+      ),
+      problem === 'photo' ? h('p', { class: 'field-error' }, '不合格项须至少拍一张照片') : null,
+      open
+        ? [note, photoButtons(addFiles, { testid: 'photo-' }), photoStrip(photos, del)]
+        : h('details', { class: 'more' }, h('summary', {}, '备注 / 照片'), note, photoButtons(addFiles, { testid: 'photo-' })),
+    );
+    async function del(pid) {
+      if (!(await confirmDialog('删除照片', '确定删除这张照片吗？', '删除', true))) return;
+      await session.removePhoto(pid, (d, p) => removePhoto(d, item.code, p));
+      photoCache.delete(pid);
+      redraw();
+    }
+    return el;
+  }
+
+  const groups = groupByCategory(template.items).map((g) =>
+    h('section', { class: 'group' }, h('h2', {}, g.label), g.items.map((item) => {
+      const c = card(item);
+      cards.set(item.code, c);
+      return c;
+    })),
+  );
+  updateProgress();
+
+  root.append(
+    h('p', {}, h('a', { href: `#/venue/${draft.venue_id}`, class: 'back' }, `‹ ${draft.venue_name}`)),
+    h('h1', {}, template.title),
+    h('p', { class: 'muted small' }, '每一项都会立即保存在手机上，可以随时离开后继续。'),
+    groups,
+    h(
+      'div',
+      { class: 'sticky-bar' },
+      h('div', { class: 'sticky-progress' }, progress, bar),
+      h('a', { class: 'btn primary', href: `#/summary/${draft.id}`, 'data-testid': 'to-summary' }, '检查小结 ›'),
+    ),
+  );
+  const focus = new URLSearchParams(location.search).get('item') || sessionStorage.getItem('safegrid-focus');
+  if (focus) {
+    sessionStorage.removeItem('safegrid-focus');
+    setTimeout(() => document.getElementById(`item-${focus}`)?.scrollIntoView({ block: 'center' }), 50);
+  }
+}
+
+export async function summaryView(app, root, id) {
+  const { draft, template } = await load(id);
+  if (!draft || !template || draft.status !== 'draft') {
+    root.append(h('h1', {}, '检查小结'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
+    return;
+  }
+  const session = new DraftSession(draft);
+  app.onLeave(() => session.flush());
+  const v = validate(template, draft);
+  const byCode = new Map(template.items.map((i) => [i.code, i]));
+  const jump = (code) => {
+    sessionStorage.setItem('safegrid-focus', code);
+    app.go(`#/inspect/${draft.id}`);
+  };
+  const itemLink = (code, extra) =>
+    h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => jump(code) }, byCode.get(code).prompt, extra));
+
+  const note = h('textarea', { rows: '3', placeholder: '整体说明（可选）', 'aria-label': '整体说明', value: draft.note || '' });
+  note.addEventListener('input', () => session.change((d) => ({ ...d, note: note.value })));
+  const photoCount = allPhotoIds(draft).length;
+
+  const submit = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn primary block big',
+      disabled: !v.ok,
+      'data-testid': 'submit-inspection',
+      onclick: async () => {
+        submit.disabled = true;
+        await session.flush();
+        const d = session.draft;
+        const check = validate(template, d);
+        if (!check.ok) {
+          submit.disabled = false;
+          return;
+        }
+        const venue = await data.venue(d.venue_id);
+        const body = buildInspectionBody(template, d, new Date().toISOString());
+        const item = sync.newItem({
+          kind: 'inspection',
+          title: `${d.venue_name} · ${template.title}`,
+          path: `/inspections/${d.id}`,
+          body,
+          photo_ids: allPhotoIds(d),
+          depends_on: venue && venue._local && venue._outbox_id ? [venue._outbox_id] : [],
+          ref: { draft_id: d.id, fail: check.counts.fail },
+        });
+        await db.run(['drafts', 'outbox'], 'readwrite', (s) => {
+          s.outbox.put(item);
+          s.drafts.put({ ...d, status: 'queued', outbox_id: item.id, submitted_at: body.submitted_at });
+        });
+        sync.emit({ type: 'changed' });
+        app.requestBackgroundSync();
+        app.drainSoon();
+        toast(navigator.onLine ? '已提交，正在上传' : '已保存在手机上，联网后自动上传');
+        app.go('#/sync');
+      },
+    },
+    '提交检查',
+  );
+
+  root.append(
+    h('p', {}, h('a', { href: `#/inspect/${draft.id}`, class: 'back' }, '‹ 返回检查')),
+    h('h1', {}, '检查小结'),
+    h('p', { class: 'muted' }, `${draft.venue_name} · ${template.title}`),
+    h(
+      'ul',
+      { class: 'counts', 'data-testid': 'counts' },
+      h('li', { class: 'c-pass' }, h('strong', {}, String(v.counts.pass)), '合格'),
+      h('li', { class: 'c-fail' }, h('strong', {}, String(v.counts.fail)), '不合格'),
+      h('li', { class: 'c-na' }, h('strong', {}, String(v.counts.na)), '不适用'),
+      h('li', { class: 'c-none' }, h('strong', {}, String(v.counts.unanswered)), '未答'),
+    ),
+    v.failures.length
+      ? [h('h2', {}, `不合格项（${v.failures.length}）`), h('ul', { class: 'issues' }, v.failures.map((c) => itemLink(c, byCode.get(c).major ? h('span', { class: 'tag danger' }, '疑似重大') : null)))]
+      : null,
+    v.missingPhotos.length
+      ? [h('h2', { class: 'error' }, `缺少照片（${v.missingPhotos.length}）`), h('ul', { class: 'issues' }, v.missingPhotos.map((c) => itemLink(c, h('span', { class: 'tag danger' }, '须拍照'))))]
+      : null,
+    v.unanswered.length ? [h('h2', { class: 'error' }, `未答项（${v.unanswered.length}）`), h('ul', { class: 'issues' }, v.unanswered.slice(0, 10).map((c) => itemLink(c)))] : null,
+    v.majorFailures.length ? h('p', { class: 'major-flag' }, `⚠ 有 ${v.majorFailures.length} 项疑似重大隐患，提交后请立即报告镇应急办。`) : null,
+    h('p', { class: 'muted small' }, `照片 ${photoCount} 张 · 位置：${draft.lat != null ? `已记录（约 ${draft.accuracy_m} 米）` : '未取得'}`),
+    h('label', { class: 'field' }, h('span', { class: 'field-label' }, '整体说明'), note),
+    v.ok ? null : h('p', { class: 'form-error' }, '还有未答项或缺少照片，补齐后才能提交。'),
+    submit,
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn danger-outline block',
+        onclick: async () => {
+          if (!(await confirmDialog('放弃这份检查', '已答的内容和照片都会从手机上删除。', '放弃并删除', true))) return;
+          await session.flush();
+          await discardDraft(session.draft, allPhotoIds(session.draft));
+          app.go(`#/venue/${draft.venue_id}`);
+        },
+      },
+      '放弃这份检查',
+    ),
+  );
+}

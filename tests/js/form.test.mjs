@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  addPhoto,
+  allPhotoIds,
+  buildInspectionBody,
+  groupByCategory,
+  itemProblem,
+  newDraft,
+  removePhoto,
+  setNote,
+  setResult,
+  templatesForKind,
+  validate,
+  validateRectification,
+  validateVenue,
+  validateVerification,
+} from '../../pwa/js/form.js';
+
+const template = {
+  code: 'small_venue_fire',
+  version: 2,
+  title: '九小场所消防安全检查',
+  venue_kinds: ['small_retail', 'small_restaurant'],
+  items: [
+    { code: 'A1', prompt: '出口畅通', category: 'evacuation', major: true, deadline_days: 0, photo_required: true },
+    { code: 'B1', prompt: '灭火器', category: 'fire_equipment', major: false, deadline_days: 7, photo_required: false },
+    { code: 'A2', prompt: '应急照明', category: 'evacuation', major: false, deadline_days: 7, photo_required: true },
+  ],
+};
+const fireExits = { code: 'fire_exits', version: 1, title: '消防通道', venue_kinds: ['small_retail'], items: [] };
+const house = { code: 'self_built_house', version: 1, title: '自建房', venue_kinds: ['self_built_house'], items: [] };
+const venue = { id: 'v1', name: '张三小卖部', kind: 'small_retail' };
+
+test('templates for a kind; fire_exits applies to every kind', () => {
+  const all = [fireExits, house, template];
+  assert.deepEqual(templatesForKind(all, 'small_retail').map((t) => t.code), ['small_venue_fire', 'fire_exits']);
+  assert.deepEqual(templatesForKind(all, 'self_built_house').map((t) => t.code), ['self_built_house', 'fire_exits']);
+  assert.deepEqual(templatesForKind(all, 'enterprise').map((t) => t.code), ['fire_exits']);
+});
+
+test('items grouped by category in order of first appearance', () => {
+  const g = groupByCategory(template.items);
+  assert.deepEqual(g.map((x) => x.category), ['evacuation', 'fire_equipment']);
+  assert.deepEqual(g[0].items.map((i) => i.code), ['A1', 'A2']);
+  assert.equal(g[0].label, '安全出口与疏散通道');
+});
+
+test('a failed photo-required item blocks submit until it has a photo', () => {
+  let d = newDraft({ id: 'd1', venue, template, now: '2024-05-01T08:00:00+08:00' });
+  let v = validate(template, d);
+  assert.equal(v.ok, false);
+  assert.equal(v.counts.unanswered, 3);
+  d = setResult(d, 'A1', 'fail');
+  d = setResult(d, 'B1', 'pass');
+  d = setResult(d, 'A2', 'na');
+  v = validate(template, d);
+  assert.deepEqual(v.missingPhotos, ['A1']);
+  assert.deepEqual(v.majorFailures, ['A1']);
+  assert.equal(v.ok, false);
+  assert.equal(itemProblem(template.items[0], d.answers.A1), 'photo');
+  d = addPhoto(d, 'A1', 'p1');
+  d = addPhoto(d, 'A1', 'p1'); // no duplicates
+  d = addPhoto(d, 'A1', 'p2');
+  v = validate(template, d);
+  assert.equal(v.ok, true);
+  assert.deepEqual(v.counts, { pass: 1, fail: 1, na: 1, unanswered: 0, total: 3 });
+  assert.deepEqual(allPhotoIds(d), ['p1', 'p2']);
+  d = removePhoto(d, 'A1', 'p1');
+  d = removePhoto(d, 'A1', 'p2');
+  assert.equal(validate(template, d).ok, false);
+});
+
+test('tapping the chosen answer again clears it; drafts are not mutated', () => {
+  const d0 = newDraft({ id: 'd1', venue, template, now: 't' });
+  const d1 = setResult(d0, 'B1', 'pass');
+  const d2 = setResult(d1, 'B1', 'pass');
+  assert.equal(d0.answers.B1.result, null);
+  assert.equal(d1.answers.B1.result, 'pass');
+  assert.equal(d2.answers.B1.result, null);
+  assert.throws(() => setResult(d0, 'B1', 'maybe'));
+});
+
+test('the inspection body follows the contract and template order', () => {
+  let d = newDraft({ id: 'd1', venue, template, now: '2024-05-01T08:00:00+08:00', position: { lat: 31.1, lng: 109.6, accuracy_m: 12 } });
+  d = setResult(d, 'A2', 'fail');
+  d = addPhoto(d, 'A2', 'p9');
+  d = setNote(d, 'A2', ' 应急灯不亮 ');
+  d = setResult(d, 'A1', 'pass');
+  d = setResult(d, 'B1', 'na');
+  const body = buildInspectionBody(template, d, '2024-05-01T08:30:00+08:00');
+  assert.deepEqual(Object.keys(body).sort(), [
+    'accuracy_m', 'answers', 'checklist_code', 'checklist_version', 'lat', 'lng', 'note', 'started_at', 'submitted_at', 'venue_id',
+  ]);
+  assert.equal(body.checklist_version, 2);
+  assert.equal(body.note, null);
+  assert.deepEqual(body.answers.map((a) => a.item_code), ['A1', 'B1', 'A2']);
+  assert.deepEqual(body.answers[2], { item_code: 'A2', result: 'fail', note: '应急灯不亮', photo_ids: ['p9'] });
+  assert.equal(body.lat, 31.1);
+});
+
+test('rectification, verification and venue forms', () => {
+  assert.equal(validateRectification({ note: '', photo_ids: [] }).ok, false);
+  assert.equal(validateRectification({ note: '', photo_ids: ['p'] }).ok, true);
+  assert.equal(validateVerification({ result: null, note: '' }).ok, false);
+  assert.equal(validateVerification({ result: 'pass', note: '' }).ok, true);
+  assert.equal(validateVerification({ result: 'fail', note: ' ' }).ok, false);
+  assert.equal(validateVerification({ result: 'fail', note: '仍然堵塞' }).ok, true);
+  assert.equal(validateVenue({ name: ' ', kind: 'small_retail', area_code: 'v' }).ok, false);
+  assert.equal(validateVenue({ name: '店', kind: 'small_retail', area_code: 'v', owner_phone: 'abc' }).ok, false);
+  assert.equal(validateVenue({ name: '店', kind: 'small_retail', area_code: 'v', owner_phone: '138 0000 0000' }).ok, true);
+});

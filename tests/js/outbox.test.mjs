@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  STATES,
+  afterAttempt,
+  alreadyDone,
+  backoffDelay,
+  blockedBy,
+  classify,
+  classifyPhoto,
+  nextWakeAt,
+  photosToSend,
+  progressFraction,
+  prunable,
+  recover,
+  runnable,
+  summarize,
+  wake,
+} from '../../pwa/js/outbox.js';
+
+const item = (over = {}) => ({
+  id: over.id || 'i1',
+  kind: 'inspection',
+  seq: 1,
+  state: STATES.PENDING,
+  attempts: 0,
+  next_at: null,
+  photo_ids: [],
+  photos_done: [],
+  depends_on: [],
+  ...over,
+});
+
+test('backoff grows exponentially with jitter and a cap', () => {
+  const lo = (n) => backoffDelay(n, { random: () => 0 });
+  const hi = (n) => backoffDelay(n, { random: () => 1 });
+  assert.equal(lo(1), 1000);
+  assert.equal(hi(1), 2000);
+  assert.equal(lo(2), 2000);
+  assert.equal(hi(3), 8000);
+  assert.ok(hi(50) <= 5 * 60 * 1000);
+  assert.equal(hi(50), 5 * 60 * 1000);
+  for (let n = 1; n < 12; n += 1) {
+    const d = backoffDelay(n);
+    assert.ok(d >= lo(n) && d <= hi(n), `attempt ${n}: ${d}`);
+  }
+});
+
+test('backoff spreads phones apart (jitter)', () => {
+  const seen = new Set();
+  for (let i = 0; i < 50; i += 1) seen.add(backoffDelay(4));
+  assert.ok(seen.size > 10);
+});
+
+test('classify: retry transient failures, stop on 4xx, auth on 401', () => {
+  const i = item();
+  assert.equal(classify(i, 201, null), 'done');
+  assert.equal(classify(i, 200, null), 'done');
+  assert.equal(classify(i, 0, null), 'retry');
+  assert.equal(classify(i, 408, null), 'retry');
+  assert.equal(classify(i, 429, null), 'retry');
+  assert.equal(classify(i, 503, null), 'retry');
+  assert.equal(classify(i, 401, null), 'auth');
+  assert.equal(classify(i, 422, { detail: 'unknown photo ids' }), 'attention');
+  assert.equal(classify(i, 409, { code: 'conflict' }), 'attention');
+  assert.equal(classify(i, 403, null), 'attention');
+});
+
+test('a 409 saying the finding is already in the target state counts as done', () => {
+  const rect = item({ kind: 'rectification', body: { note: 'x', photo_ids: [] } });
+  assert.equal(classify(rect, 409, { code: 'already_submitted', status_now: 'submitted' }), 'done');
+  assert.equal(classify(rect, 409, { code: 'finding_closed', status_now: 'closed' }), 'attention');
+  assert.equal(classify(rect, 409, { code: 'invalid_transition' }), 'attention');
+  const pass = item({ kind: 'verification', body: { result: 'pass' } });
+  assert.equal(classify(pass, 409, { code: 'finding_closed', status_now: 'closed' }), 'done');
+  assert.equal(classify(pass, 409, { code: 'not_submitted', status_now: 'open' }), 'attention');
+  const fail = item({ kind: 'verification', body: { result: 'fail' } });
+  assert.equal(classify(fail, 409, { code: 'not_submitted', status_now: 'open' }), 'done');
+  assert.equal(classify(fail, 409, { code: 'finding_closed', status_now: 'closed' }), 'attention');
+  // Not for inspections: another body under the same id is a real conflict.
+  assert.equal(alreadyDone(item(), { code: 'already_submitted' }), false);
+});
+
+test('photo replies', () => {
+  assert.equal(classifyPhoto(201), 'done');
+  assert.equal(classifyPhoto(200), 'done');
+  assert.equal(classifyPhoto(0), 'retry');
+  assert.equal(classifyPhoto(502), 'retry');
+  assert.equal(classifyPhoto(409), 'attention');
+  assert.equal(classifyPhoto(415), 'attention');
+  assert.equal(classifyPhoto(401), 'auth');
+});
+
+test('runnable: creation order, not before next_at, dependencies first', () => {
+  const venue = item({ id: 'v', kind: 'venue', seq: 1 });
+  const insp = item({ id: 'x', seq: 2, depends_on: ['v'] });
+  const later = item({ id: 'y', seq: 3, state: STATES.RETRY, next_at: 5000 });
+  const stuck = item({ id: 'z', seq: 0, state: STATES.ATTENTION });
+  const all = [later, insp, venue, stuck];
+  assert.deepEqual(runnable(all, 1000).map((i) => i.id), ['v']);
+  assert.deepEqual(runnable(all, 6000).map((i) => i.id), ['v', 'y']);
+  const venueDone = { ...venue, state: STATES.DONE };
+  assert.deepEqual(runnable([later, insp, venueDone], 6000).map((i) => i.id), ['x', 'y']);
+  // A dependency that was synced and pruned no longer blocks.
+  assert.deepEqual(runnable([insp], 0).map((i) => i.id), ['x']);
+  // A dependency needing attention blocks and is reported.
+  const venueBad = { ...venue, state: STATES.ATTENTION };
+  assert.deepEqual(runnable([insp, venueBad], 0), []);
+  assert.deepEqual(blockedBy(insp, [insp, venueBad]).map((i) => i.id), ['v']);
+});
+
+test('afterAttempt records reason, schedules retries, keeps auth items', () => {
+  const i = item();
+  const r1 = afterAttempt(i, 'retry', { now: 1000, status: 503, random: () => 0 });
+  assert.equal(r1.state, STATES.RETRY);
+  assert.equal(r1.attempts, 1);
+  assert.equal(r1.next_at, 2000);
+  const r2 = afterAttempt(r1, 'retry', { now: 2000, status: 0, random: () => 0 });
+  assert.equal(r2.attempts, 2);
+  assert.equal(r2.next_at, 4000);
+  assert.equal(r2.error.detail, '网络不通');
+  const bad = afterAttempt(i, 'attention', { now: 1, status: 422, problem: { detail: 'photo ids unknown: p1', code: 'unknown_photos' } });
+  assert.equal(bad.state, STATES.ATTENTION);
+  assert.equal(bad.error.detail, 'photo ids unknown: p1');
+  assert.equal(bad.error.code, 'unknown_photos');
+  const auth = afterAttempt(i, 'auth', { now: 1, status: 401 });
+  assert.equal(auth.state, STATES.AUTH);
+  const done = afterAttempt(r2, 'done', { now: 9, status: 201, result: { id: 'x' } });
+  assert.equal(done.state, STATES.DONE);
+  assert.deepEqual(done.result, { id: 'x' });
+  assert.equal(done.error, null);
+});
+
+test('recover, wake, summarize, nextWakeAt, prune', () => {
+  assert.equal(recover(item({ state: STATES.UPLOADING })).state, STATES.PENDING);
+  assert.equal(wake(item({ state: STATES.RETRY, next_at: 99 })).next_at, null);
+  assert.equal(wake(item({ state: STATES.AUTH })).state, STATES.PENDING);
+  assert.equal(wake(item({ state: STATES.ATTENTION })).state, STATES.ATTENTION);
+  const all = [
+    item({ id: 'a', state: STATES.PENDING }),
+    item({ id: 'b', state: STATES.RETRY, next_at: 50 }),
+    item({ id: 'c', state: STATES.RETRY, next_at: 20 }),
+    item({ id: 'd', state: STATES.ATTENTION }),
+    item({ id: 'e', state: STATES.DONE, done_at: 0 }),
+    item({ id: 'f', state: STATES.DONE, done_at: 10 ** 12 }),
+  ];
+  assert.deepEqual(summarize(all), { waiting: 4, attention: 1, auth: 0, uploading: 0, done: 2 });
+  assert.equal(nextWakeAt(all), 20);
+  assert.deepEqual(prunable(all, 10 ** 12 + 1000), ['e']);
+});
+
+test('progress counts photo bytes, including the one in flight', () => {
+  const i = item({ photo_ids: ['p1', 'p2'], photos_done: ['p1'] });
+  const sizes = { p1: 100_000, p2: 100_000 };
+  const f0 = progressFraction(i, sizes);
+  const f1 = progressFraction(i, sizes, { id: 'p2', loaded: 50_000 });
+  assert.ok(f0 > 0.49 && f0 < 0.5);
+  assert.ok(f1 > 0.74 && f1 < 0.75);
+  assert.equal(progressFraction({ ...i, state: STATES.DONE }, sizes), 1);
+  assert.deepEqual(photosToSend(i), ['p2']);
+});
