@@ -157,8 +157,8 @@ _SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 @dataclass
 class _JpegLayout:
-    pieces: list[bytes]
-    """SOI..EOI without APPn/COM segments (SOI not included)."""
+    pieces: list[memoryview]
+    """Views of the kept segments and scans up to EOI (SOI not included); nothing is copied."""
     sof_marker: int
     precision: int
     width: int
@@ -193,8 +193,9 @@ def _parse_jpeg(data: bytes) -> _JpegLayout:
     n = len(data)
     if not data.startswith(_SOI):
         raise _JpegUnusual("no SOI")
+    view = memoryview(data)
     pos = 2
-    pieces: list[bytes] = []
+    pieces: list[memoryview] = []
     sof: tuple[int, int, int, int, tuple[int, ...]] | None = None
     seen_sos = False
     jfif = False
@@ -211,7 +212,7 @@ def _parse_jpeg(data: bytes) -> _JpegLayout:
         marker = data[pos]
         pos += 1
         if marker == 0xD9:
-            pieces.append(_EOI)
+            pieces.append(view[pos - 2 : pos])
             break
         if marker == 0x00 or marker == 0x01 or marker == 0xD8 or 0xD0 <= marker <= 0xD7:
             raise _JpegUnusual(f"unexpected marker 0x{marker:02X}")
@@ -223,15 +224,16 @@ def _parse_jpeg(data: bytes) -> _JpegLayout:
         end = pos + length
         if end > n:
             raise _JpegTruncated("segment cut off")
-        payload = data[pos + 2 : end]
+        body = pos + 2  # first payload byte
         if 0xE0 <= marker <= 0xEF:
-            if marker == 0xE0 and len(payload) >= 14 and payload.startswith(b"JFIF\x00"):
+            if marker == 0xE0 and length >= 16 and data.startswith(b"JFIF\x00", body):
                 jfif = True
-            elif marker == 0xEE and len(payload) >= 12 and payload.startswith(b"Adobe"):
-                adobe_transform = payload[11]
+            elif marker == 0xEE and length >= 14 and data.startswith(b"Adobe", body):
+                adobe_transform = data[body + 11]
         elif marker == 0xFE:
             pass
         elif marker in _LOSSLESS_SOF or marker in _OTHER_SOF:
+            payload = data[body:end]
             if sof is not None or len(payload) < 6:
                 raise _JpegUnusual("several or short frame headers")
             count = payload[5]
@@ -245,9 +247,9 @@ def _parse_jpeg(data: bytes) -> _JpegLayout:
                 int.from_bytes(payload[1:3], "big"),
                 ids,
             )
-            pieces.append(data[pos - 2 : end])
+            pieces.append(view[pos - 2 : end])
         elif marker in _KEPT_TABLES:
-            pieces.append(data[pos - 2 : end])
+            pieces.append(view[pos - 2 : end])
         elif marker == 0xDA:
             if sof is None:
                 raise _JpegUnusual("scan before frame header")
@@ -255,7 +257,7 @@ def _parse_jpeg(data: bytes) -> _JpegLayout:
             match = _SCAN_END.search(data, end)
             if match is None:
                 raise _JpegTruncated("entropy-coded data cut off")
-            pieces.append(data[pos - 2 : match.start()])
+            pieces.append(view[pos - 2 : match.start()])
             pos = match.start()
             continue
         else:
@@ -391,7 +393,7 @@ def _encode_jpeg(img: Image.Image, quality: int, *, optimize: bool = False) -> b
 
 def _thumbnail(img: Image.Image, thumb_side: int) -> bytes:
     """Shrink ``img`` in place to the thumbnail size and encode it."""
-    img.thumbnail((thumb_side, thumb_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    img.thumbnail((thumb_side, thumb_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
     if img.mode not in ("RGB", "L"):
         img = img.convert("RGB")
     return _encode_jpeg(img, THUMB_QUALITY, optimize=True)
