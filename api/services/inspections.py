@@ -99,7 +99,9 @@ async def put_inspection(
             await session.flush()
     except IntegrityError:
         # Two identical PUTs raced; the other one won. Answer as its retry would be answered.
-        session.expunge(inspection)
+        # Rolling back the savepoint has already expunged the pending row.
+        if inspection in session:
+            session.expunge(inspection)
         winner = await session.get(Inspection, inspection_id, populate_existing=True)
         if winner is None:
             raise

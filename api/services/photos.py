@@ -97,7 +97,9 @@ async def store(
             session.add(photo)
             await session.flush()
     except IntegrityError:
-        session.expunge(photo)
+        # Rolling back the savepoint has already expunged the pending row.
+        if photo in session:
+            session.expunge(photo)
         winner = await session.get(Photo, photo_id, populate_existing=True)
         if winner is None:
             raise
