@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import NotFound, Unprocessable
@@ -234,9 +235,7 @@ async def create_manual(
     """A finding recorded by hand. Returns (finding, created); the same id again is a harmless retry."""
     existing = await session.get(Finding, finding_id)
     if existing is not None:
-        if existing.created_by != user.id or existing.title != title:
-            raise lifecycle.Conflict("This id already holds another finding.", code="id_conflict")
-        return await get_finding(session, user, finding_id), False
+        return await _manual_retry(session, user, existing, title), False
     venue: Venue | None = None
     if venue_id is not None:
         venue = await session.scalar(
@@ -256,21 +255,35 @@ async def create_manual(
         deadline = deadline_for(7, severity == "major", today, major_cap)
     elif deadline < today:
         raise Unprocessable("The deadline is in the past.", code="deadline_in_past")
-    finding = await open_finding(
-        session,
-        finding_id=finding_id,
-        area_code=area_code,
-        source="manual",
-        title=title,
-        description=description,
-        severity=severity,
-        deadline=deadline,
-        actor_id=user.id,
-        at=utcnow(),
-        venue_id=venue_id,
-        photo_ids=ids,
-    )
+    try:
+        async with session.begin_nested():
+            finding = await open_finding(
+                session,
+                finding_id=finding_id,
+                area_code=area_code,
+                source="manual",
+                title=title,
+                description=description,
+                severity=severity,
+                deadline=deadline,
+                actor_id=user.id,
+                at=utcnow(),
+                venue_id=venue_id,
+                photo_ids=ids,
+            )
+    except IntegrityError:
+        # Two sends of the same finding raced; the other one won. Answer as its retry would be answered.
+        winner = await session.get(Finding, finding_id, populate_existing=True)
+        if winner is None:
+            raise
+        return await _manual_retry(session, user, winner, title), False
     return finding, True
+
+
+async def _manual_retry(session: AsyncSession, user: Principal, existing: Finding, title: str) -> Finding:
+    if existing.created_by != user.id or existing.title != title:
+        raise lifecycle.Conflict("This id already holds another finding.", code="id_conflict")
+    return await get_finding(session, user, existing.id)
 
 
 async def rectify(
