@@ -15,7 +15,7 @@ from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.errors import install_error_handlers
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
-from api.routers import auth, findings, inspections, photos, reference, venues
+from api.routers import auth, findings, inspections, photos, public, reference, reports, venues
 from api.services.findings import sweep_escalations
 from api.storage import LocalPhotoStorage
 
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, reference, venues, photos, inspections, findings):
+    for module in (auth, reference, venues, photos, inspections, findings, public, reports):
         api.include_router(module.router)
 
     @api.get("/health", tags=["meta"])
@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(api)
+    # Public report page (/report, /report/status): before the static mount, which would shadow it.
+    app.include_router(public.pages)
     _mount_pwa(app, settings)
 
     upload = settings.max_upload_bytes + 256 * 1024
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         default_limit=1024 * 1024,
     )
+    # No-store, no-referrer, strict CSP and no cookies on the public page and the public API.
+    app.add_middleware(public.PublicHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
     return app
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, Numeric, String, Text
@@ -38,7 +39,7 @@ class Report(Base):
     duplicate_of_report_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("reports.id"))
     duplicate_of_finding_id: Mapped[uuid.UUID | None]
     reward_eligible: Mapped[bool | None]
-    reward_amount: Mapped[float | None] = mapped_column(Numeric(12, 2))
+    reward_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     reward_paid_at: Mapped[datetime | None]
     # Public "updated_at": coarse on purpose (set on status change only), never the submission second.
     created_at: Mapped[datetime] = created_at_column()

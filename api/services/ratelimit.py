@@ -1,0 +1,165 @@
+"""In-memory rate limits for the anonymous endpoints, without keeping anything that tracks a reporter.
+
+A client is keyed by an HMAC of its address under a random secret made when the process starts: the
+address itself is never kept, stored or logged, and the keys mean nothing after a restart. Each key
+holds a token bucket (two floats); idle buckets are dropped, and the table has a hard size cap.
+
+Limits are per process. Several API processes each enforce them on their own, so the effective limit
+is the configured one times the number of processes; that is accepted for abuse control (nothing
+another process needs lives here).
+
+Behind a reverse proxy the client address is the proxy's unless the server is told to trust the
+proxy's forwarding header (uvicorn `--proxy-headers --forwarded-allow-ips`): a forwarding header from
+anyone else is never read, so it cannot be used to dodge a limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from api.config import Settings
+from api.errors import TooManyRequests
+
+# Drop idle buckets when the table grows past this; beyond it every unknown client shares one bucket.
+MAX_KEYS = 100_000
+
+
+class TokenBucket:
+    """`capacity` requests at once, refilled at `capacity / period` per second."""
+
+    __slots__ = ("capacity", "clock", "period", "rate", "tokens", "updated")
+
+    def __init__(self, capacity: int, period: float, clock: Callable[[], float]) -> None:
+        self.capacity = float(max(capacity, 0))
+        self.period = period
+        self.rate = self.capacity / period if period > 0 else 0.0
+        self.clock = clock
+        self.tokens = self.capacity
+        self.updated = clock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def take(self) -> float:
+        """Takes a token; returns 0 when allowed, else the seconds until one is available."""
+        self._refill()
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        if self.rate <= 0:
+            return self.period
+        return (1 - self.tokens) / self.rate
+
+    def give_back(self) -> None:
+        self.tokens = min(self.capacity, self.tokens + 1)
+
+    @property
+    def full(self) -> bool:
+        self._refill()
+        return self.tokens >= self.capacity
+
+
+class KeyedLimiter:
+    """One token bucket per client; clients are HMAC keys under a secret that never leaves memory."""
+
+    def __init__(
+        self,
+        capacity: int,
+        period: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = MAX_KEYS,
+    ) -> None:
+        self.capacity = capacity
+        self.period = period
+        self.clock = clock
+        self.max_keys = max_keys
+        self._secret = secrets.token_bytes(32)
+        self._buckets: dict[bytes, TokenBucket] = {}
+
+    def key(self, address: str) -> bytes:
+        return hmac.new(self._secret, address.encode("utf-8", "replace"), hashlib.sha256).digest()[:16]
+
+    def _bucket(self, address: str) -> TokenBucket:
+        key = self.key(address)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self.max_keys:
+                self._prune()
+            if len(self._buckets) >= self.max_keys:
+                key = b"overflow"
+                bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = TokenBucket(self.capacity, self.period, self.clock)
+                self._buckets[key] = bucket
+        return bucket
+
+    def _prune(self) -> None:
+        for key in [k for k, b in self._buckets.items() if b.full]:
+            del self._buckets[key]
+
+    def take(self, address: str) -> float:
+        return self._bucket(address).take()
+
+    def give_back(self, address: str) -> None:
+        self._bucket(address).give_back()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+@dataclass
+class PublicLimits:
+    reports_per_client: KeyedLimiter
+    reports_global: TokenBucket
+    lookups_per_client: KeyedLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Callable[[], float] = time.monotonic) -> PublicLimits:
+        return cls(
+            reports_per_client=KeyedLimiter(settings.report_rate_per_client_per_hour, 3600.0, clock),
+            reports_global=TokenBucket(settings.report_rate_global_per_minute, 60.0, clock),
+            lookups_per_client=KeyedLimiter(settings.receipt_lookup_rate_per_client_per_minute, 60.0, clock),
+        )
+
+    def check_report(self, address: str) -> None:
+        wait = self.reports_per_client.take(address)
+        if wait:
+            raise _limited("Too many reports from this connection; please try again later.", wait)
+        wait = self.reports_global.take()
+        if wait:
+            self.reports_per_client.give_back(address)
+            raise _limited("The report desk is receiving too many reports; please try again shortly.", wait)
+
+    def check_lookup(self, address: str) -> None:
+        wait = self.lookups_per_client.take(address)
+        if wait:
+            raise _limited("Too many receipt lookups; please wait a moment.", wait)
+
+
+def _limited(detail: str, wait: float) -> TooManyRequests:
+    return TooManyRequests(detail, code="rate_limited", retry_after=max(1, math.ceil(wait)))
+
+
+def client_address(request: Request) -> str:
+    # Only the transport peer: a forwarding header is the client's own claim (see the module docstring).
+    return request.client.host if request.client else "unknown"
+
+
+def limits_for(request: Request) -> PublicLimits:
+    """The app's limits, made on first use from its settings (held on app.state, per process)."""
+    state = request.app.state
+    limits: PublicLimits | None = getattr(state, "public_limits", None)
+    if limits is None:
+        limits = PublicLimits.from_settings(state.settings)
+        state.public_limits = limits
+    return limits
