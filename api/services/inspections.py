@@ -174,6 +174,8 @@ async def list_inspections(
         created, iid = decode_cursor(cursor, 2)
         try:
             c_at, c_id = datetime.fromisoformat(created), uuid.UUID(iid)
+            if c_at.tzinfo is None:  # every cursor this server gives out carries the offset
+                raise ValueError("naive cursor time")
         except ValueError as exc:
             raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor") from exc
         stmt = stmt.where(
