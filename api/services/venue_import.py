@@ -53,7 +53,8 @@ _IMPORT_NS = uuid.UUID("0d7c9a52-8e1b-4f36-a7d2-3c5e9b1f4a60")
 MAX_ROWS = 20_000
 
 
-def _read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
+def _read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
+    """The data rows with their row numbers in the file (the header is row 1; blank rows are skipped)."""
     if data[:4] == b"PK\x03\x04":
         from openpyxl import load_workbook
 
@@ -84,10 +85,10 @@ def _read_rows(data: bytes, filename: str) -> list[dict[str, Any]]:
             code="missing_columns",
         )
     rows = []
-    for values in raw[1:]:
+    for number, values in enumerate(raw[1:], start=2):
         if all(v in (None, "") for v in values):
             continue
-        rows.append({k: v for k, v in zip(header, values, strict=False) if k})
+        rows.append((number, {k: v for k, v in zip(header, values, strict=False) if k}))
     if len(rows) > MAX_ROWS:
         raise Unprocessable(f"At most {MAX_ROWS} rows per file.", code="too_many_rows")
     return rows
@@ -100,8 +101,8 @@ async def import_file(session: AsyncSession, user: Principal, data: bytes, filen
     }
     paths = dict((await session.execute(select(Area.code, Area.path))).all())
     errors: list[dict[str, Any]] = []
-    parsed: list[tuple[uuid.UUID, dict[str, Any]]] = []
-    for number, row in enumerate(rows, start=2):
+    parsed: list[tuple[int, uuid.UUID, dict[str, Any]]] = []
+    for number, row in rows:
         clean = {k: (str(v).strip() if v is not None else None) or None for k, v in row.items()}
         clean["kind"] = kinds.get(clean.get("kind") or "", clean.get("kind"))
         clean["risk_level"] = RISK_NAMES.get(
@@ -131,14 +132,15 @@ async def import_file(session: AsyncSession, user: Principal, data: bytes, filen
         except ValueError:
             errors.append({"row": number, "reason": "id is not a UUID"})
             continue
-        parsed.append((vid, venue.model_dump(exclude={"id"})))
-    ids = [vid for vid, _ in parsed]
+        parsed.append((number, vid, venue.model_dump(exclude={"id"})))
+    ids = [vid for _, vid, _ in parsed]
     if len(set(ids)) != len(ids):
         seen: set[uuid.UUID] = set()
-        for number, (vid, _) in enumerate(parsed, start=2):
+        for number, vid, _ in parsed:
             if vid in seen:
                 errors.append({"row": number, "reason": "the same venue appears twice in the file"})
             seen.add(vid)
+        errors.sort(key=lambda e: e["row"])
     if errors:
         raise Unprocessable(
             f"{len(errors)} row(s) are wrong; nothing was imported.", code="import_rejected", errors=errors
@@ -149,7 +151,7 @@ async def import_file(session: AsyncSession, user: Principal, data: bytes, filen
         else {}
     )
     created = updated = 0
-    for vid, fields in parsed:
+    for _, vid, fields in parsed:
         venue_row = existing.get(vid)
         if venue_row is None:
             session.add(Venue(id=vid, created_by=user.id, **fields))
