@@ -59,6 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        workers=args.workers,
     )
     return 0
 
@@ -136,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="apply migrations and run the server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes (they share nothing but the database)"
+    )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply migrations and load built-in checklists").set_defaults(
         func=cmd_migrate

@@ -114,37 +114,37 @@ async def authenticate(
 
 
 async def principal_for_token(session: AsyncSession, token: str) -> Principal | None:
-    now = utcnow()
-    row = (
-        await session.execute(
-            select(User)
-            .join(AuthToken, AuthToken.user_id == User.id)
-            .where(
-                AuthToken.token_hash == token_digest(token),
-                AuthToken.revoked_at.is_(None),
-                AuthToken.expires_at > now,
-                User.active.is_(True),
-            )
-            .options(selectinload(User.areas))
+    user = await session.scalar(
+        select(User)
+        .join(AuthToken, AuthToken.user_id == User.id)
+        .where(
+            AuthToken.token_hash == token_digest(token),
+            AuthToken.revoked_at.is_(None),
+            AuthToken.expires_at > utcnow(),
+            User.active.is_(True),
         )
-    ).scalar_one_or_none()
-    if row is None:
+    )
+    if user is None:
         return None
-    return await principal_for_user(session, row)
+    return await principal_for_user(session, user)
 
 
 async def principal_for_user(session: AsyncSession, user: User) -> Principal:
-    codes = user.area_codes
-    paths: list[str] = []
-    if codes:
-        paths = list((await session.scalars(select(Area.path).where(Area.code.in_(codes)))).all())
+    rows = (
+        await session.execute(
+            select(Area.code, Area.path)
+            .join(UserArea, UserArea.area_code == Area.code)
+            .where(UserArea.user_id == user.id)
+            .order_by(Area.code)
+        )
+    ).all()
     return Principal(
         id=user.id,
         username=user.username,
         display_name=user.display_name,
         role=user.role,
-        area_codes=tuple(codes),
-        area_paths=tuple(sorted(paths)),
+        area_codes=tuple(code for code, _ in rows),
+        area_paths=tuple(sorted(path for _, path in rows)),
     )
 
 

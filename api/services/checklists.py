@@ -57,7 +57,19 @@ async def get_latest(
     return row
 
 
+# A (code, version) row never changes, so every process may keep what it has read: checking an
+# inspection against its template then costs no query.
+_versions: dict[tuple[str, str, int], ChecklistTemplate] = {}
+
+
 async def get_version(session: AsyncSession, code: str, version: int) -> ChecklistTemplate | None:
-    return await session.scalar(
+    key = (str(session.bind.url) if session.bind else "", code, version)
+    if key in _versions:
+        return _versions[key]
+    row = await session.scalar(
         select(ChecklistTemplate).where(ChecklistTemplate.code == code, ChecklistTemplate.version == version)
     )
+    if row is not None:
+        session.expunge(row)
+        _versions[key] = row
+    return row

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,9 +66,12 @@ async def attach_photos(session: AsyncSession, photo_ids: Sequence[str], area_co
     """Photos take the area of what they document, so whoever may see that may see them."""
     if not photo_ids:
         return
-    for photo in await session.scalars(select(Photo).where(Photo.id.in_([uuid.UUID(p) for p in photo_ids]))):
-        if photo.area_code is None:
-            photo.area_code = area_code
+    await session.execute(
+        update(Photo)
+        .where(Photo.id.in_([uuid.UUID(p) for p in photo_ids]), Photo.area_code.is_(None))
+        .values(area_code=area_code)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def open_finding(
@@ -89,8 +92,12 @@ async def open_finding(
     description: str | None = None,
     gb35181_flag: str | None = None,
     photo_ids: list[str] | None = None,
+    flush: bool = True,
 ) -> Finding:
-    """The one way a finding comes into being (from an inspection, a report or by hand)."""
+    """The one way a finding comes into being (from an inspection, a report or by hand).
+
+    flush=False leaves the insert to the caller's next flush, so an inspection's findings go in one batch.
+    """
     finding = Finding(
         id=finding_id,
         venue_id=venue_id,
@@ -113,7 +120,6 @@ async def open_finding(
         updated_at=at,
     )
     session.add(finding)
-    await session.flush()
     await lifecycle.record(
         session,
         finding,
@@ -130,8 +136,10 @@ async def open_finding(
             "escalation_level": finding.escalation_level,
         },
     )
-    if photo_ids:
-        await attach_photos(session, photo_ids, area_code)
+    if flush:
+        await session.flush()
+        if photo_ids:
+            await attach_photos(session, photo_ids, area_code)
     return finding
 
 

@@ -132,7 +132,9 @@ async def put_inspection(
             item_code=item["code"],
             gb35181_flag=item.get("gb35181"),
             photo_ids=[str(p) for p in answer.photo_ids],
+            flush=False,
         )
+    await session.flush()
     await findings.attach_photos(session, all_photos, venue.area_code)
     return inspection, True
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import anyio
 import anyio.to_thread
 from fastapi import UploadFile
 from sqlalchemy import or_, select
@@ -18,6 +19,16 @@ from api.services.scope import in_scope
 from api.storage import PhotoStorage
 
 _CHUNK = 1 << 16
+# Image work takes at most this many threads, so on a small server a burst of 12-megapixel uploads
+# cannot starve the event loop (and every other request) of CPU.
+_image_limiter: anyio.CapacityLimiter | None = None
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    global _image_limiter
+    if _image_limiter is None:  # made lazily: a limiter belongs to the running event loop
+        _image_limiter = anyio.CapacityLimiter(1)
+    return _image_limiter
 
 
 class ImageError(AppError):
@@ -52,7 +63,8 @@ async def process(data: bytes, settings: Settings) -> ProcessedImage:
                 max_pixels=settings.max_image_pixels,
                 long_side=settings.photo_long_side,
                 thumb_side=settings.thumbnail_long_side,
-            )
+            ),
+            limiter=_limiter(),
         )
     except ImageRejected as exc:
         raise ImageError(exc.status, exc.code, exc.detail) from exc
@@ -69,7 +81,7 @@ async def store(
     purpose: str,
 ) -> tuple[Photo, bool]:
     """Stores a photo under the client's id. Returns (photo, created); the same bytes again are a retry."""
-    digest = hashlib.sha256(data).hexdigest()
+    digest = await anyio.to_thread.run_sync(lambda: hashlib.sha256(data).hexdigest())
     existing = await session.get(Photo, photo_id)
     if existing is not None:
         return _replay(existing, digest, uploaded_by), False

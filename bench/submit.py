@@ -1,0 +1,194 @@
+"""Write throughput of SafeGrid on PostgreSQL, measured against raw asyncpg in the same run.
+
+1. PUT /inspections (25 answers, 2 failures → 2 findings) with concurrent clients, against a bare single-row
+   INSERT through raw asyncpg with the same concurrency. Goal: ratio >= 0.25.
+2. Full phone submissions (one ~300 KB photo stored, stripped and thumbnailed, then the inspection), the
+   workload of DESIGN.md's yardstick, against the same raw-insert baseline.
+3. p99 latency of GET /me while 8 phones upload 12-megapixel photos at once, beside GET /me with no uploads
+   (goal: p99 <= 100 ms under load: the event loop is never blocked).
+
+Usage: python bench/submit.py [--seconds 10] [--clients 16] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import drop_database, fresh_database, percentile, phone_jpeg, server, token
+
+DB = "safegrid_bench"
+
+
+async def raw_insert_rate(url: str, clients: int, seconds: float) -> float:
+    pool = await asyncpg.create_pool(url, min_size=clients, max_size=clients)
+    assert pool is not None
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_rows (id uuid PRIMARY KEY, payload jsonb NOT NULL)"
+        )
+    count = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal count
+        while time.perf_counter() < stop:
+            async with pool.acquire() as conn:
+                await conn.execute(
+                    "INSERT INTO bench_rows (id, payload) VALUES ($1, $2)", uuid.uuid4(), '{"result": "pass"}'
+                )
+            count += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    await pool.close()
+    return count / elapsed
+
+
+def inspection_body(template: dict, venue_id: str, photo_ids: list[str]) -> dict:
+    items = template["items"][:25]
+    answers = [{"item_code": it["code"], "result": "pass", "note": None, "photo_ids": []} for it in items]
+    for k, idx in enumerate((3, 17)):
+        answers[idx].update(result="fail", note="bench failure", photo_ids=[photo_ids[k % len(photo_ids)]])
+    return {
+        "venue_id": venue_id,
+        "checklist_code": template["code"],
+        "checklist_version": template["version"],
+        "started_at": "2026-11-29T09:00:00+08:00",
+        "submitted_at": "2026-11-29T09:20:00+08:00",
+        "lat": 31.4,
+        "lng": 109.63,
+        "accuracy_m": 12.0,
+        "note": None,
+        "answers": answers,
+    }
+
+
+async def api_rates(base: str, clients: int, seconds: float) -> tuple[float, float]:
+    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        headers = {"Authorization": f"Bearer {await token(client, 'inspector_baiyun')}"}
+        template = (await client.get("/api/v1/checklists/small_venue_fire", headers=headers)).json()
+        venues = (await client.get("/api/v1/venues", headers=headers, params={"kind": "small_retail"})).json()
+        venue_id = venues["items"][0]["id"]
+        photo = phone_jpeg(1600, 1200, quality=80)
+        shared_photo = str(uuid.uuid4())
+        r = await client.put(
+            f"/api/v1/photos/{shared_photo}", headers=headers, files={"file": ("p.jpg", photo)}
+        )
+        r.raise_for_status()
+
+        async def timed(fn) -> float:  # type: ignore[no-untyped-def]
+            count = 0
+            stop = time.perf_counter() + seconds
+
+            async def worker() -> None:
+                nonlocal count
+                while time.perf_counter() < stop:
+                    await fn()
+                    count += 1
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(clients)))
+            return count / (time.perf_counter() - start)
+
+        async def put_inspection() -> None:
+            body = inspection_body(template, venue_id, [shared_photo])
+            r = await client.put(f"/api/v1/inspections/{uuid.uuid4()}", headers=headers, json=body)
+            assert r.status_code == 201, r.text
+
+        async def full_submission() -> None:
+            pid = str(uuid.uuid4())
+            # Each phone photo differs by a few bytes so nothing is deduplicated away.
+            data = photo + pid.encode()
+            r = await client.put(f"/api/v1/photos/{pid}", headers=headers, files={"file": ("p.jpg", data)})
+            assert r.status_code == 201, r.text
+            body = inspection_body(template, venue_id, [pid])
+            r = await client.put(f"/api/v1/inspections/{uuid.uuid4()}", headers=headers, json=body)
+            assert r.status_code == 201, r.text
+
+        inspections = await timed(put_inspection)
+        submissions = await timed(full_submission)
+        return inspections, submissions
+
+
+async def me_latency(base: str, seconds: float, uploaders: int) -> tuple[float, float, float]:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        headers = {"Authorization": f"Bearer {await token(client, 'inspector_baiyun')}"}
+        big = phone_jpeg(4000, 3000, quality=92)
+
+        async def probe(duration: float) -> list[float]:
+            samples = []
+            stop = time.perf_counter() + duration
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                r = await client.get("/api/v1/me", headers=headers)
+                samples.append((time.perf_counter() - t0) * 1000)
+                assert r.status_code == 200
+                await asyncio.sleep(0.02)
+            return samples
+
+        idle = await probe(min(seconds, 5))
+        uploads = 0
+        done = asyncio.Event()
+
+        async def uploader(k: int) -> None:
+            nonlocal uploads
+            async with httpx.AsyncClient(base_url=base, timeout=120) as own:
+                while not done.is_set():
+                    pid = uuid.uuid4()
+                    r = await own.put(
+                        f"/api/v1/photos/{pid}", headers=headers, files={"file": ("big.jpg", big + pid.bytes)}
+                    )
+                    assert r.status_code == 201, r.text
+                    uploads += 1
+
+        tasks = [asyncio.create_task(uploader(k)) for k in range(uploaders)]
+        await asyncio.sleep(1.0)  # let every phone be mid-upload
+        loaded = await probe(seconds)
+        done.set()
+        await asyncio.gather(*tasks)
+        return percentile(idle, 99), percentile(loaded, 99), uploads / (seconds + 1.0)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    url = await fresh_database(DB)
+    try:
+        raw = await raw_insert_rate(url, args.clients, args.seconds)
+        with server(url, workers=args.workers) as base:
+            inspections, submissions = await api_rates(base, args.clients, args.seconds)
+            idle_p99, loaded_p99, photo_rate = await me_latency(base, args.seconds, 8)
+    finally:
+        await drop_database(DB)
+
+    print(f"clients={args.clients} server workers={args.workers} seconds={args.seconds:g}")
+    print(f"raw asyncpg single-row INSERT: {raw:8.0f} rows/s (baseline)")
+    print(
+        f"PUT /inspections (25 answers, 2 findings): {inspections:8.1f}/s  ratio {inspections / raw:.3f} "
+        f"(goal >= 0.25)"
+    )
+    print(f"full submission (300 KB photo + inspection): {submissions:8.1f}/s  ratio {submissions / raw:.3f}")
+    print(
+        f"GET /me p99 idle {idle_p99:.1f} ms; while 8 phones upload 12 MP photos {loaded_p99:.1f} ms "
+        f"(ratio {loaded_p99 / idle_p99:.1f}x, goal <= 100 ms); 12 MP photos processed {photo_rate:.1f}/s"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
