@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -64,7 +64,7 @@ async def get_current_user(session: SessionDep, credentials: BearerDep) -> Princ
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def _require(role: str):  # type: ignore[no-untyped-def]
+def _require(role: str) -> Callable[[Principal], Awaitable[Principal]]:
     async def dependency(user: CurrentUser) -> Principal:
         if not user.at_least(role):
             raise Forbidden(f"This needs the {role} role or higher.", code="role_required")

@@ -112,7 +112,7 @@ def phone_jpeg(width: int, height: int, quality: int = 85, seed: int = 1) -> byt
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def run(coro: object) -> None:

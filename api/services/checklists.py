@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.errors import NotFound
 from api.models import ChecklistTemplate
@@ -63,7 +63,8 @@ _versions: dict[tuple[str, str, int], ChecklistTemplate] = {}
 
 
 async def get_version(session: AsyncSession, code: str, version: int) -> ChecklistTemplate | None:
-    key = (str(session.bind.url) if session.bind else "", code, version)
+    bind = session.bind
+    key = (str(bind.url) if isinstance(bind, AsyncEngine) else "", code, version)
     if key in _versions:
         return _versions[key]
     row = await session.scalar(

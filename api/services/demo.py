@@ -160,7 +160,7 @@ async def load(
     """Loads the demo town; returns (username, role, password or None when left unchanged)."""
     for code, name, parent, level in AREAS:
         await upsert_area(session, code, name, parent, level)
-    result = []
+    result: list[tuple[str, str, str | None]] = []
     for username, display_name, role, areas in USERS:
         exists = await session.scalar(select(User.id).where(User.username == username))
         if exists and not (password or reset_passwords):

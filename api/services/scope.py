@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from api.models import Area
 from api.services.auth import Principal
 
 
-def _subtree_codes(paths: tuple[str, ...] | list[str]):  # type: ignore[no-untyped-def]
+def _subtree_codes(paths: tuple[str, ...] | list[str]) -> Select[str]:
     return select(Area.code).where(or_(*(Area.path.startswith(p, autoescape=True) for p in paths)))
 
 
