@@ -31,7 +31,7 @@ class Finding(Base):
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(10), index=True)
-    # The checklist item's GB 35181 flag ("true", "combination", "false"), kept so combinations can be counted.
+    # The item's GB 35181 flag ("true", "combination", "false"), kept so combinations can be counted.
     gb35181_flag: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     deadline: Mapped[date] = mapped_column(Date)
