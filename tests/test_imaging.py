@@ -213,6 +213,26 @@ def test_truncated_jpeg_is_422(progressive: bool, keep: float) -> None:
     assert (error.status, error.code) == (422, "invalid_image")
 
 
+@pytest.mark.parametrize("cut_at", ["middle", "before-eoi", "between-scans"])
+def test_truncated_jpeg_is_422_even_if_pillow_would_pad_it(
+    monkeypatch: pytest.MonkeyPatch, cut_at: str
+) -> None:
+    """The JPEG structure check does not depend on Pillow's LOAD_TRUNCATED_IMAGES."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = encode(photo(640, 480), quality=85, progressive=True)
+    if cut_at == "middle":
+        cut = data[: len(data) // 2]
+    elif cut_at == "before-eoi":
+        cut = data[:-2]
+    else:  # right after a complete DHT segment that precedes the last scan
+        last_sos = data.rindex(b"\xff\xda")
+        assert data.rindex(b"\xff\xc4", 0, last_sos) > last_sos - 100
+        cut = data[:last_sos]
+    Image.open(io.BytesIO(cut)).load()  # Pillow alone would accept it
+    error = rejected(cut)
+    assert (error.status, error.code) == (422, "invalid_image")
+
+
 def test_corrupt_images_are_422() -> None:
     png = encode(photo(64, 64), "PNG")
     idat = png.index(b"IDAT")
@@ -353,6 +373,26 @@ def test_trailing_garbage_after_eoi_is_dropped() -> None:
     assert pixels_equal(result.image, base)
 
 
+def test_mpo_keeps_only_the_first_image() -> None:
+    first, second = photo(1600, 1200), Image.new("RGB", (1600, 1200), "green")
+    data = encode(first, "MPO", save_all=True, append_images=[second], exif=make_exif(orientation=1))
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    result = process_image(data)
+    assert result.fast_path
+    assert_clean_jpeg(result.image)  # MPF APP2 gone, nothing after the first EOI
+    stored = Image.open(io.BytesIO(result.image))
+    assert stored.tobytes() == Image.open(io.BytesIO(data)).tobytes()  # frame 0, bit for bit
+    assert stored.getpixel((800, 10)) != (0, 128, 0)
+
+
+def test_broken_exif_does_not_reject_the_photo() -> None:
+    data = insert_segment(encode(photo(320, 200)), 0xE1, b"Exif\x00\x00MM\x00\x2a\xff\xff\xff\xf0garbage")
+    result = process_image(data)
+    assert result.fast_path
+    assert (result.captured_at, result.gps_lat, result.gps_lng) == (None, None, None)
+    assert_clean_jpeg(result.image)
+
+
 def test_no_exif_gives_no_evidence() -> None:
     result = process_image(encode(photo(320, 200)))
     assert result.fast_path
@@ -425,6 +465,13 @@ def test_draft_tolerance_trades_size_for_speed(load_spy: list) -> None:
     assert_clean_jpeg(result.image)
 
 
+def test_extreme_aspect_ratio_jpeg() -> None:
+    data = encode(Image.linear_gradient("L").resize((9000, 2)).convert("RGB"))
+    result = process_image(data)
+    assert (result.width, result.height) == (2048, 1)
+    assert_clean_jpeg(result.image)
+
+
 def test_long_side_is_configurable() -> None:
     result = process_image(encode(photo(1600, 1200)), long_side=1024, thumb_side=100)
     assert result.fast_path is False
@@ -449,6 +496,20 @@ def test_rgb_coded_jpeg_keeps_its_colours() -> None:
     data = encode(red_corner_image(200, 100), quality=95, keep_rgb=True)
     result = process_image(data)
     assert result.fast_path is False
+    stored = assert_clean_jpeg(result.image)
+    assert is_red(stored.getpixel((5, 5))) and is_blue(stored.getpixel((150, 80)))
+
+
+def test_rgb_component_ids_without_markers_keep_their_colours() -> None:
+    """No JFIF/Adobe marker and component ids 'R','G','B': libjpeg decodes it as RGB."""
+    data = encode(red_corner_image(200, 100), quality=95, keep_rgb=True)
+    app14 = data.index(b"\xff\xee")
+    length = struct.unpack(">H", data[app14 + 2 : app14 + 4])[0]
+    data = data[:app14] + data[app14 + 2 + length :]
+    assert b"Adobe" not in data and b"JFIF" not in data
+    original = Image.open(io.BytesIO(data)).convert("RGB")
+    assert is_red(original.getpixel((5, 5)))  # Pillow reads the crafted file as RGB
+    result = process_image(data)
     stored = assert_clean_jpeg(result.image)
     assert is_red(stored.getpixel((5, 5))) and is_blue(stored.getpixel((150, 80)))
 
@@ -499,6 +560,14 @@ def test_heic_is_accepted() -> None:
     assert is_red(stored.getpixel((10, 10))) and is_blue(stored.getpixel((600, 400)))
     assert result.captured_at == datetime(2024, 5, 1, 2, 30, tzinfo=UTC)
     assert result.gps_lng == pytest.approx(104.0665, abs=1e-4)
+
+
+def test_heic_orientation_is_applied_once() -> None:
+    data = encode(red_corner_image(400, 200), "HEIF", quality=90, exif=make_exif(orientation=6))
+    result = process_image(data)
+    assert (result.width, result.height) == (200, 400)
+    stored = assert_clean_jpeg(result.image)
+    assert is_red(stored.getpixel((195, 5))) and is_blue(stored.getpixel((5, 5)))
 
 
 def test_heic_truncated_is_422() -> None:

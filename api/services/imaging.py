@@ -467,7 +467,10 @@ def process_image(
     with warnings.catch_warnings():
         # Pillow's own bomb check: make its warning an error too. (Our pixel limit below is
         # checked first whenever max_pixels <= Image.MAX_IMAGE_PIXELS.)
+        # NB: warnings filters are process-global, so this block is not strictly thread-safe
+        # before Python 3.14; the explicit pixel check below does not rely on it.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")  # "Corrupt EXIF data"
         try:
             return _process(bytes(data), fmt, max_pixels, long_side, thumb_side, draft_tolerance)
         except ImageRejected:
@@ -545,12 +548,13 @@ def _evidence_fields(evidence: _Evidence) -> tuple[datetime | None, float | None
 
 
 def _draft(img: Image.Image, long_side: int, tolerance: float) -> None:
-    """Ask libjpeg to decode a large JPEG at the smallest 1/2^k scale that is big enough."""
+    """Have libjpeg decode a large JPEG at the strongest 1/8, 1/4 or 1/2 DCT scaling whose
+    output long side is still at least ``long_side * (1 - tolerance)``."""
     width, height = img.size
     needed = long_side * (1 - tolerance)
     for scale in (8, 4, 2):
-        if max(-(-width // scale), -(-height // scale)) >= needed:
-            img.draft(img.mode, (width // scale, height // scale))
+        if max(-(-width // scale), -(-height // scale)) >= needed:  # libjpeg rounds up
+            img.draft(img.mode, (max(1, width // scale), max(1, height // scale)))
             return
 
 
