@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -87,8 +88,7 @@ def jpeg(img: Image.Image, quality: int) -> bytes:
 
 def plain_pipeline(data: bytes) -> tuple[bytes, bytes]:
     """What one writes without thinking about cost: everything at full size."""
-    img = Image.open(io.BytesIO(data))
-    img = ImageOps.exif_transpose(img)
+    img: Image.Image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
     img.load()
     big = img
     if max(img.size) > LONG_SIDE:
@@ -144,7 +144,7 @@ def _max_rss_kb() -> int:
     return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS, kB elsewhere
 
 
-def _memory_child(conn: Connection, which: str, options: dict[str, float]) -> None:
+def _memory_child(conn: Connection, which: str, options: dict[str, Any]) -> None:
     data = conn.recv_bytes()
     run: Callable[[], object] = (
         functools.partial(process_image, data, **options)
@@ -162,7 +162,7 @@ def _memory_child(conn: Connection, which: str, options: dict[str, float]) -> No
     conn.close()
 
 
-def peak_mb(which: str, data: bytes, options: dict[str, float]) -> float:
+def peak_mb(which: str, data: bytes, options: dict[str, Any]) -> float:
     """Peak RSS growth (MB) of one call in a fresh interpreter (no heap reused from earlier runs)."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -186,7 +186,7 @@ def main() -> None:
     big = jpeg(synthetic_photo(4000, 3000, grain=40), quality=90)
     phone = jpeg(synthetic_photo(1600, 1200, grain=30, seed=3), quality=82)
 
-    cases: list[tuple[str, bytes, dict[str, float], str]] = [
+    cases: list[tuple[str, bytes, dict[str, Any], str]] = [
         ("12MP JPEG", big, {}, f"goal <= {RATIO_GOAL}"),
         ("1600px phone JPEG", phone, {}, "fast path"),
         ("12MP JPEG, draft_tolerance=0.05", big, {"draft_tolerance": 0.05}, "stores 2000x1500"),
