@@ -1,0 +1,396 @@
+"""PUT /inspections/{id}: findings opened per failed item, their severity, deadline and area, the checks
+on the body, exactly-once storage under retries and races, and versioned checklists."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from api.models import ChecklistTemplate, Finding, FindingEvent, Inspection
+from tests.conftest import Env, venue_id
+from tests.helpers import (
+    API,
+    BAIYUN_INN,
+    BAIYUN_SHOP,
+    GENERAL_ITEM,
+    GENERAL_ITEM_15,
+    GENERAL_ZERO_DAY,
+    MAJOR_LONG,
+    MAJOR_ZERO_DAY,
+    QINGSHAN_CLUB,
+    SMALL_VENUE,
+    assert_problem,
+    fail,
+    get_finding,
+    inspection_body,
+    new_id,
+    put_inspection,
+    put_photo,
+    put_venue,
+    sh_today,
+)
+
+A = "inspector_baiyun"
+
+
+async def prompts(env: Env, code: str = SMALL_VENUE, version: int = 1) -> dict[str, dict[str, Any]]:
+    r = await env.client.get(f"{API}/checklists/{code}", params={"version": version}, headers=env.auth(A))
+    assert r.status_code == 200, r.text
+    return {i["code"]: i for i in r.json()["items"]}
+
+
+async def findings_of(env: Env, inspection_id: str) -> int:
+    async with await env.session() as s:
+        n = await s.scalar(
+            select(func.count()).select_from(Finding).where(Finding.inspection_id == uuid.UUID(inspection_id))
+        )
+    return int(n or 0)
+
+
+async def test_each_fail_opens_one_finding_in_answer_order(env: Env) -> None:
+    p1, p2 = await put_photo(env, A), await put_photo(env, A)
+    answers = [
+        {"item_code": "JX-MG-02", "result": "pass"},
+        fail(GENERAL_ITEM, note="未建立巡查记录"),
+        {"item_code": "JX-LC-01", "result": "na"},
+        fail(MAJOR_ZERO_DAY, [p1, p2], note="安全出口锁闭"),
+        fail(GENERAL_ITEM_15),
+    ]
+    iid = new_id()
+    reply = await put_inspection(env, inspection_body(BAIYUN_SHOP, answers), A, iid)
+    assert reply["id"] == iid
+    assert len(reply["finding_ids"]) == 3
+    assert await findings_of(env, iid) == 3
+    items = await prompts(env)
+    got = [await get_finding(env, str(f)) for f in reply["finding_ids"]]
+    assert [f["item_code"] for f in got] == [GENERAL_ITEM, MAJOR_ZERO_DAY, GENERAL_ITEM_15]
+    for f, answer in zip(got, [answers[1], answers[3], answers[4]], strict=True):
+        assert f["source"] == "inspection"
+        assert f["inspection_id"] == iid
+        assert f["venue_id"] == venue_id(BAIYUN_SHOP)
+        assert f["area_code"] == "v-baiyun-g1"
+        assert f["title"] == items[answer["item_code"]]["prompt"]
+        assert f["description"] == answer["note"]
+        assert f["photo_ids"] == answer["photo_ids"]
+        assert f["status"] == "open"
+        assert [e["action"] for e in f["events"]] == ["create"]
+    # The inspection keeps every answer, passes and n/a included.
+    r = await env.client.get(f"{API}/inspections/{iid}", headers=env.auth(A))
+    assert r.status_code == 200
+    assert r.json() == reply
+    assert [a["result"] for a in reply["answers"]] == ["pass", "fail", "na", "fail", "fail"]
+
+
+async def test_inspection_reply_shape(env: Env) -> None:
+    iid = new_id()
+    reply = await put_inspection(env, inspection_body(BAIYUN_SHOP), A, iid)
+    assert reply["checklist_code"] == SMALL_VENUE and reply["checklist_version"] == 1
+    assert reply["area_code"] == "v-baiyun-g1"
+    assert reply["started_at"] == "2026-11-20T01:00:00+00:00"
+    assert reply["submitted_at"] == "2026-11-20T01:30:00+00:00"
+    assert (reply["lat"], reply["lng"], reply["accuracy_m"], reply["note"]) == (
+        31.401,
+        109.632,
+        12.5,
+        "例行检查",
+    )
+    assert reply["finding_ids"] == []
+    me = (await env.client.get(f"{API}/me", headers=env.auth(A))).json()
+    assert reply["inspector_id"] == me["id"]
+
+
+@pytest.mark.parametrize(
+    ("item", "severity", "level", "days"),
+    [
+        (GENERAL_ITEM, "general", 0, 7),
+        (GENERAL_ITEM_15, "general", 0, 15),
+        (GENERAL_ZERO_DAY, "general", 0, 0),
+        (MAJOR_ZERO_DAY, "major", 1, 0),
+        (MAJOR_LONG, "major", 1, None),  # 90 days in the checklist, capped for a major hazard
+    ],
+)
+async def test_severity_and_deadline_come_from_the_item(
+    env: Env, item: str, severity: str, level: int, days: int | None
+) -> None:
+    if days is None:
+        days = env.settings.major_deadline_days_cap
+        assert days < 90
+    photos = [await put_photo(env, A)]
+    day_before = sh_today()
+    reply = await put_inspection(env, inspection_body(BAIYUN_SHOP, [fail(item, photos)]), A)
+    day_after = sh_today()
+    f = await get_finding(env, str(reply["finding_ids"][0]))
+    assert f["severity"] == severity
+    assert f["escalation_level"] == level
+    # A deadline is a date in Asia/Shanghai: 0 days is due at the end of today there.
+    assert f["deadline"] in {
+        (day_before + timedelta(days=days)).isoformat(),
+        (day_after + timedelta(days=days)).isoformat(),
+    }
+    assert f["overdue"] is False
+
+
+async def test_area_comes_from_the_venue(env: Env) -> None:
+    reply = await put_inspection(env, inspection_body(BAIYUN_INN, [fail(GENERAL_ITEM)]), A)
+    assert reply["area_code"] == "v-baiyun-g2"
+    f = await get_finding(env, str(reply["finding_ids"][0]))
+    assert f["area_code"] == "v-baiyun-g2"
+    assert f["venue_id"] == venue_id(BAIYUN_INN)
+
+
+async def test_photo_required_on_fail(env: Env) -> None:
+    iid = new_id()
+    body = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM), fail(MAJOR_ZERO_DAY)])
+    r = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A))
+    problem = assert_problem(r, 422, "photo_required")
+    assert problem["item_code"] == MAJOR_ZERO_DAY
+    # Nothing was stored, not even the finding of the valid answer.
+    assert (await env.client.get(f"{API}/inspections/{iid}", headers=env.auth(A))).status_code == 404
+    assert await findings_of(env, iid) == 0
+    # A pass of the same item needs no photo.
+    body = inspection_body(BAIYUN_SHOP, [{"item_code": MAJOR_ZERO_DAY, "result": "pass"}])
+    assert (
+        await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A))
+    ).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"answers": [fail("NO-SUCH-ITEM")]}, "unknown_item"),
+        ({"answers": [fail("ZJF-ST-05")]}, "unknown_item"),  # an item of another checklist
+        ({"checklist_code": "no_such_checklist"}, "unknown_checklist"),
+        ({"checklist_version": 999}, "unknown_checklist"),
+        ({"venue_id": "00000000-0000-4000-8000-000000000000"}, "venue_not_found"),
+        ({"venue_id": venue_id(QINGSHAN_CLUB)}, "venue_not_found"),  # exists, but not in 白云村
+        ({"checklist_code": "self_built_house"}, "checklist_not_for_venue"),
+        ({"answers": [fail(GENERAL_ITEM), fail(GENERAL_ITEM)]}, "duplicate_answer"),
+        ({"answers": []}, "validation_error"),
+        ({"answers": [{"item_code": GENERAL_ITEM, "result": "maybe"}]}, "validation_error"),
+        ({"submitted_at": "2026-11-20T09:30:00"}, "validation_error"),  # no offset
+        ({"lat": 91}, "validation_error"),
+        ({"checklist_version": 0}, "validation_error"),
+        ({"surprise": 1}, "validation_error"),
+    ],
+)
+async def test_invalid_inspections_are_refused(env: Env, change: dict[str, Any], code: str) -> None:
+    iid = new_id()
+    body = {**inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM)]), **change}
+    r = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A))
+    assert_problem(r, 422, code)
+    async with await env.session() as s:
+        assert await s.get(Inspection, uuid.UUID(iid)) is None
+    assert await findings_of(env, iid) == 0
+
+
+async def test_unknown_photo_ids_are_named(env: Env) -> None:
+    known = await put_photo(env, A)
+    foreign = await put_photo(env, "inspector_qingshan")  # exists, but not this inspector's to use
+    missing = new_id()
+    body = inspection_body(BAIYUN_SHOP, [fail(MAJOR_ZERO_DAY, [known, missing]), fail(MAJOR_LONG, [foreign])])
+    iid = new_id()
+    r = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A))
+    problem = assert_problem(r, 422, "unknown_photos")
+    assert problem["photo_ids"] == [missing, foreign]
+    assert missing in problem["detail"] and foreign in problem["detail"]
+    assert known not in problem["photo_ids"]
+    assert await findings_of(env, iid) == 0
+
+
+async def test_the_same_body_again_is_200_with_the_same_reply(env: Env) -> None:
+    iid = new_id()
+    body = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM), fail(GENERAL_ITEM_15)])
+    first = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A))
+    assert first.status_code == 201
+    for _ in range(2):
+        again = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A))
+        assert again.status_code == 200, again.text
+        assert again.json() == first.json()
+    assert await findings_of(env, iid) == 2
+    # The same instant written with another offset is the same body.
+    shifted = {**body, "submitted_at": "2026-11-20T01:30:00+00:00", "started_at": "2026-11-20T01:00:00Z"}
+    again = await env.client.put(f"{API}/inspections/{iid}", json=shifted, headers=env.auth(A))
+    assert again.status_code == 200, again.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"note": "另一条备注"},
+        {"answers": [fail(GENERAL_ITEM)]},
+        {"submitted_at": "2026-11-20T09:31:00+08:00"},
+    ],
+)
+async def test_another_body_under_the_same_id_is_409(env: Env, change: dict[str, Any]) -> None:
+    iid = new_id()
+    body = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM), fail(GENERAL_ITEM_15)])
+    first = await put_inspection(env, body, A, iid)
+    r = await env.client.put(f"{API}/inspections/{iid}", json={**body, **change}, headers=env.auth(A))
+    assert_problem(r, 409, "inspection_conflict")
+    r = await env.client.get(f"{API}/inspections/{iid}", headers=env.auth(A))
+    assert r.json() == first
+    assert await findings_of(env, iid) == 2
+
+
+async def test_the_same_body_from_another_inspector_is_409(env: Env) -> None:
+    iid = new_id()
+    body = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM)])
+    await put_inspection(env, body, A, iid)
+    r = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth("inspector_baiyun2"))
+    assert_problem(r, 409, "inspection_conflict")
+
+
+@pytest.mark.parametrize("copies", [2, 3])
+async def test_racing_identical_puts_store_one_inspection(env: Env, copies: int) -> None:
+    iid = new_id()
+    photo = await put_photo(env, A)
+    body = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM), fail(MAJOR_ZERO_DAY, [photo])])
+    rs = await asyncio.gather(
+        *(env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A)) for _ in range(copies))
+    )
+    assert sorted(r.status_code for r in rs) == [200] * (copies - 1) + [201], [r.text for r in rs]
+    assert all(r.json() == rs[0].json() for r in rs)
+    async with await env.session() as s:
+        assert await s.scalar(select(func.count()).where(Inspection.id == uuid.UUID(iid))) == 1
+        fids = (await s.scalars(select(Finding.id).where(Finding.inspection_id == uuid.UUID(iid)))).all()
+        assert sorted(str(f) for f in fids) == sorted(rs[0].json()["finding_ids"])
+        events = await s.scalar(select(func.count()).where(FindingEvent.finding_id.in_(fids)))
+    assert len(fids) == 2
+    assert events == 2
+
+
+async def test_racing_different_bodies_one_wins_one_conflicts(env: Env) -> None:
+    iid = new_id()
+    b1 = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM)])
+    b2 = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM_15)])
+    rs = await asyncio.gather(
+        *(env.client.put(f"{API}/inspections/{iid}", json=b, headers=env.auth(A)) for b in (b1, b2))
+    )
+    assert sorted(r.status_code for r in rs) == [201, 409], [r.text for r in rs]
+    assert next(r for r in rs if r.status_code == 409).json()["code"] == "inspection_conflict"
+    assert await findings_of(env, iid) == 1
+
+
+async def test_a_new_checklist_version_never_changes_a_past_inspection(env: Env) -> None:
+    before = (await env.client.get(f"{API}/checklists/{SMALL_VENUE}", headers=env.auth(A))).json()
+    v1 = await prompts(env, SMALL_VENUE, before["version"])
+    iid = new_id()
+    old = await put_inspection(
+        env,
+        inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM)], checklist_version=before["version"]),
+        A,
+        iid,
+    )
+    old_finding = await get_finding(env, str(old["finding_ids"][0]))
+
+    new_version = before["version"] + 1
+    items = [dict(i) for i in before["items"] if i["code"] != GENERAL_ITEM_15]
+    items[0] = {**items[0], "prompt": "（新版）" + items[0]["prompt"], "deadline_days": 1}
+    async with await env.session() as s:
+        s.add(
+            ChecklistTemplate(
+                code=SMALL_VENUE,
+                version=new_version,
+                title=before["title"] + "（修订）",
+                venue_kinds=before["venue_kinds"],
+                items=items,
+                source={"reference_id": "test"},
+            )
+        )
+        await s.commit()
+    try:
+        latest = (await env.client.get(f"{API}/checklists/{SMALL_VENUE}", headers=env.auth(A))).json()
+        assert latest["version"] == new_version
+        assert latest["items"][0]["prompt"].startswith("（新版）")
+        listed = (await env.client.get(f"{API}/checklists", headers=env.auth(A))).json()
+        assert {c["code"]: c["version"] for c in listed}[SMALL_VENUE] == new_version
+
+        r = await env.client.get(
+            f"{API}/checklists/{SMALL_VENUE}", params={"version": before["version"]}, headers=env.auth(A)
+        )
+        assert r.status_code == 200
+        assert r.json() == before
+        assert await prompts(env, SMALL_VENUE, before["version"]) == v1
+
+        r = await env.client.get(f"{API}/inspections/{iid}", headers=env.auth(A))
+        assert r.json() == old
+        assert r.json()["checklist_version"] == before["version"]
+        assert await get_finding(env, str(old["finding_ids"][0])) == old_finding
+
+        # The item dropped from the new version is still valid against the old one, and not the new one.
+        r = await env.client.put(
+            f"{API}/inspections/{new_id()}",
+            json=inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM_15)], checklist_version=new_version),
+            headers=env.auth(A),
+        )
+        assert_problem(r, 422, "unknown_item")
+        await put_inspection(
+            env, inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM_15)], checklist_version=before["version"]), A
+        )
+        # A new inspection against the new version takes the new item's text and deadline.
+        reply = await put_inspection(
+            env,
+            inspection_body(BAIYUN_SHOP, [fail(items[0]["code"])], checklist_version=new_version),
+            A,
+        )
+        f = await get_finding(env, str(reply["finding_ids"][0]))
+        assert f["title"] == items[0]["prompt"]
+        assert f["deadline"] == (sh_today() + timedelta(days=1)).isoformat()
+    finally:
+        async with await env.session() as s:
+            await s.execute(
+                delete(ChecklistTemplate).where(
+                    ChecklistTemplate.code == SMALL_VENUE, ChecklistTemplate.version == new_version
+                )
+            )
+            await s.commit()
+    r = await env.client.get(
+        f"{API}/checklists/{SMALL_VENUE}", params={"version": new_version + 5}, headers=env.auth(A)
+    )
+    assert_problem(r, 404, "checklist_not_found")
+
+
+async def test_photos_take_the_area_of_the_inspection(env: Env) -> None:
+    photo = await put_photo(env, A)
+    h2 = env.auth("inspector_baiyun2")
+    assert (await env.client.get(f"{API}/photos/{photo}", headers=h2)).status_code == 404
+    await put_inspection(env, inspection_body(BAIYUN_INN, [fail(MAJOR_ZERO_DAY, [photo])]), A)
+    assert (await env.client.get(f"{API}/photos/{photo}", headers=h2)).status_code == 200
+    assert (await env.client.get(f"{API}/photos/{photo}", headers=env.auth("supervisor"))).status_code == 200
+    r = await env.client.get(f"{API}/photos/{photo}", headers=env.auth("inspector_qingshan"))
+    assert r.status_code == 404
+
+
+async def test_list_inspections_by_venue_with_a_cursor(env: Env) -> None:
+    vid = await put_venue(env, f"巡查列表测试 {new_id()[:8]}", user=A)
+    made = [(await put_inspection(env, inspection_body(vid), A))["id"] for _ in range(5)]
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"venue_id": vid, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        r = await env.client.get(f"{API}/inspections", params=params, headers=env.auth(A))
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert len(page["items"]) <= 2
+        seen += [i["id"] for i in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert pages == 3
+    assert seen == list(reversed(made))  # newest first
+    r = await env.client.get(f"{API}/inspections", params={"cursor": "garbage!"}, headers=env.auth(A))
+    assert_problem(r, 422, "invalid_cursor")
+
+
+async def test_inspection_needs_an_inspector(env: Env) -> None:
+    r = await env.client.put(f"{API}/inspections/{new_id()}", json=inspection_body(BAIYUN_SHOP))
+    assert_problem(r, 401, "unauthorized")
