@@ -187,9 +187,10 @@ def main() -> None:
     phone = jpeg(synthetic_photo(1600, 1200, grain=30, seed=3), quality=82)
 
     cases: list[tuple[str, bytes, dict[str, Any], str]] = [
-        ("12MP JPEG", big, {}, f"goal <= {RATIO_GOAL}"),
-        ("1600px phone JPEG", phone, {}, "fast path"),
-        ("12MP JPEG, draft_tolerance=0.05", big, {"draft_tolerance": 0.05}, "stores 2000x1500"),
+        # As the server runs it (Settings.photo_draft_tolerance): the 12 MP photo decodes at 1/2 scale.
+        ("12MP JPEG", big, {"draft_tolerance": 0.05}, f"goal <= {RATIO_GOAL}; stores 2000x1500"),
+        ("1600px phone JPEG", phone, {"draft_tolerance": 0.05}, "fast path"),
+        ("12MP JPEG, exact 2048 px", big, {}, "draft_tolerance=0: full decode and resize"),
     ]
     rows = []
     for name, data, options, note in cases:

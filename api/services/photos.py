@@ -63,6 +63,7 @@ async def process(data: bytes, settings: Settings) -> ProcessedImage:
                 max_pixels=settings.max_image_pixels,
                 long_side=settings.photo_long_side,
                 thumb_side=settings.thumbnail_long_side,
+                draft_tolerance=settings.photo_draft_tolerance,
             ),
             limiter=_limiter(),
         )
