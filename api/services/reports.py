@@ -68,6 +68,7 @@ CONTACT_MAX = 200
 DEFAULT_DEADLINE_DAYS = 7
 DUPLICATE_RADIUS_M = 300.0
 DUPLICATE_WINDOW = timedelta(days=30)
+CENT = Decimal("0.01")
 
 # The finding an accepted report opens has an id derived from the report's: a retried triage finds it.
 REPORT_FINDING_NS = uuid.UUID("5d0f3c8e-2b7a-4c61-9e1d-7a4b8c2e6f10")
@@ -680,6 +681,7 @@ async def mark_reward(
     note: str | None,
 ) -> Report:
     report = await get_report(session, user, report_id, lock=True)
+    amount = amount.quantize(CENT) if amount is not None else None
     if report.reward_paid_at is not None:
         raise Conflict("The reward of this report was already paid.", code="reward_already_paid")
     if eligible and report.status not in (Status.ACCEPTED, Status.RESOLVED):
@@ -718,7 +720,7 @@ async def record_payment(
         raise Conflict("This report is not marked reward-eligible.", code="not_reward_eligible")
     if report.reward_paid_at is not None:
         raise Conflict("The reward of this report was already paid.", code="reward_already_paid")
-    if Decimal(report.reward_amount) != amount:
+    if Decimal(report.reward_amount).quantize(CENT) != amount.quantize(CENT):
         raise Unprocessable(
             f"The amount differs from the reward set for this report ({report.reward_amount}).",
             code="amount_mismatch",
