@@ -175,9 +175,16 @@ async def list_findings(
         clause = overdue_clause(today)
         stmt = stmt.where(clause if filters.overdue else ~clause)
     if filters.q:
-        like = f"%{filters.q.strip()}%"
-        venue_match = Finding.venue_id.in_(select(Venue.id).where(Venue.name.ilike(like)))
-        stmt = stmt.where(or_(Finding.title.ilike(like), Finding.description.ilike(like), venue_match))
+        # Searching "100%" or "a_b" means those characters, not LIKE wildcards.
+        q = filters.q.strip()
+        venue_match = Finding.venue_id.in_(select(Venue.id).where(Venue.name.icontains(q, autoescape=True)))
+        stmt = stmt.where(
+            or_(
+                Finding.title.icontains(q, autoescape=True),
+                Finding.description.icontains(q, autoescape=True),
+                venue_match,
+            )
+        )
     if cursor:
         created, fid = decode_cursor(cursor, 2)
         try:

@@ -92,9 +92,14 @@ async def list_venues(
     limit = clamp_limit(limit)
     stmt = _with_stats(select(Venue).where(in_scope(user, Venue.area_code)))
     if filters.q:
-        like = f"%{filters.q.strip()}%"
+        # Searching "100%" or "a_b" means those characters, not LIKE wildcards.
+        q = filters.q.strip()
         stmt = stmt.where(
-            or_(Venue.name.ilike(like), Venue.address.ilike(like), Venue.owner_name.ilike(like))
+            or_(
+                Venue.name.icontains(q, autoescape=True),
+                Venue.address.icontains(q, autoescape=True),
+                Venue.owner_name.icontains(q, autoescape=True),
+            )
         )
     if filters.kind:
         stmt = stmt.where(Venue.kind == filters.kind)
