@@ -1,0 +1,433 @@
+"""PUT/GET /photos through the API: idempotency and races, hostile uploads, formats, metadata stripping,
+evidence metadata and the headers photos are served with."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import struct
+import uuid
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pillow_heif
+import pytest
+from PIL import Image, ImageCms, PngImagePlugin
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.migrations import migrate
+from api.models import Photo
+from tests.conftest import Env, make_settings
+from tests.helpers import (
+    API,
+    assert_problem,
+    gps_exif,
+    jpeg_segments,
+    make_jpeg,
+    make_png,
+    new_id,
+    put_photo,
+)
+
+pillow_heif.register_heif_opener()
+
+A = "inspector_baiyun"
+SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="SecretTool"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+async def upload(
+    env: Env,
+    data: bytes,
+    photo_id: str | None = None,
+    user: str = A,
+    name: str = "p.jpg",
+    ctype: str = "image/jpeg",
+) -> httpx.Response:
+    return await env.client.put(
+        f"{API}/photos/{photo_id or new_id()}", files={"file": (name, data, ctype)}, headers=env.auth(user)
+    )
+
+
+async def fetch(env: Env, photo_id: str, thumbnail: bool = False, user: str = A) -> httpx.Response:
+    path = f"{API}/photos/{photo_id}" + ("/thumbnail" if thumbnail else "")
+    r = await env.client.get(path, headers=env.auth(user))
+    assert r.status_code == 200, r.text
+    return r
+
+
+async def still_fine(env: Env, photo_id: str | None = None) -> None:
+    """After a hostile upload the server answers, accepts a good photo (under the same id), and serves it."""
+    assert (await env.client.get(f"{API}/health")).status_code == 200
+    pid = photo_id or new_id()
+    r = await upload(env, make_jpeg(), pid)
+    assert r.status_code == 201, r.text
+    assert (await fetch(env, pid)).content[:2] == b"\xff\xd8"
+
+
+def assert_clean_jpeg(data: bytes) -> Image.Image:
+    """A valid JPEG with no metadata at all: no APP1..APP15 or COM segment, nothing after EOI."""
+    markers = jpeg_segments(data)
+    assert not [m for m in markers if 0xE1 <= m <= 0xEF or m == 0xFE], [hex(m) for m in markers]
+    assert data.endswith(b"\xff\xd9")
+    for needle in (b"Exif\x00\x00", b"http://ns.adobe.com/xap", b"ICC_PROFILE", b"TestPhone", b"SecretTool"):
+        assert needle not in data, needle
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "JPEG"
+    for key in ("exif", "icc_profile", "xmp", "XML:com.adobe.xmp", "comment", "photoshop"):
+        assert key not in img.info, key
+    assert len(img.getexif()) == 0
+    img.load()
+    return img
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+async def test_put_stores_and_replies(env: Env) -> None:
+    data = make_jpeg(120, 80)
+    pid = new_id()
+    r = await upload(env, data, pid)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["id"] == pid
+    assert body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (body["width"], body["height"]) == (120, 80)
+    assert body["url"] == f"/api/v1/photos/{pid}"
+    assert body["thumbnail_url"] == f"/api/v1/photos/{pid}/thumbnail"
+    served = (await fetch(env, pid)).content
+    assert Image.open(io.BytesIO(served)).size == (120, 80)
+
+
+async def test_same_bytes_again_is_200_other_bytes_409(env: Env) -> None:
+    data = make_jpeg()
+    pid = new_id()
+    first = await upload(env, data, pid)
+    assert first.status_code == 201
+    again = await upload(env, data, pid, name="renamed.jpeg", ctype="application/octet-stream")
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert_problem(await upload(env, make_jpeg(), pid), 409, "photo_conflict")
+    # The same bytes from someone else under this id are not a retry either.
+    assert_problem(await upload(env, data, pid, user="inspector_baiyun2"), 409, "photo_conflict")
+    assert (await fetch(env, pid)).content == (await fetch(env, pid)).content
+
+
+@pytest.mark.parametrize("copies", [2, 3])
+async def test_racing_identical_puts_store_one_photo(env: Env, copies: int) -> None:
+    data = make_jpeg(200, 150)
+    pid = new_id()
+    rs = await asyncio.gather(*(upload(env, data, pid) for _ in range(copies)))
+    assert sorted(r.status_code for r in rs) == [200] * (copies - 1) + [201], [r.text for r in rs]
+    assert all(r.json() == rs[0].json() for r in rs)
+    async with await env.session() as s:
+        assert await s.scalar(select(func.count()).where(Photo.id == uuid.UUID(pid))) == 1
+
+
+async def test_racing_different_bytes_one_wins(env: Env) -> None:
+    pid = new_id()
+    rs = await asyncio.gather(upload(env, make_jpeg(), pid), upload(env, make_jpeg(), pid))
+    assert sorted(r.status_code for r in rs) == [201, 409], [r.text for r in rs]
+    winner = next(r for r in rs if r.status_code == 201).json()
+    assert (await env.client.get(f"{API}/photos/{pid}/meta", headers=env.auth(A))).json() == winner
+
+
+# --------------------------------------------------------------------------- hostile uploads
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG whose header claims an enormous image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 4096, 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def real_png_bomb() -> bytes:
+    """A PNG that really decompresses to 64 megapixels (about 60 KB on the wire)."""
+    buf = io.BytesIO()
+    Image.new("L", (8000, 8000)).save(buf, "PNG", optimize=False, compress_level=9)
+    return buf.getvalue()
+
+
+def jpeg_bomb() -> bytes:
+    """A real small JPEG whose SOF0 header is patched to claim 60000×60000 pixels."""
+    data = bytearray(make_jpeg(16, 16, seed=1))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 60000, 60000)
+    return bytes(data)
+
+
+HOSTILE = {
+    "text": (b"this is not an image at all\n" * 20, 415, None),
+    "html": (b"<html><script>alert(1)</script></html>", 415, None),
+    "svg": (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', 415, None),
+    "gif": (b"GIF89a" + b"\x00" * 64, 415, None),
+    "pdf": (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + b"0" * 64, 415, None),
+    "empty": (b"", 422, "empty_file"),
+    "truncated_jpeg": (make_jpeg(256, 256, seed=2)[:3000], 422, "invalid_image"),
+    "jpeg_magic_only": (b"\xff\xd8\xff\xe0" + b"\x00" * 200, 422, "invalid_image"),
+    "truncated_png": (make_png(128, 128, seed=3)[:2000], 422, "invalid_image"),
+    "png_header_bomb": (png_bomb(), 413, None),
+    "jpeg_header_bomb": (jpeg_bomb(), 413, None),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+async def test_hostile_upload(env: Env, kind: str) -> None:
+    data, status, code = HOSTILE[kind]
+    pid = new_id()
+    r = await upload(env, data, pid)
+    assert_problem(r, status, code)
+    async with await env.session() as s:
+        assert await s.get(Photo, uuid.UUID(pid)) is None
+    await still_fine(env, pid)
+
+
+async def test_real_decompression_bomb(env: Env) -> None:
+    bomb = real_png_bomb()
+    assert len(bomb) < 200_000
+    r = await upload(env, bomb)
+    body = assert_problem(r, r.status_code)
+    assert r.status_code in (413, 415, 422)
+    assert r.status_code == 413 and body["code"] == "image_too_large"
+    await still_fine(env)
+
+
+async def test_a_body_over_20_mb_is_413(env: Env) -> None:
+    assert env.settings.max_upload_bytes == 20 * 1024 * 1024
+    data = b"\xff\xd8\xff\xe0" + b"\x00" * (21 * 1024 * 1024)
+    assert_problem(await upload(env, data), 413)
+    await still_fine(env)
+
+
+@pytest.fixture(scope="module")
+async def small_app(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    """An app on its own SQLite database that accepts uploads of at most 100 kB."""
+    from api.db import create_engine, create_sessionmaker
+    from api.services.areas import upsert_area
+    from api.services.auth import create_user
+
+    tmp: Path = tmp_path_factory.mktemp("small_uploads")
+    settings = make_settings(tmp, None, max_upload_bytes=100_000)
+    await migrate(settings)
+    engine = create_engine(settings)
+    async with create_sessionmaker(engine)() as s:
+        await upsert_area(s, "town", "云岭镇", None, "town")
+        await create_user(
+            s, username="small", password="small-password-1", role="inspector", area_codes=["town"]
+        )
+        await s.commit()
+    await engine.dispose()
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            r = await client.post(
+                f"{API}/auth/token", data={"username": "small", "password": "small-password-1"}
+            )
+            assert r.status_code == 200, r.text
+            yield client, {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.mark.parametrize("size", [100_001, 250_000, 2_000_000])
+async def test_over_the_configured_size_limit(
+    small_app: tuple[httpx.AsyncClient, dict[str, str]], size: int
+) -> None:
+    client, h = small_app
+    # A real JPEG padded after EOI, so only its size is wrong.
+    data = make_jpeg(32, 32, seed=4)
+    data += b"\x00" * (size - len(data))
+    r = await client.put(f"{API}/photos/{new_id()}", files={"file": ("p.jpg", data, "image/jpeg")}, headers=h)
+    assert_problem(r, 413)
+    ok = await client.put(
+        f"{API}/photos/{new_id()}", files={"file": ("p.jpg", make_jpeg(), "image/jpeg")}, headers=h
+    )
+    assert ok.status_code == 201, ok.text
+
+
+async def test_just_under_the_configured_size_limit(
+    small_app: tuple[httpx.AsyncClient, dict[str, str]],
+) -> None:
+    client, h = small_app
+    data = make_jpeg(32, 32, seed=5)
+    data += b"\x00" * (100_000 - len(data))
+    r = await client.put(f"{API}/photos/{new_id()}", files={"file": ("p.jpg", data, "image/jpeg")}, headers=h)
+    assert r.status_code == 201, r.text
+    stored = (await client.get(r.json()["url"], headers=h)).content
+    assert_clean_jpeg(stored)  # the padding after EOI is gone
+    assert len(stored) < 50_000
+
+
+# --------------------------------------------------------------------------- formats
+
+
+async def test_heic(env: Env) -> None:
+    img = Image.new("RGB", (96, 64), (30, 140, 60))
+    buf = io.BytesIO()
+    img.save(buf, format="HEIF", quality=80, exif=gps_exif(29.5, 106.5).tobytes())
+    r = await upload(env, buf.getvalue(), name="IMG_0001.HEIC", ctype="image/heic")
+    assert r.status_code == 201, r.text
+    assert (r.json()["width"], r.json()["height"]) == (96, 64)
+    stored = assert_clean_jpeg((await fetch(env, r.json()["id"])).content)
+    assert stored.size == (96, 64)
+    r_, g, b = stored.convert("RGB").getpixel((48, 32))
+    assert abs(r_ - 30) < 20 and abs(g - 140) < 20 and abs(b - 60) < 20
+    assert r.json()["lat"] == pytest.approx(29.5, abs=1e-4)
+
+
+async def test_png_with_alpha_is_flattened_on_white(env: Env) -> None:
+    img = Image.new("RGBA", (50, 40), (255, 0, 0, 0))  # fully transparent red
+    img.paste((0, 0, 255, 255), (0, 0, 25, 40))  # left half opaque blue
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "TestPhone secret")
+    buf = io.BytesIO()
+    img.save(buf, "PNG", pnginfo=info, icc_profile=SRGB_ICC)
+    r = await upload(env, buf.getvalue(), name="a.png", ctype="image/png")
+    assert r.status_code == 201, r.text
+    stored = assert_clean_jpeg((await fetch(env, r.json()["id"])).content)
+    assert stored.mode == "RGB"
+    assert stored.size == (50, 40)
+    right = stored.getpixel((40, 20))
+    left = stored.getpixel((10, 20))
+    assert all(c > 235 for c in right), right
+    assert left[2] > 200 and left[0] < 40, left
+
+
+async def test_cmyk_jpeg_becomes_rgb(env: Env) -> None:
+    img = Image.new("CMYK", (64, 48), (0, 255, 255, 0))  # red in CMYK
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=95)
+    r = await upload(env, buf.getvalue())
+    assert r.status_code == 201, r.text
+    stored = assert_clean_jpeg((await fetch(env, r.json()["id"])).content)
+    assert stored.mode in ("RGB", "L") and stored.mode == "RGB"
+    red, green, blue = stored.getpixel((32, 24))
+    assert red > 200 and green < 60 and blue < 60, (red, green, blue)
+
+
+@pytest.mark.parametrize(
+    ("orientation", "size"), [(1, (64, 48)), (3, (64, 48)), (6, (48, 64)), (8, (48, 64))]
+)
+async def test_exif_rotation_is_applied(env: Env, orientation: int, size: tuple[int, int]) -> None:
+    img = Image.new("RGB", (64, 48), (255, 255, 255))
+    img.paste((0, 0, 0), (0, 0, 16, 12))  # a dark top-left corner as stored
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=95, exif=gps_exif(31.4, 109.6, orientation=orientation))
+    r = await upload(env, buf.getvalue())
+    assert r.status_code == 201, r.text
+    assert (r.json()["width"], r.json()["height"]) == size
+    stored = assert_clean_jpeg((await fetch(env, r.json()["id"])).content)
+    assert stored.size == size
+    # The dark corner lands where the orientation puts it; the displayed image is upright.
+    corner = {1: (2, 2), 3: (61, 45), 6: (45, 2), 8: (2, 61)}[orientation]
+    assert stored.convert("L").getpixel(corner) < 60
+    thumb = Image.open(io.BytesIO((await fetch(env, r.json()["id"], thumbnail=True)).content))
+    assert thumb.size == size
+
+
+async def test_large_photo_is_downscaled_and_thumbnailed(env: Env) -> None:
+    img = Image.linear_gradient("L").resize((3000, 2000)).convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    r = await upload(env, buf.getvalue())
+    assert r.status_code == 201, r.text
+    long_side = env.settings.photo_long_side
+    assert max(r.json()["width"], r.json()["height"]) == long_side
+    stored = assert_clean_jpeg((await fetch(env, r.json()["id"])).content)
+    assert stored.size == (r.json()["width"], r.json()["height"])
+    thumb = assert_clean_jpeg((await fetch(env, r.json()["id"], thumbnail=True)).content)
+    assert max(thumb.size) == env.settings.thumbnail_long_side
+    assert thumb.size[0] > thumb.size[1]
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def loaded_jpeg(orientation: int | None = None) -> bytes:
+    """A JPEG carrying EXIF (with GPS), XMP, an ICC profile, a comment and bytes after EOI."""
+    data = make_jpeg(
+        80,
+        60,
+        exif=gps_exif(31.4012, 109.6321, "2026:11:20 14:30:05", orientation=orientation),
+        icc_profile=SRGB_ICC,
+        comment=b"TestPhone comment",
+        xmp=XMP,
+    )
+    markers = jpeg_segments(data)
+    assert {0xE1, 0xE2, 0xFE} <= set(markers)
+    return data + b"TestPhone trailing bytes"
+
+
+@pytest.mark.parametrize("orientation", [None, 6], ids=["fast-path", "re-encoded"])
+async def test_stored_photo_and_thumbnail_carry_no_metadata(env: Env, orientation: int | None) -> None:
+    r = await upload(env, loaded_jpeg(orientation))
+    assert r.status_code == 201, r.text
+    for thumbnail in (False, True):
+        assert_clean_jpeg((await fetch(env, r.json()["id"], thumbnail=thumbnail)).content)
+
+
+async def test_capture_time_and_gps_are_kept_as_fields(env: Env) -> None:
+    r = await upload(env, loaded_jpeg())
+    assert r.status_code == 201, r.text
+    body = r.json()
+    # DateTimeOriginal has no offset: it is the phone's local time, Asia/Shanghai.
+    assert body["captured_at"] == "2026-11-20T06:30:05+00:00"
+    assert body["lat"] == pytest.approx(31.4012, abs=1e-5)
+    assert body["lng"] == pytest.approx(109.6321, abs=1e-5)
+    meta = await env.client.get(f"{API}/photos/{body['id']}/meta", headers=env.auth(A))
+    assert meta.status_code == 200
+    assert meta.json() == body
+
+
+async def test_a_photo_without_exif_has_no_evidence_fields(env: Env) -> None:
+    r = await upload(env, make_jpeg())
+    meta = (await env.client.get(f"{API}/photos/{r.json()['id']}/meta", headers=env.auth(A))).json()
+    assert (meta["captured_at"], meta["lat"], meta["lng"]) == (None, None, None)
+
+
+@pytest.mark.parametrize("thumbnail", [False, True])
+async def test_served_headers(env: Env, thumbnail: bool) -> None:
+    pid = await put_photo(env, A)
+    r = await fetch(env, pid, thumbnail=thumbnail)
+    assert r.headers["content-type"] == "image/jpeg"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    cache = [p.strip() for p in r.headers["cache-control"].split(",")]
+    assert "private" in cache and "public" not in cache
+
+
+async def test_unknown_photo_is_404(env: Env) -> None:
+    for suffix in ("", "/thumbnail", "/meta"):
+        r = await env.client.get(f"{API}/photos/{new_id()}{suffix}", headers=env.auth(A))
+        assert_problem(r, 404, "photo_not_found")
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["no_file", "bad_id", "anonymous"],
+)
+async def test_put_refusals(env: Env, case: str) -> None:
+    kwargs: dict[str, Any] = {"files": {"file": ("p.jpg", make_jpeg(), "image/jpeg")}, "headers": env.auth(A)}
+    url = f"{API}/photos/{new_id()}"
+    if case == "no_file":
+        kwargs["files"] = {"other": ("p.jpg", make_jpeg(), "image/jpeg")}
+        assert_problem(await env.client.put(url, **kwargs), 422, "validation_error")
+    elif case == "bad_id":
+        assert_problem(await env.client.put(f"{API}/photos/nope", **kwargs), 422, "validation_error")
+    else:
+        kwargs.pop("headers")
+        assert_problem(await env.client.put(url, **kwargs), 401, "unauthorized")
