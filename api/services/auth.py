@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import case, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -67,25 +68,34 @@ def _throttle_key(username: str) -> str:
     return hashlib.sha256(username.strip().lower().encode()).hexdigest()
 
 
-async def _throttle_check(session: AsyncSession, key: str, settings: Settings, now: datetime) -> None:
-    row = await session.get(LoginThrottle, key)
-    if row is None:
-        return
-    window_end = row.window_start + timedelta(seconds=settings.login_window_seconds)
-    if row.failures >= settings.login_max_failures and now < window_end:
-        retry = int((window_end - now).total_seconds()) + 1
+async def _throttle_attempt(session: AsyncSession, key: str, settings: Settings, now: datetime) -> None:
+    """Counts the attempt before the password is checked, in one atomic upsert: parallel guesses cannot
+    all read the same count and slip through, and two first failures cannot collide on the insert. The
+    row stays locked until the request ends, so attempts on one username take turns. A success resets it.
+    """
+    window = timedelta(seconds=settings.login_window_seconds)
+    table = LoginThrottle.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    expired = table.c.window_start <= literal(now - window, table.c.window_start.type)
+    stmt = (
+        dialect.insert(table)
+        .values(key=key, failures=1, window_start=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "failures": case((expired, 1), else_=table.c.failures + 1),
+                "window_start": case(
+                    (expired, literal(now, table.c.window_start.type)), else_=table.c.window_start
+                ),
+            },
+        )
+        .returning(table.c.failures, table.c.window_start)
+    )
+    failures, window_start = (await session.execute(stmt)).one()
+    if failures > settings.login_max_failures:
+        window_end = window_start + window
+        retry = max(int((window_end - now).total_seconds()) + 1, 1)
         raise TooManyRequests("Too many failed sign-ins; try again later.", retry_after=retry)
-
-
-async def _throttle_fail(session: AsyncSession, key: str, settings: Settings, now: datetime) -> None:
-    row = await session.get(LoginThrottle, key)
-    if row is None:
-        session.add(LoginThrottle(key=key, failures=1, window_start=now))
-    elif now >= row.window_start + timedelta(seconds=settings.login_window_seconds):
-        row.failures, row.window_start = 1, now
-    else:
-        row.failures += 1
-    await session.flush()
 
 
 async def authenticate(
@@ -98,12 +108,12 @@ async def authenticate(
     """
     now = utcnow()
     key = _throttle_key(username)
-    await _throttle_check(session, key, settings, now)
+    await _throttle_attempt(session, key, settings, now)
     user = await session.scalar(select(User).where(User.username == username.strip()))
     # Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
     ok = await _verify(user.password_hash if user else _DUMMY_HASH, password)
     if not (user and ok and user.active):
-        await _throttle_fail(session, key, settings, now)
+        # The attempt is already counted; the error keeps that.
         raise Unauthorized("Wrong username or password.", code="invalid_credentials", keep_changes=True)
     await session.execute(update(LoginThrottle).where(LoginThrottle.key == key).values(failures=0))
     token = secrets.token_urlsafe(32)
