@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -20,8 +21,11 @@ class VenueIn(Schema):
     owner_name: str | None = Field(default=None, max_length=200)
     owner_phone: str | None = Field(default=None, max_length=40)
     risk_level: RiskLevel = "normal"
-    # The response carries `id`; tolerate it on the way back in so a GET body can be PUT again.
+    # The response carries `id` and read-only figures; tolerate them on the way back in (and ignore them)
+    # so a GET body can be PUT again.
     id: uuid.UUID | None = None
+    last_inspected_at: datetime | None = None
+    open_findings: int | None = None
 
 
 class VenueOut(BaseModel):

@@ -132,7 +132,7 @@ async def import_file(session: AsyncSession, user: Principal, data: bytes, filen
         except ValueError:
             errors.append({"row": number, "reason": "id is not a UUID"})
             continue
-        parsed.append((number, vid, venue.model_dump(exclude={"id"})))
+        parsed.append((number, vid, venue.model_dump(include=set(VENUE_FIELDS))))
     ids = [vid for _, vid, _ in parsed]
     if len(set(ids)) != len(ids):
         seen: set[uuid.UUID] = set()
