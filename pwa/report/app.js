@@ -401,6 +401,7 @@
     await store.put(draft);
     var outcome = await flush(draft.draft_id);
     if (outcome === 'sent' || outcome === 'pending') resetForm();
+    if (outcome === 'pending') window.scrollTo(0, 0); // where the page says the report is kept
   }
 
   // ------------------------------------------------------------------ sending
@@ -481,10 +482,11 @@
           if (d.draft_id === focusId) focus = 'refused';
           else if (!formView.hidden) fillForm(d);
           formError(ERROR_TEXT[res.code] || '提交失败（' + res.status + '），请检查后重试。');
+        } else if (res.offline) {
+          break; // no network: the next `online` event, timer or page load sends it
         } else {
-          d.retry_at = Date.now() + res.wait;
+          d.retry_at = Date.now() + res.wait; // the server asked to wait (429) or failed (5xx)
           await store.put(d);
-          if (res.offline) break;
         }
       }
     } finally {
