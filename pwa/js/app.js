@@ -85,7 +85,9 @@ async function refreshData() {
   if (r.status === 401) authExpired();
   if (r.ok) {
     app.me = await data.me();
-    document.dispatchEvent(new CustomEvent('safegrid:data'));
+    // Lists show the fresh data, unless the inspector is typing in one.
+    const typing = document.activeElement && document.activeElement.matches('input, textarea, select');
+    if (/^#\/(today|findings|venue|finding\/)/.test(location.hash) && !typing) render();
   }
   return r;
 }
@@ -176,7 +178,10 @@ async function registerWorker() {
 
 // ---- routing ----------------------------------------------------------------------------------
 
+let renderSeq = 0;
+
 async function render() {
+  const seq = ++renderSeq;
   for (const fn of app.leaveHandlers.splice(0)) {
     try {
       await fn();
@@ -214,6 +219,7 @@ async function render() {
     console.error(e);
     node.append(h('p', { class: 'empty error' }, `出错了：${e.message || e}`));
   }
+  if (seq !== renderSeq) return; // a newer navigation won while this view was loading
   clear(main).append(node);
   main.focus({ preventScroll: true });
   window.scrollTo(0, 0);
@@ -267,11 +273,7 @@ async function start() {
   await sync.recover();
   await sync.wakeAll();
   drainSoon();
-  if (navigator.onLine) {
-    refreshData().then(() => {
-      if (/^#\/(today|findings)/.test(location.hash)) render();
-    });
-  }
+  if (navigator.onLine) refreshData();
 }
 
 async function boot() {

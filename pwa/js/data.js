@@ -5,11 +5,22 @@ import { call, listAll, photoBlob } from './api.js';
 import * as db from './db.js';
 
 let refreshing = null;
+let queued = null;
 
-/** Refresh everything; resolves to {ok, status}. Concurrent calls share one run. */
+/** Refresh everything; resolves to {ok, status}. A call during a run gets one more run after it
+ * (the running one may have started before the change the caller wants to see). */
 export function refresh() {
-  if (!refreshing) refreshing = doRefresh().finally(() => (refreshing = null));
-  return refreshing;
+  if (!refreshing) {
+    refreshing = doRefresh().finally(() => (refreshing = null));
+    return refreshing;
+  }
+  if (!queued) {
+    queued = refreshing.then(() => {
+      queued = null;
+      return refresh();
+    });
+  }
+  return queued;
 }
 
 async function doRefresh() {

@@ -23,6 +23,12 @@ function append(el, children) {
   }
 }
 
+/** Append children (nodes, strings, arrays; null/false skipped) to el. */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;
@@ -105,8 +111,8 @@ export function photoButtons(onFiles, { label = '拍照', testid = '' } = {}) {
   return h(
     'div',
     { class: 'photo-buttons' },
-    h('button', { type: 'button', class: 'btn secondary small', 'data-testid': `${testid}camera`, onclick: () => pick(true) }, `📷 ${label}`),
-    h('button', { type: 'button', class: 'btn secondary small', 'data-testid': `${testid}gallery`, onclick: () => pick(false) }, '🖼 相册'),
+    h('button', { type: 'button', class: 'btn secondary small', 'data-testid': `${testid}camera`, onclick: () => pick(true) }, label),
+    h('button', { type: 'button', class: 'btn secondary small', 'data-testid': `${testid}gallery`, onclick: () => pick(false) }, '相册'),
   );
 }
 

@@ -5,10 +5,14 @@ import { validateRectification, validateVerification } from '../form.js';
 import { dateTime, deadlineInfo } from '../format.js';
 import { isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
-import { blobUrl, confirmDialog, emptyState, field, h, photoButtons, photoStrip, toast } from '../ui.js';
+import { add, blobUrl, confirmDialog, emptyState, field, h, photoButtons, photoStrip, toast } from '../ui.js';
 
 export const STATUS_LABELS = { open: '待整改', submitted: '待复查', closed: '已销号', void: '已作废' };
 const ACTION_LABELS = {
+  verify_pass: '复查通过，销号',
+  verify_fail: '复查不通过，退回整改',
+  extend: '延期',
+  escalate: '督办升级',
   created: '发现隐患',
   create: '发现隐患',
   opened: '发现隐患',
@@ -55,7 +59,7 @@ export async function findingsView(app, root, tab = 'open') {
     .sort((a, b) => String(a.deadline).localeCompare(String(b.deadline)));
   const overdue = findings.filter((f) => f.status === 'open' && (f.overdue || deadlineInfo(f.deadline).overdue)).length;
 
-  root.append(
+  add(root, 
     h('h1', {}, '隐患整改'),
     h('p', { class: 'muted' }, `待整改 ${findings.filter((f) => f.status === 'open').length} 条，其中超期 ${overdue} 条`),
     h(
@@ -108,7 +112,7 @@ function serverPhotos(ids) {
 export async function findingView(app, root, id) {
   const [{ finding: f, fresh }, pending, venues] = await Promise.all([data.findingDetail(id), pendingActions(), data.venues()]);
   if (!f) {
-    root.append(h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据，联网后再试。'));
+    add(root, h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据，联网后再试。'));
     return;
   }
   const venue = venues.find((v) => v.id === f.venue_id);
@@ -124,7 +128,7 @@ export async function findingView(app, root, id) {
   else if (f.status === 'submitted' && !mineRect) actions.push(h('a', { class: 'btn primary block', href: `#/verify/${f.id}`, 'data-testid': 'verify' }, '复查'));
   else if (f.status === 'submitted') actions.push(h('p', { class: 'muted' }, '整改是你提交的，需由其他人复查。'));
 
-  root.append(
+  add(root, 
     h('p', {}, h('a', { href: `#/findings/${f.status === 'submitted' ? 'submitted' : 'open'}`, class: 'back' }, '‹ 隐患整改')),
     h('h1', {}, f.title),
     fresh ? null : h('p', { class: 'notice' }, '离线：显示的是手机上保存的数据。'),
@@ -179,7 +183,7 @@ async function actionForm(app, root, findingId, kind) {
   const draftId = `${kind}-${findingId}`;
   const f = (await db.get('findings', findingId)) || (await db.getMeta(`finding:${findingId}`));
   if (!f) {
-    root.append(h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据。'));
+    add(root, h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据。'));
     return;
   }
   const draft = (await db.get('drafts', draftId)) || { id: draftId, kind, finding_id: findingId, title: f.title, note: '', photo_ids: [], result: null, status: 'draft' };
@@ -259,7 +263,7 @@ async function actionForm(app, root, findingId, kind) {
     app.go(`#/finding/${findingId}`);
   };
 
-  root.append(
+  add(root, 
     h('p', {}, h('a', { href: `#/finding/${findingId}`, class: 'back' }, '‹ 返回隐患')),
     h('h1', {}, kind === 'rectification' ? '登记整改' : '复查'),
     h('p', { class: 'muted' }, f.title),

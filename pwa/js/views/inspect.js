@@ -14,7 +14,7 @@ import {
   validate,
 } from '../form.js';
 import * as sync from '../sync.js';
-import { confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
+import { add, confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
 
 async function load(id) {
   const draft = await db.get('drafts', id);
@@ -42,11 +42,11 @@ function captureGps(session) {
 export async function inspectView(app, root, id) {
   const { draft, template } = await load(id);
   if (!draft || !template) {
-    root.append(h('h1', {}, '检查'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
+    add(root, h('h1', {}, '检查'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
     return;
   }
   if (draft.status !== 'draft') {
-    root.append(h('h1', {}, draft.venue_name), emptyState('这份检查已经提交。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
+    add(root, h('h1', {}, draft.venue_name), emptyState('这份检查已经提交。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
     return;
   }
   const session = new DraftSession(draft);
@@ -132,7 +132,7 @@ export async function inspectView(app, root, id) {
   );
   updateProgress();
 
-  root.append(
+  add(root, 
     h('p', {}, h('a', { href: `#/venue/${draft.venue_id}`, class: 'back' }, `‹ ${draft.venue_name}`)),
     h('h1', {}, template.title),
     h('p', { class: 'muted small' }, '每一项都会立即保存在手机上，可以随时离开后继续。'),
@@ -154,7 +154,7 @@ export async function inspectView(app, root, id) {
 export async function summaryView(app, root, id) {
   const { draft, template } = await load(id);
   if (!draft || !template || draft.status !== 'draft') {
-    root.append(h('h1', {}, '检查小结'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
+    add(root, h('h1', {}, '检查小结'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
     return;
   }
   const session = new DraftSession(draft);
@@ -213,7 +213,7 @@ export async function summaryView(app, root, id) {
     '提交检查',
   );
 
-  root.append(
+  add(root, 
     h('p', {}, h('a', { href: `#/inspect/${draft.id}`, class: 'back' }, '‹ 返回检查')),
     h('h1', {}, '检查小结'),
     h('p', { class: 'muted' }, `${draft.venue_name} · ${template.title}`),

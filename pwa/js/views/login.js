@@ -1,7 +1,7 @@
 import { call, setTokenCache } from '../api.js';
 import * as db from '../db.js';
 import { summarize } from '../outbox.js';
-import { field, h } from '../ui.js';
+import { add, field, h } from '../ui.js';
 
 export async function loginView(app, root, { relogin, onSuccess }) {
   const last = await db.getMeta('username');
@@ -65,6 +65,6 @@ export async function loginView(app, root, { relogin, onSuccess }) {
     btn,
     pending ? h('p', { class: 'muted' }, `手机上有 ${pending} 项等待上传，登录后自动继续。`) : null,
   );
-  root.append(form);
+  add(root, form);
   setTimeout(() => (user.value ? pass : user).focus(), 0);
 }

@@ -3,7 +3,7 @@ import { dateTime } from '../format.js';
 import { formatBytes } from '../imagemath.js';
 import { STATES, blockedBy, progressFraction, summarize } from '../outbox.js';
 import * as sync from '../sync.js';
-import { confirmDialog, emptyState, h, toast } from '../ui.js';
+import { add, confirmDialog, emptyState, h, toast } from '../ui.js';
 
 const STATE_LABELS = {
   [STATES.PENDING]: '已存手机，等待上传',
@@ -140,7 +140,7 @@ export async function syncView(app, root) {
   });
   app.onLeave(off);
   await draw();
-  root.append(h('h1', {}, '同步'), head, syncNow, list, drafts);
+  add(root, h('h1', {}, '同步'), head, syncNow, list, drafts);
 }
 
 export async function meView(app, root) {
@@ -155,7 +155,7 @@ export async function meView(app, root) {
   }
   const roles = { inspector: '网格员', supervisor: '镇应急办', admin: '管理员' };
   const s = summarize(await db.getAll('outbox'));
-  root.append(
+  add(root, 
     h('h1', {}, '我的'),
     h(
       'dl',

@@ -4,7 +4,7 @@ import { newDraft, templatesForKind, validate, validateVenue } from '../form.js'
 import { dateTime, deadlineInfo, isDue, matches, relativeDay, todayOrder } from '../format.js';
 import { isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
-import { emptyState, field, h, toast } from '../ui.js';
+import { add, emptyState, field, h, toast } from '../ui.js';
 
 const PAGE = 60;
 
@@ -75,7 +75,7 @@ export async function todayView(app, root) {
     },
   }, '刷新');
 
-  root.append(
+  add(root, 
     h('div', { class: 'title-row' }, h('h1', {}, '今日检查'), refreshBtn),
     h('p', { class: 'muted' }, `我的场所 ${venues.length} 个，待检 ${due} 个`),
     h('div', { class: 'search' }, search),
@@ -83,15 +83,12 @@ export async function todayView(app, root) {
     list,
     more,
   );
-  const onData = () => app.go('#/today');
-  document.addEventListener('safegrid:data', onData, { once: true });
-  app.onLeave(() => document.removeEventListener('safegrid:data', onData));
 }
 
 export async function venueView(app, root, id) {
   const v = await data.venue(id);
   if (!v) {
-    root.append(h('h1', {}, '场所'), emptyState('手机上没有这个场所的数据。'));
+    add(root, h('h1', {}, '场所'), emptyState('手机上没有这个场所的数据。'));
     return;
   }
   const [kinds, areas, checklists, findings, drafts, outbox] = await Promise.all([
@@ -114,7 +111,7 @@ export async function venueView(app, root, id) {
     app.go(`#/inspect/${draft.id}`);
   };
 
-  root.append(
+  add(root, 
     h('p', {}, h('a', { href: '#/today', class: 'back' }, '‹ 今日检查')),
     h('h1', {}, v.name),
     h(
@@ -178,9 +175,23 @@ function locate(onFix) {
   );
 }
 
+/** My areas and every area below them (village → grids), grids first: a venue belongs to the smallest. */
+function myAreas(codes, areaList) {
+  const out = [];
+  const seen = new Set();
+  const walk = (code, depth) => {
+    if (seen.has(code)) return;
+    seen.add(code);
+    out.push({ code, depth });
+    for (const a of areaList) if (a.parent_code === code) walk(a.code, depth + 1);
+  };
+  for (const c of codes) walk(c, 0);
+  return out.sort((a, b) => b.depth - a.depth).map((a) => a.code);
+}
+
 export async function newVenueView(app, root) {
-  const [kinds, areas, me] = await Promise.all([db.getAll('kinds'), data.areaNames(), data.me()]);
-  const areaCodes = (me && me.area_codes) || [];
+  const [kinds, areas, me, areaList] = await Promise.all([db.getAll('kinds'), data.areaNames(), data.me(), db.getMeta('areas')]);
+  const areaCodes = myAreas((me && me.area_codes) || [], areaList || []);
   const name = h('input', { name: 'name', required: true, autocomplete: 'off' });
   const kind = h('select', { name: 'kind', required: true }, h('option', { value: '' }, '请选择'), kinds.map((k) => h('option', { value: k.code }, k.name)));
   const area = h('select', { name: 'area_code' }, areaCodes.map((c) => h('option', { value: c }, areas[c] || c)));
@@ -247,5 +258,5 @@ export async function newVenueView(app, root) {
     h('button', { type: 'submit', class: 'btn primary block', 'data-testid': 'save-venue' }, '保存场所'),
   );
   if (areaCodes.length <= 1) area.hidden = true;
-  root.append(h('p', {}, h('a', { href: '#/today', class: 'back' }, '‹ 今日检查')), h('h1', {}, '新建场所'), form);
+  add(root, h('p', {}, h('a', { href: '#/today', class: 'back' }, '‹ 今日检查')), h('h1', {}, '新建场所'), form);
 }
