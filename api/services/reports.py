@@ -199,7 +199,10 @@ async def _clean_photos(settings: Settings, uploads: Sequence[bytes]) -> list[by
     for data in uploads:
         processed = await photo_service.process(data, settings)
         if processed.fast_path:
-            cleaned.append(await anyio.to_thread.run_sync(_reencode, processed))
+            # Under the photo pipeline's thread cap, like all image work.
+            cleaned.append(
+                await anyio.to_thread.run_sync(_reencode, processed, limiter=photo_service._limiter())
+            )
         else:
             cleaned.append(processed.image)
     return cleaned
