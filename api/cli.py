@@ -47,6 +47,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    settings = get_settings()
     _migrate()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # No uvicorn access log: it records client addresses and raw paths (receipts); ours records neither.
@@ -56,7 +57,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         access_log=False,
-        proxy_headers=False,
+        # The client address only feeds the in-memory rate limits of the public endpoints; it is never
+        # stored or logged. Behind a proxy, name the proxy so each reporter gets their own bucket.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
         log_level="info",
         workers=args.workers,

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     report_rate_global_per_minute: int = 120
     receipt_lookup_rate_per_client_per_minute: int = 20
 
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips, e.g.
+    # "127.0.0.1"). Empty: forwarding headers are ignored and the peer address is the client.
+    forwarded_allow_ips: str = ""
+
     escalation_sweep_seconds: int = 600
     major_deadline_days_cap: int = 3
     pwa_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "pwa")

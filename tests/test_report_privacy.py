@@ -209,6 +209,18 @@ def test_serve_runs_without_uvicorn_access_log_or_forwarded_headers(monkeypatch:
     assert cli.cmd_serve(cli.build_parser().parse_args(["serve"])) == 0
     assert seen["access_log"] is False and seen["proxy_headers"] is False
 
+    # Behind a named proxy, its forwarding header gives each reporter their own rate-limit bucket.
+    from api.config import get_settings
+
+    monkeypatch.setenv("SAFEGRID_FORWARDED_ALLOW_IPS", "10.0.0.5")
+    get_settings.cache_clear()
+    try:
+        assert cli.cmd_serve(cli.build_parser().parse_args(["serve"])) == 0
+    finally:
+        get_settings.cache_clear()
+    assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] == "10.0.0.5"
+    assert seen["access_log"] is False
+
 
 async def test_only_a_keyed_hash_of_the_receipt_is_stored(env: Env) -> None:
     async with public_app(env) as (_, c):

@@ -9,7 +9,8 @@ is the configured one times the number of processes; that is accepted for abuse 
 another process needs lives here).
 
 Behind a reverse proxy the client address is the proxy's unless the server is told to trust the
-proxy's forwarding header (uvicorn `--proxy-headers --forwarded-allow-ips`): a forwarding header from
+proxy's forwarding header (SAFEGRID_FORWARDED_ALLOW_IPS, which `safegrid serve` passes to uvicorn): a
+forwarding header from
 anyone else is never read, so it cannot be used to dodge a limit.
 """
 
