@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import NotFound, Unprocessable
@@ -45,9 +46,18 @@ async def put_venue(
         venue = Venue(id=venue_id, created_by=user.id, **{k: data.get(k) for k in VENUE_FIELDS})
         if venue.risk_level is None:
             venue.risk_level = "normal"
-        session.add(venue)
-        await session.flush()
-        return venue, True
+        try:
+            async with session.begin_nested():
+                session.add(venue)
+                await session.flush()
+        except IntegrityError:
+            # Two PUTs of a new venue raced and the other one created it: this one updates it.
+            winner = await session.get(Venue, venue_id, with_for_update=True, populate_existing=True)
+            if winner is None:
+                raise
+            venue = winner
+        else:
+            return venue, True
     await _require_in_scope(session, user, venue)
     for key in VENUE_FIELDS:
         setattr(venue, key, data.get(key) if key != "risk_level" else (data.get(key) or "normal"))
