@@ -243,3 +243,14 @@ async def test_venue_list_refusals(env: Env) -> None:
     r = await env.client.get(f"{API}/venues", params={"limit": 10**6}, headers=env.auth(A))
     assert r.status_code == 200 and len(r.json()["items"]) <= 200
     assert_problem(await env.client.get(f"{API}/venues"), 401, "unauthorized")
+
+
+async def test_racing_puts_of_a_new_venue_make_one(env: Env) -> None:
+    import asyncio
+
+    vid = new_id()
+    body = venue_body(f"{token()} 并发")
+    rs = await asyncio.gather(*(put(env, vid, body) for _ in range(3)))
+    assert sorted(r.status_code for r in rs) == [200, 200, 201], [r.text for r in rs]
+    assert all(r.json() == rs[0].json() for r in rs)
+    assert await names(env, q=body["name"]) == [body["name"]]
