@@ -387,8 +387,11 @@ async def test_list_inspections_by_venue_with_a_cursor(env: Env) -> None:
             break
     assert pages == 3
     assert seen == list(reversed(made))  # newest first
-    r = await env.client.get(f"{API}/inspections", params={"cursor": "garbage!"}, headers=env.auth(A))
-    assert_problem(r, 422, "invalid_cursor")
+    from api.services.pagination import encode_cursor
+
+    for bad in ("garbage!", encode_cursor("2026-11-20T01:00:00", new_id()), encode_cursor("x", "y")):
+        r = await env.client.get(f"{API}/inspections", params={"cursor": bad}, headers=env.auth(A))
+        assert_problem(r, 422, "invalid_cursor")
 
 
 async def test_inspection_needs_an_inspector(env: Env) -> None:
