@@ -12,7 +12,6 @@ const VERSION = 'safegrid-shell-v1';
 
 const SHELL = [
   '/',
-  '/index.html',
   '/manifest.webmanifest',
   '/css/app.css',
   '/icons/icon-192.png',
@@ -43,7 +42,7 @@ const OTHER_PAGES = /^\/(api|report|docs|redoc|openapi\.json)(\/|$|\.)/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
-    caches.open(VERSION).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))),
+    caches.open(VERSION).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'no-cache' })))),
   );
 });
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 pytestmark = pytest.mark.e2e
 
@@ -29,20 +29,24 @@ TEMPLATE = "small_venue_fire"
 
 
 def camera_jpeg(path: Path, seed: int = 0, size: tuple[int, int] = (4000, 3000)) -> Path:
-    """A real 4000×3000 camera-like JPEG with EXIF, including a GPS position."""
+    """A camera-like 4000×3000 JPEG: a scene with coarse detail, per-pixel sensor noise, saved at the high
+    quality phones use, with EXIF that includes a GPS position."""
     w, h = size
     img = Image.effect_noise((w // 8, h // 8), 40 + seed).convert("RGB").resize((w, h))
     overlay = Image.linear_gradient("L").resize((w, h))
     img = Image.merge("RGB", (img.getchannel(0), overlay, img.getchannel(2)))
+    sensor = Image.effect_noise((w, h), 5).convert("RGB")  # centred on 128
+    img = ImageChops.add(img, sensor, scale=1.0, offset=-128)
     exif = Image.Exif()
     exif[0x010F] = "Xiaomi"  # Make
     exif[0x0110] = "Redmi 9A"  # Model
     exif[0x0132] = "2024:05:01 10:00:00"  # DateTime
     gps = {1: "N", 2: (31.0, 24.0, 7.56), 3: "E", 4: (109.0, 38.0, 0.6)}
     exif[0x8825] = gps  # GPSInfo
-    img.save(path, "JPEG", quality=92, exif=exif.tobytes())
+    img.save(path, "JPEG", quality=95, exif=exif.tobytes())
     # The fixture itself must carry the GPS tags, or the test proves nothing.
     with Image.open(path) as check:
+        assert check.size == size
         assert check.getexif().get_ifd(0x8825)
     return path
 

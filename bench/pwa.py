@@ -1,0 +1,218 @@
+"""Front-end figures of the inspector app, measured in one run against a fresh server.
+
+1. cold first load of the app shell: bytes of every response the page and its service worker receive
+   (decoded bodies, i.e. before any compression), with the goal of <= 150 KB;
+2. Lighthouse mobile performance and accessibility scores (goal >= 0.95 each) via `npx --yes lighthouse`;
+3. bytes uploaded for one inspection with three 4000x3000 camera photos, against the raw photo bytes
+   (goal <= 0.1).
+
+Usage: python bench/pwa.py [--skip-lighthouse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, context_options, running_server  # noqa: E402
+from test_inspector_app import (  # noqa: E402
+    answer_all,
+    camera_jpeg,
+    fail_with_photos,
+    open_checklist,
+    photo_required_items,
+    sign_in,
+    wait_for_service_worker,
+)
+
+KB = 1024
+
+
+def cold_load(pw: Any, url: str) -> dict[str, Any]:
+    """Open / in a fresh profile; add up the response bodies received (page and service worker) until the
+    worker has cached the shell. Bodies are counted as transferred (a revalidated 304 or a cache hit adds
+    nothing); the server sends them uncompressed, so these are the bytes before compression."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    ctx = browser.new_context(**context_options(base_url=url))
+    rows: list[tuple[str, str, int]] = []
+
+    def on_finished(req: Any) -> None:
+        who = "worker" if req.service_worker is not None else "page"
+        rows.append((who, req.url.replace(url, ""), max(0, req.sizes()["responseBodySize"])))
+
+    ctx.on("requestfinished", on_finished)
+    page = ctx.new_page()
+    page.goto("/")
+    page.wait_for_selector("form.login")
+    wait_for_service_worker(page)
+    page.wait_for_timeout(1000)
+    browser.close()
+    sw_src = (ROOT / "pwa" / "sw.js").read_text()
+    shell = json.loads(
+        sw_src.split("const SHELL = ")[1].split(";")[0].replace("'", '"').replace(",\n]", "\n]")
+    )
+    disk = (ROOT / "pwa" / "sw.js").stat().st_size + sum(
+        (ROOT / "pwa" / ("index.html" if p == "/" else p.lstrip("/"))).stat().st_size
+        for p in shell
+        if p != "/"
+    )
+    # The browser fetches the worker script itself; that request is seen by neither the page nor the worker.
+    if not any(path == "/sw.js" and n for _, path, n in rows):
+        rows.append(("worker", "/sw.js (script, size from disk)", (ROOT / "pwa" / "sw.js").stat().st_size))
+    return {
+        "page": sum(n for who, _, n in rows if who == "page"),
+        "page_requests": sum(1 for who, _, _ in rows if who == "page"),
+        "worker": sum(n for who, _, n in rows if who == "worker"),
+        "worker_requests": sum(1 for who, _, _ in rows if who == "worker"),
+        "shell_on_disk": disk,
+        "rows": rows,
+    }
+
+
+def lighthouse(url: str) -> dict[str, Any]:
+    npx = shutil.which("npx")
+    if not npx:
+        return {"error": "npx is not installed"}
+    out = Path(tempfile.mkdtemp()) / "lh.json"
+    env = {**os.environ, "CHROME_PATH": CHROMIUM}
+    cmd = [
+        npx,
+        "--yes",
+        "lighthouse",
+        url,
+        "--only-categories=performance,accessibility",
+        "--form-factor=mobile",
+        "--output=json",
+        f"--output-path={out}",
+        "--quiet",
+        "--chrome-flags=--headless --no-sandbox --disable-gpu",
+    ]
+    try:
+        subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=True)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        return {"error": f"lighthouse could not run: {str(detail).strip()[-400:]}"}
+    report = json.loads(out.read_text())
+    cats = report["categories"]
+    failed = [
+        a["id"]
+        for a in report["audits"].values()
+        if a.get("score") is not None and a["score"] < 1 and a.get("scoreDisplayMode") == "binary"
+    ]
+    return {
+        "performance": cats["performance"]["score"],
+        "accessibility": cats["accessibility"]["score"],
+        "failed_binary_audits": failed[:12],
+    }
+
+
+def upload_ratio(pw: Any, server: Any, tmp: Path) -> dict[str, Any]:
+    """One inspection with three 4000x3000 photos: bytes on the wire against the raw photos."""
+    photos = [camera_jpeg(tmp / f"raw{i}.jpg", seed=20 + i) for i in range(3)]
+    raw = sum(p.stat().st_size for p in photos)
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    ctx = browser.new_context(**context_options(base_url=server.url))
+    page = ctx.new_page()
+    sent: list[tuple[str, int]] = []
+
+    def on_finished(req: Any) -> None:
+        if req.method == "PUT" and ("/api/v1/photos/" in req.url or "/api/v1/inspections/" in req.url):
+            sizes = req.sizes()
+            sent.append(
+                (
+                    req.url.split("/api/v1/")[1].split("/")[0],
+                    sizes["requestBodySize"] + sizes["requestHeadersSize"],
+                )
+            )
+
+    page.on("requestfinished", on_finished)
+    sign_in(page, "inspector_qingshan", server.password)
+    venues = server.get_all("/venues", "inspector_qingshan")
+    checklists = server.api("GET", "/checklists", "inspector_qingshan").json()
+    small = {k for c in checklists if c["code"] == "small_venue_fire" for k in c["venue_kinds"]}
+    venue = next(v for v in venues if v["kind"] in small)
+    open_checklist(page, venue["name"], "small_venue_fire")
+    answer_all(page, "pass")
+    codes = photo_required_items(server, 2)
+    fail_with_photos(page, codes, [[photos[0], photos[1]], [photos[2]]])
+    # The compressed photos as stored on the phone: exactly the file parts the uploads carry.
+    blobs = page.evaluate(
+        "(async () => { const db = await import('/js/db.js');"
+        " return (await db.getAll('photos')).map((p) => p.blob.size); })()"
+    )
+    page.click("[data-testid=to-summary]")
+    page.click("[data-testid=submit-inspection]")
+    page.wait_for_selector("[data-testid=outbox-item][data-state=done]", timeout=120000)
+    browser.close()
+    # Playwright does not see the size of a multipart body built from Blobs; add the blobs to what it sees
+    # (headers, JSON bodies) plus the multipart framing of each part.
+    framing = 200
+    photo_bytes = sum(n for kind, n in sent if kind == "photos") + sum(blobs) + framing * len(blobs)
+    body_bytes = sum(n for kind, n in sent if kind == "inspections")
+    return {
+        "raw": raw,
+        "photos_sent": photo_bytes,
+        "inspection_sent": body_bytes,
+        "requests": len(sent),
+        "photo_sizes": blobs,
+        "ratio": (photo_bytes + body_bytes) / raw,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--skip-lighthouse", action="store_true")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with running_server() as server, sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
+        load = cold_load(pw, server.url)
+        total = load["page"] + load["worker"]
+        print("cold first load of the app shell (decoded bytes, before compression)")
+        print(f"  page:           {load['page'] / KB:7.1f} KB in {load['page_requests']} requests")
+        print(f"  service worker: {load['worker'] / KB:7.1f} KB in {load['worker_requests']} reqs (precache)")
+        print(
+            f"  total:          {total / KB:7.1f} KB  goal <= 150 KB  {'OK' if total <= 150 * KB else 'OVER'}"
+        )
+        print(f"  shell files on disk: {load['shell_on_disk'] / KB:.1f} KB")
+        if os.environ.get("SAFEGRID_BENCH_VERBOSE"):
+            for who, path, n in load["rows"]:
+                print(f"    {who:6} {n:7d} {path}")
+
+        if args.skip_lighthouse:
+            print("lighthouse: skipped")
+        else:
+            lh = lighthouse(f"{server.url}/")
+            if "error" in lh:
+                print(f"lighthouse: not measured: {lh['error']}")
+            else:
+                ok = lh["performance"] >= 0.95 and lh["accessibility"] >= 0.95
+                print(
+                    f"lighthouse (mobile, sign-in screen): performance {lh['performance']:.2f}, "
+                    f"accessibility {lh['accessibility']:.2f}   goal >= 0.95 each   {'OK' if ok else 'BELOW'}"
+                )
+                if lh["failed_binary_audits"]:
+                    print(f"  failed audits: {', '.join(lh['failed_binary_audits'])}")
+
+        up = upload_ratio(pw, server, Path(tmp))
+        print("upload of one inspection with three 4000x3000 camera photos")
+        print(f"  raw photos:      {up['raw'] / KB:8.1f} KB")
+        print(f"  photos uploaded: {up['photos_sent'] / KB:8.1f} KB (with headers; compressed on the phone)")
+        print(f"  inspection body: {up['inspection_sent'] / KB:8.1f} KB")
+        print(f"  each photo after compression: {', '.join(f'{n / KB:.0f} KB' for n in up['photo_sizes'])}")
+        print(f"  ratio sent/raw: {up['ratio']:.3f}  goal <= 0.1  {'OK' if up['ratio'] <= 0.1 else 'OVER'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
