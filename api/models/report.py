@@ -29,7 +29,8 @@ class Report(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
-    contact: Mapped[str | None] = mapped_column(String(200))
+    # Sealed (api/services/sealing.py): a database dump does not tell who reported whom.
+    contact: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
     reply: Mapped[str | None] = mapped_column(Text)
     photo_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)

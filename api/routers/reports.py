@@ -115,9 +115,9 @@ async def record_payment(
 
 @router.get("/reports/{report_id}/contact", response_model=ContactOut)
 async def read_contact(
-    session: SessionDep, user: AdminUser, report_id: uuid.UUID, response: Response
+    session: SessionDep, settings: SettingsDep, user: AdminUser, report_id: uuid.UUID, response: Response
 ) -> ContactOut:
     """The contact the reporter left for the reward. Admins only; each reading is a report event."""
-    report = await report_service.read_contact(session, user, report_id)
+    report, contact = await report_service.read_contact(session, settings, user, report_id)
     response.headers["Cache-Control"] = "no-store"
-    return ContactOut(report_id=report.id, contact=report.contact)
+    return ContactOut(report_id=report.id, contact=contact)

@@ -50,6 +50,7 @@ from api.services.auth import Principal
 from api.services.imaging import ProcessedImage
 from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
 from api.services.scope import in_scope, in_subtree
+from api.services.sealing import seal, unseal
 from api.storage import PhotoStorage
 from api.timeutil import LOCAL_TZ, local_today, utcnow
 
@@ -235,7 +236,7 @@ async def submit(
         location_text=sub.location_text,
         lat=sub.lat,
         lng=sub.lng,
-        contact=sub.contact,
+        contact=seal(settings, "contact", sub.contact) if sub.contact else None,
         status=Status.RECEIVED,
         photo_ids=[],
         created_at=now,
@@ -735,12 +736,14 @@ async def record_payment(
     return report
 
 
-async def read_contact(session: AsyncSession, user: Principal, report_id: uuid.UUID) -> Report:
+async def read_contact(
+    session: AsyncSession, settings: Settings, user: Principal, report_id: uuid.UUID
+) -> tuple[Report, str | None]:
     """The reporter's contact, for paying a reward: admins only, and every reading is on the record."""
     report = await get_report(session, user, report_id)
     session.add(_event(report, "contact_read", user, utcnow(), data={"had_contact": bool(report.contact)}))
     await session.flush()
-    return report
+    return report, unseal(settings, "contact", report.contact) if report.contact else None
 
 
 def _money(value: Decimal | float | None) -> str | None:
