@@ -51,6 +51,13 @@ def camera_jpeg(path: Path, seed: int = 0, size: tuple[int, int] = (4000, 3000))
     return path
 
 
+def shot(screenshot: Any, page: Any, name: str) -> None:
+    """Save a screenshot of a main screen, which must fit a 360 px wide phone without horizontal scrolling."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"{name}: the page is {width}px wide"
+    screenshot(page, name)
+
+
 def sign_in(page: Any, username: str, password: str) -> None:
     page.goto("/")
     page.fill("input[name=username]", username)
@@ -150,13 +157,13 @@ def test_offline_checklist_survives_reload_and_syncs_once(live_server, new_conte
     ctx = new_context()
     page = ctx.new_page()
     page.goto("/")
-    screenshot(page, "01-login")
+    shot(screenshot, page, "01-login")
     sign_in(page, INSPECTOR, live_server.password)
     wait_for_service_worker(page)
-    screenshot(page, "02-today")
+    shot(screenshot, page, "02-today")
 
     open_checklist(page)
-    screenshot(page, "03-checklist")
+    shot(screenshot, page, "03-checklist")
     ctx.set_offline(True)
     page.wait_for_selector("#net-state:not([hidden])")
 
@@ -164,7 +171,7 @@ def test_offline_checklist_survives_reload_and_syncs_once(live_server, new_conte
     codes = photo_required_items(live_server, 2)
     photos = [camera_jpeg(tmp_path / f"p{i}.jpg", seed=i) for i in range(3)]
     fail_with_photos(page, codes, [[photos[0]], [photos[1], photos[2]]])
-    screenshot(page, "04-checklist-failed-item-with-photos")
+    shot(screenshot, page, "04-checklist-failed-item-with-photos")
 
     # A reload with no network: the shell comes from the service worker, the answers from IndexedDB.
     page.reload()
@@ -182,11 +189,11 @@ def test_offline_checklist_survives_reload_and_syncs_once(live_server, new_conte
     page.wait_for_selector("[data-testid=counts]")
     counts = page.locator("[data-testid=counts] strong").all_inner_texts()
     assert counts[1] == "2" and counts[3] == "0"
-    screenshot(page, "05-summary")
+    shot(screenshot, page, "05-summary")
     page.click("[data-testid=submit-inspection]")
     page.wait_for_selector("[data-testid=outbox-item][data-state=pending]")
     assert page.locator("#sync-badge .count").inner_text() == "1"
-    screenshot(page, "06-sync-offline-waiting")
+    shot(screenshot, page, "06-sync-offline-waiting")
 
     # Kill and reopen the tab while still offline: the outbox is still there.
     page.close()
@@ -200,7 +207,7 @@ def test_offline_checklist_survives_reload_and_syncs_once(live_server, new_conte
     ctx.set_offline(False)
     page.wait_for_selector("[data-testid=outbox-item][data-state=done]", timeout=60000)
     page.wait_for_function("document.querySelector('#sync-badge .count').textContent === '0'")
-    screenshot(page, "07-sync-done")
+    shot(screenshot, page, "07-sync-done")
 
     new = [i for i in inspections_of(live_server, vid) if i["id"] not in before]
     assert len(new) == 1, new
@@ -219,13 +226,13 @@ def test_offline_checklist_survives_reload_and_syncs_once(live_server, new_conte
 
     page.click(".tabbar >> text=隐患")
     page.wait_for_selector("[data-testid=finding-row]")
-    screenshot(page, "08-findings")
+    shot(screenshot, page, "08-findings")
     page.locator("[data-testid=finding-row]").first.click()
     page.wait_for_selector("[data-testid=events]")
-    screenshot(page, "09-finding-detail")
+    shot(screenshot, page, "09-finding-detail")
     page.goto("/#/me")
     page.wait_for_selector("[data-testid=sign-out]")
-    screenshot(page, "10-me")
+    shot(screenshot, page, "10-me")
 
 
 # ---- 2. network drops mid-upload --------------------------------------------------------------
@@ -270,9 +277,9 @@ def test_uploads_interrupted_then_retried_land_exactly_once(live_server, new_con
     page.click("[data-testid=submit-inspection]")
     page.wait_for_selector("[data-testid=outbox-item]")
     page.wait_for_selector("[data-testid=outbox-item][data-state=retry]", timeout=20000)
-    screenshot(page, "11-sync-retry-after-drop")
+    shot(screenshot, page, "11-sync-retry-after-drop")
     page.wait_for_selector("[data-testid=outbox-item][data-state=done]", timeout=90000)
-    screenshot(page, "12-sync-done-after-retries")
+    shot(screenshot, page, "12-sync-done-after-retries")
 
     assert max(seen.values()) >= 2, seen  # something was really retried
     inspection_puts = [k for k in seen if k.startswith("PUT /inspections/")]
@@ -353,7 +360,7 @@ def test_rectify_on_phone_and_verify_as_second_inspector(live_server, new_contex
         page.click("[data-testid=rectification-camera]")
     fc.value.set_files(str(camera_jpeg(tmp_path / "after.jpg", seed=3)))
     page.wait_for_selector(".photo-strip img", timeout=30000)
-    screenshot(page, "13-rectify")
+    shot(screenshot, page, "13-rectify")
     page.click("[data-testid=submit-rectification]")
     page.wait_for_url(f"**/#/finding/{fid}")
     wait_synced(page)
@@ -373,7 +380,7 @@ def test_rectify_on_phone_and_verify_as_second_inspector(live_server, new_contex
     page2.click("[data-testid=verify]")
     page2.click("[data-result=pass]")
     page2.fill("textarea", "复查合格")
-    screenshot(page2, "14-verify")
+    shot(screenshot, page2, "14-verify")
     page2.click("[data-testid=submit-verification]")
     page2.wait_for_url(f"**/#/finding/{fid}")
     wait_synced(page2)
@@ -387,7 +394,7 @@ def test_rectify_on_phone_and_verify_as_second_inspector(live_server, new_contex
     page2.goto(f"/#/finding/{fid}")
     page2.wait_for_selector("[data-testid=finding-status]:has-text('已销号')")
     assert page2.locator("[data-testid=events] > li").count() == len(detail["events"])
-    screenshot(page2, "15-finding-history")
+    shot(screenshot, page2, "15-finding-history")
 
 
 # ---- 4. offline start after a browser restart -------------------------------------------------
@@ -409,7 +416,7 @@ def test_app_opens_offline_from_service_worker_after_restart(live_server, new_co
     page.wait_for_selector("[data-testid=venue-row]")
     assert page.locator("#net-state").is_visible()
     assert page.locator(f"[data-testid=venue-row]:has-text('{VENUE}')").count() == 1
-    screenshot(page, "16-offline-start")
+    shot(screenshot, page, "16-offline-start")
 
     # And a checklist can be started from the cached templates.
     open_checklist(page)
@@ -420,6 +427,62 @@ def test_app_opens_offline_from_service_worker_after_restart(live_server, new_co
     page.goto("/#/me")
     page.click("[data-testid=sign-out]")
     page.wait_for_selector("dialog .warn")
-    screenshot(page, "17-sign-out-warning")
-    page.click("dialog >> text=取消")
+    shot(screenshot, page, "17-sign-out-warning")
+    page.click("dialog button:has-text('取消')")
     ctx.close()
+
+
+# ---- refusals: 4xx needs the inspector, 401 keeps the outbox -----------------------------------
+
+
+def test_refused_item_shows_reason_and_401_keeps_outbox(live_server, new_context, screenshot):
+    venue = "山泉民宿"
+    vid = venue_id(live_server, venue)
+    before = {i["id"] for i in inspections_of(live_server, vid)}
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page, venue, "fire_exits")
+    answer_all(page, "na")
+
+    def refuse(route: Any) -> None:
+        route.fulfill(
+            status=422,
+            content_type="application/problem+json",
+            body='{"status":422,"title":"Unprocessable","detail":"检查表版本已停用，请重新检查","code":"bad_version"}',
+        )
+
+    page.route("**/api/v1/inspections/*", refuse)
+    page.click("[data-testid=to-summary]")
+    page.click("[data-testid=submit-inspection]")
+    page.wait_for_selector("[data-testid=outbox-item][data-state=attention]")
+    assert "检查表版本已停用" in page.inner_text("[data-testid=reason]")
+    page.wait_for_timeout(3000)  # not retried blindly
+    assert page.locator("[data-testid=outbox-item][data-state=attention]").count() == 1
+    shot(screenshot, page, "18-sync-needs-attention")
+
+    # The inspector sends it back to a draft, then submits again: now the token has expired.
+    page.click("text=退回修改")
+    page.click("dialog button:has-text('退回修改')")
+    page.wait_for_selector("[data-testid=submit-inspection]")
+    page.unroute("**/api/v1/inspections/*")
+    page.route(
+        "**/api/v1/inspections/*",
+        lambda r: r.fulfill(status=401, content_type="application/problem+json", body='{"status":401}'),
+    )
+    page.click("[data-testid=submit-inspection]")
+    page.wait_for_selector("[data-testid=outbox-item][data-state=auth]")
+    page.wait_for_selector("#auth-banner")
+    assert page.locator("#sync-badge .count").inner_text() == "1"
+
+    # Signing in again keeps the outbox and drains it.
+    page.unroute("**/api/v1/inspections/*")
+    page.click("#auth-banner button")
+    page.wait_for_selector("form.login")
+    assert page.input_value("input[name=username]") == INSPECTOR
+    page.fill("input[name=password]", live_server.password)
+    page.click("form.login button[type=submit]")
+    wait_synced(page)
+    new = [i for i in inspections_of(live_server, vid) if i["id"] not in before]
+    assert len(new) == 1
+    assert all(a["result"] == "na" for a in new[0]["answers"])
