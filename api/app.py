@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from api import __version__
 from api.config import Settings, get_settings
@@ -114,4 +116,14 @@ def _mount_pwa(app: FastAPI, settings: Settings) -> None:
             pwa / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
         )
 
-    app.mount("/", StaticFiles(directory=pwa, html=True), name="pwa")
+    app.router.routes.append(_PwaMount("/", app=StaticFiles(directory=pwa, html=True), name="pwa"))
+
+
+class _PwaMount(Mount):
+    """The PWA's files at `/`, except under the API prefix: an API path that no route fully matches must
+    reach the router's own 404/405 (problem+json), not be looked up as a file."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX + "/"):
+            return Match.NONE, {}
+        return super().matches(scope)

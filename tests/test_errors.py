@@ -37,14 +37,8 @@ async def test_unknown_object_is_404_with_its_own_code(env: Env) -> None:
     [
         ("DELETE", f"/findings/{new_id()}"),
         ("PATCH", f"/venues/{new_id()}"),
-        pytest.param(
-            "GET",
-            "/auth/token",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the PWA's StaticFiles mount at / answers GET on POST-only API paths with 404",
-            ),
-        ),
+        # GET on a POST-only path must not fall through to the PWA's static files at /.
+        ("GET", "/auth/token"),
         ("PUT", "/findings"),
     ],
 )

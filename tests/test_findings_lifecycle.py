@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from api.models import Finding, FindingEvent
+from api.timeutil import local_today
 from tests.conftest import Env, venue_id
 from tests.helpers import (
     API,
@@ -236,6 +237,22 @@ async def test_extension_must_be_later(env: Env, days: int) -> None:
     assert current.isoformat() in body["detail"]
     assert (await get_finding(env, fid))["deadline"] == current.isoformat()
     assert actions(await get_finding(env, fid)) == ["create"]
+
+
+async def test_extension_cannot_set_a_past_deadline(env: Env) -> None:
+    fid = await open_finding(env)
+    async with await env.session() as s:
+        finding = await s.get(Finding, uuid.UUID(fid))
+        finding.deadline = local_today() - timedelta(days=10)
+        await s.commit()
+    # Later than the current deadline, but already gone: an extension that leaves it overdue is refused.
+    past = (local_today() - timedelta(days=1)).isoformat()
+    assert_problem(
+        await act(env, fid, "extension", "supervisor", {"deadline": past, "reason": "x"}),
+        422,
+        "deadline_in_past",
+    )
+    assert (await get_finding(env, fid))["deadline"] == (local_today() - timedelta(days=10)).isoformat()
 
 
 @pytest.mark.parametrize("body", [{"deadline": "2099-01-01"}, {"deadline": "2099-01-01", "reason": ""}])

@@ -27,6 +27,7 @@ class Photo(Base):
     gps_lat: Mapped[float | None] = mapped_column(Float)
     gps_lng: Mapped[float | None] = mapped_column(Float)
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
-    # The area of the uploader at upload time; scopes reads before the photo is attached to anything.
+    # The area of what the photo documents, set when it is attached to an inspection, finding or report;
+    # until then only its uploader (and an admin) can see it.
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
     created_at: Mapped[datetime] = created_at_column()

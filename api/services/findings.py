@@ -337,6 +337,8 @@ async def extend(
 ) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
     lifecycle.check(finding, Action.EXTEND, user.id)
+    if deadline < local_today():
+        raise Unprocessable("An extension cannot set a deadline in the past.", code="deadline_in_past")
     if deadline <= finding.deadline:
         raise Unprocessable(
             f"An extension must move the deadline later than {finding.deadline.isoformat()}.",
