@@ -23,17 +23,16 @@ async function load(id) {
   return { draft, template };
 }
 
-/** Record where the inspector is, without making anyone wait for it. */
-function captureGps(session) {
+/** Record where the inspector is, without making anyone wait for it. The fix may arrive after the
+ * inspector has moved on to the summary, so it is merged into the stored draft, not into a stale copy. */
+function captureGps(session, isActive) {
   if (!('geolocation' in navigator) || session.draft.lat != null) return;
   navigator.geolocation.getCurrentPosition(
-    (p) =>
-      session.change((d) => ({
-        ...d,
-        lat: p.coords.latitude,
-        lng: p.coords.longitude,
-        accuracy_m: Math.round(p.coords.accuracy),
-      })),
+    (p) => {
+      const fix = { lat: p.coords.latitude, lng: p.coords.longitude, accuracy_m: Math.round(p.coords.accuracy) };
+      if (isActive()) session.change((d) => ({ ...d, ...fix }));
+      else db.update('drafts', session.draft.id, (d) => (d && d.status === 'draft' && d.lat == null ? { ...d, ...fix } : undefined));
+    },
     () => {},
     { enableHighAccuracy: true, timeout: 30000, maximumAge: 60000 },
   );
@@ -51,8 +50,12 @@ export async function inspectView(app, root, id) {
   }
   const session = new DraftSession(draft);
   session.onError = () => toast('保存失败：手机存储空间可能不足', { error: true, ms: 8000 });
-  app.onLeave(() => session.flush());
-  captureGps(session);
+  let active = true;
+  app.onLeave(() => {
+    active = false;
+    return session.flush();
+  });
+  captureGps(session, () => active);
 
   const photoCache = new Map((await photosOf(allPhotoIds(draft))).map((p) => [p.id, p]));
   const cards = new Map();
@@ -158,7 +161,12 @@ export async function summaryView(app, root, id) {
     return;
   }
   const session = new DraftSession(draft);
-  app.onLeave(() => session.flush());
+  let active = true;
+  app.onLeave(() => {
+    active = false;
+    return session.flush();
+  });
+  captureGps(session, () => active);
   const v = validate(template, draft);
   const byCode = new Map(template.items.map((i) => [i.code, i]));
   const jump = (code) => {
