@@ -100,8 +100,10 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], LiveServer]:
-    env = {**os.environ, "SAFEGRID_DATA_DIR": str(data_dir)}
+def _start_server(
+    data_dir: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], LiveServer]:
+    env = {**os.environ, "SAFEGRID_DATA_DIR": str(data_dir), **(extra_env or {})}
     env.pop("SAFEGRID_DATABASE_URL", None)  # embedded SQLite in the temp dir
     _cli("migrate", env=env)
     _cli("demo", "--password", DEMO_PASSWORD, env=env)
@@ -129,10 +131,11 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], LiveServer]:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[LiveServer]:
-    """A fresh server with its own data; usable outside pytest (bench/pwa.py)."""
+def running_server(env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A fresh server with its own data (and optional SAFEGRID_* settings, e.g. SAFEGRID_PWA_DIR);
+    usable outside pytest (bench/pwa.py)."""
     data_dir = Path(tempfile.mkdtemp(prefix="safegrid-e2e-"))
-    proc, server = _start_server(data_dir)
+    proc, server = _start_server(data_dir, env)
     try:
         yield server
     finally:

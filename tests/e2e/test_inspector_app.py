@@ -10,11 +10,14 @@
 from __future__ import annotations
 
 import io
+import re
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, context_options, running_server
 from PIL import Image, ImageChops
 
 pytestmark = pytest.mark.e2e
@@ -486,3 +489,60 @@ def test_refused_item_shows_reason_and_401_keeps_outbox(live_server, new_context
     new = [i for i in inspections_of(live_server, vid) if i["id"] not in before]
     assert len(new) == 1
     assert all(a["result"] == "na" for a in new[0]["answers"])
+
+
+# ---- app updates ------------------------------------------------------------------------------
+
+
+def test_new_version_waits_for_the_inspector_and_never_interrupts_a_checklist(
+    playwright_instance, screenshot, tmp_path
+):
+    """A new service worker is announced, but not while a checklist is open, and applied only on request."""
+    pwa = tmp_path / "pwa"
+    shutil.copytree(ROOT / "pwa", pwa, ignore=shutil.ignore_patterns("report*"))
+    with running_server({"SAFEGRID_PWA_DIR": str(pwa)}) as server:
+        ctx = playwright_instance.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            **context_options(base_url=server.url),
+        )
+        try:
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            sign_in(page, INSPECTOR, server.password)
+            wait_for_service_worker(page)
+            open_checklist(page, "山泉民宿", "fire_exits")
+            first = page.locator("[data-testid=item]").first
+            first.locator("[data-result=fail]").click()
+
+            # The office deploys a new version while the inspector is in the middle of the checklist.
+            sw = pwa / "sw.js"
+            sw.write_text(re.sub(r"safegrid-shell-v\d+", "safegrid-shell-v999", sw.read_text()))
+            page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+            page.wait_for_function("window.safegrid.waitingWorker !== null", timeout=20000)
+            page.wait_for_timeout(500)
+            assert page.locator("#update-banner").count() == 0  # never mid-checklist
+            assert (
+                page.locator("[data-testid=item]")
+                .first.locator("[data-result=fail]")
+                .get_attribute("aria-pressed")
+                == "true"
+            )
+
+            # Leaving the checklist, the update is offered; nothing happens until the inspector agrees.
+            page.click("a.back")
+            page.wait_for_selector("#update-banner")
+            shot(screenshot, page, "19-update-offered")
+            keys = page.evaluate("caches.keys()")
+            assert "safegrid-shell-v999" in keys
+            with page.expect_event("load"):
+                page.click("#update-banner button")
+            page.wait_for_function(
+                "caches.keys().then((k) => k.length === 1 && k[0] === 'safegrid-shell-v999')", timeout=20000
+            )
+            # The draft is still there after the update.
+            page.goto("/#/sync")
+            page.wait_for_selector("text=未提交（1）")
+        finally:
+            ctx.close()
