@@ -17,4 +17,7 @@ fi
 if [ -d tests/js ]; then
   node --test tests/js/
 fi
-exec .venv/bin/python -m pytest "$@"
+# The browser tests drive Chromium through Playwright's synchronous API, which keeps an event loop of its
+# own; they get a process of their own so the asyncio database tests never share a thread with it.
+.venv/bin/python -m pytest tests/e2e "$@"
+exec .venv/bin/python -m pytest --ignore=tests/e2e "$@"
