@@ -15,7 +15,7 @@ from api.models import Area, Finding, FindingEvent, Photo, User, Venue
 from api.services import lifecycle
 from api.services.auth import Principal
 from api.services.lifecycle import Action, Status
-from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
+from api.services.pagination import newest_first
 from api.services.scope import in_scope, in_subtree
 from api.timeutil import local_today, utcnow
 
@@ -157,7 +157,6 @@ class FindingFilters:
 async def list_findings(
     session: AsyncSession, user: Principal, filters: FindingFilters, limit: int | None, cursor: str | None
 ) -> tuple[Sequence[Finding], str | None]:
-    limit = clamp_limit(limit)
     today = local_today()
     stmt = select(Finding).where(in_scope(user, Finding.area_code))
     if filters.status:
@@ -185,23 +184,7 @@ async def list_findings(
                 venue_match,
             )
         )
-    if cursor:
-        created, fid = decode_cursor(cursor, 2)
-        try:
-            c_at, c_id = datetime.fromisoformat(created), uuid.UUID(fid)
-            if c_at.tzinfo is None:  # every cursor this server gives out carries the offset
-                raise ValueError("naive cursor time")
-        except ValueError as exc:
-            raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor") from exc
-        stmt = stmt.where(or_(Finding.created_at < c_at, and_(Finding.created_at == c_at, Finding.id < c_id)))
-    stmt = stmt.order_by(Finding.created_at.desc(), Finding.id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(last.created_at.isoformat(), last.id)
-    return rows, next_cursor
+    return await newest_first(session, stmt, Finding.created_at, Finding.id, limit, cursor)
 
 
 async def get_finding(

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from api.models import Inspection, Venue
 from api.schemas.inspections import InspectionIn
 from api.services import checklists, findings
 from api.services.auth import Principal
-from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
+from api.services.pagination import newest_first
 from api.services.scope import in_scope
 from api.timeutil import local_today, utcnow
 
@@ -166,30 +166,10 @@ async def get_inspection(session: AsyncSession, user: Principal, inspection_id: 
 async def list_inspections(
     session: AsyncSession, user: Principal, venue_id: uuid.UUID | None, limit: int | None, cursor: str | None
 ) -> tuple[Sequence[Inspection], str | None]:
-    limit = clamp_limit(limit)
     stmt = select(Inspection).where(in_scope(user, Inspection.area_code))
     if venue_id:
         stmt = stmt.where(Inspection.venue_id == venue_id)
-    if cursor:
-        from datetime import datetime
-
-        created, iid = decode_cursor(cursor, 2)
-        try:
-            c_at, c_id = datetime.fromisoformat(created), uuid.UUID(iid)
-            if c_at.tzinfo is None:  # every cursor this server gives out carries the offset
-                raise ValueError("naive cursor time")
-        except ValueError as exc:
-            raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor") from exc
-        stmt = stmt.where(
-            or_(Inspection.created_at < c_at, and_(Inspection.created_at == c_at, Inspection.id < c_id))
-        )
-    stmt = stmt.order_by(Inspection.created_at.desc(), Inspection.id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id)
-    return rows, next_cursor
+    return await newest_first(session, stmt, Inspection.created_at, Inspection.id, limit, cursor)
 
 
 def inspection_dict(inspection: Inspection) -> dict[str, Any]:

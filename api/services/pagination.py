@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from api.errors import Unprocessable
 
@@ -32,3 +38,35 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
     if not isinstance(values, list) or len(values) != parts or not all(isinstance(v, str) for v in values):
         raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor")
     return values
+
+
+class _NewestFirst(Protocol):
+    created_at: Any
+    id: Any
+
+
+async def newest_first(
+    session: AsyncSession,
+    stmt: Select[Any],
+    created_at: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    limit: int | None,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """One page of `stmt` ordered by (created_at, id) descending, and the cursor of the next page."""
+    limit = clamp_limit(limit)
+    if cursor:
+        created, last_id = decode_cursor(cursor, 2)
+        try:
+            c_at, c_id = datetime.fromisoformat(created), uuid.UUID(last_id)
+            if c_at.tzinfo is None:  # every cursor this server gives out carries the offset
+                raise ValueError("naive cursor time")
+        except ValueError as exc:
+            raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor") from exc
+        stmt = stmt.where(or_(created_at < c_at, and_(created_at == c_at, id_column < c_id)))
+    stmt = stmt.order_by(created_at.desc(), id_column.desc()).limit(limit + 1)
+    rows: list[_NewestFirst] = list((await session.scalars(stmt)).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id)

@@ -48,7 +48,7 @@ from api.services import venues as venue_service
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
 from api.services.imaging import ProcessedImage
-from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
+from api.services.pagination import newest_first
 from api.services.scope import in_scope, in_subtree
 from api.services.sealing import seal, unseal
 from api.storage import PhotoStorage
@@ -340,7 +340,6 @@ def _local_midnight(day: date) -> datetime:
 async def list_reports(
     session: AsyncSession, user: Principal, filters: ReportFilters, limit: int | None, cursor: str | None
 ) -> tuple[list[Report], str | None]:
-    limit = clamp_limit(limit)
     stmt = select(Report).where(_visible(user))
     if filters.status:
         stmt = stmt.where(Report.status == filters.status)
@@ -354,20 +353,7 @@ async def list_reports(
         stmt = stmt.where(Report.created_at >= _local_midnight(filters.date_from))
     if filters.date_to:
         stmt = stmt.where(Report.created_at < _local_midnight(filters.date_to + timedelta(days=1)))
-    if cursor:
-        created, rid = decode_cursor(cursor, 2)
-        try:
-            c_at, c_id = datetime.fromisoformat(created), uuid.UUID(rid)
-        except ValueError as exc:
-            raise Unprocessable("The cursor is not one this server gave out.", code="invalid_cursor") from exc
-        stmt = stmt.where(or_(Report.created_at < c_at, and_(Report.created_at == c_at, Report.id < c_id)))
-    stmt = stmt.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id)
-    return rows, next_cursor
+    return await newest_first(session, stmt, Report.created_at, Report.id, limit, cursor)
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
