@@ -11,6 +11,8 @@ from api.config import Settings
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     url = make_url(settings.effective_database_url)
+    # A failing statement's parameters would carry what a reporter wrote into the error log.
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() == "sqlite":
         if url.database:
             from pathlib import Path

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 log = logging.getLogger("safegrid")
 
@@ -83,6 +84,13 @@ _HTTP_CODES = {
 }
 
 
+def _root_cause(exc: BaseException) -> BaseException | None:
+    seen = exc.__cause__ or exc.__context__
+    while seen is not None and (seen.__cause__ or seen.__context__) is not None:
+        seen = seen.__cause__ or seen.__context__
+    return seen
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
@@ -103,6 +111,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI reports any failure while parsing a form as 400; say what really happened.
+        cause = _root_cause(exc)
+        if type(cause).__name__ == "_BodyTooLarge":
+            return problem(413, "payload_too_large", "Payload too large", "The request body is too large.")
+        if isinstance(cause, MultiPartException):
+            return problem(
+                422, "invalid_form", "Invalid request", f"The form cannot be read: {cause.message}"
+            )
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         response = problem(exc.status_code, code, title, str(exc.detail) if exc.detail else title)
         for k, v in (exc.headers or {}).items():

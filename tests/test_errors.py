@@ -130,3 +130,42 @@ async def test_unhandled_error_is_500_without_details(
     # The server keeps answering.
     r = await broken_client.get(f"{API}/health")
     assert r.status_code == 200
+
+
+async def test_a_chunked_upload_over_the_limit_is_413_not_400(env: Env) -> None:
+    # No Content-Length: the limit is found while the bytes arrive, inside the form parser.
+    async def body() -> AsyncIterator[bytes]:
+        yield b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+        for _ in range(22):
+            yield b"\xff" * (1024 * 1024)
+        yield b"\r\n--xyz--\r\n"
+
+    headers = {**env.auth("inspector_baiyun"), "Content-Type": "multipart/form-data; boundary=xyz"}
+    r = await env.client.put(f"{API}/photos/{new_id()}", headers=headers, content=body())
+    assert_problem(r, 413, "payload_too_large")
+
+
+async def test_a_form_field_over_the_parser_limit_is_422(env: Env) -> None:
+    r = await env.client.post(
+        f"{API}/public/reports", data={"category": "RPT-01", "description": "x" * (1024 * 1024 + 1)}
+    )
+    assert_problem(r, 422, "invalid_form")
+
+
+async def test_control_characters_are_refused_not_a_500(env: Env) -> None:
+    h = env.auth("inspector_baiyun")
+    r = await env.client.post(
+        f"{API}/findings", headers=h, json={"area_code": "v-baiyun-g1", "title": "堵塞\u0000通道"}
+    )
+    assert_problem(r, 422, "validation_error")
+    r = await env.client.post(f"{API}/public/reports", data={"category": "RPT-01", "description": "a\x00b"})
+    assert_problem(r, 422, "invalid_characters")
+
+
+async def test_out_of_range_integers_are_422_not_a_500(env: Env) -> None:
+    h = env.auth("inspector_baiyun")
+    r = await env.client.get(f"{API}/checklists/fire_exits", headers=h, params={"version": 99_999_999_999})
+    assert_problem(r, 422, "validation_error")
+    body = inspection_body(checklist_version=99_999_999_999)
+    r = await env.client.put(f"{API}/inspections/{new_id()}", headers=h, json=body)
+    assert_problem(r, 422, "validation_error")

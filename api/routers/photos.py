@@ -37,7 +37,7 @@ async def _serve(
     session: SessionDep, storage: StorageDep, user: CurrentUser, photo_id: uuid.UUID, thumbnail: bool
 ) -> Response:
     photo = await photo_service.get_visible(session, user, photo_id)
-    data = await storage.get(photo.thumbnail_key if thumbnail else photo.file_key)
+    data = await photo_service.read_file(storage, photo.thumbnail_key if thumbnail else photo.file_key)
     return Response(content=data, media_type="image/jpeg", headers=PHOTO_HEADERS)
 
 

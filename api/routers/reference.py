@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep
 from api.schemas.reference import AreaOut, ChecklistOut, CodeName
@@ -29,16 +31,12 @@ async def list_checklists(session: SessionDep, _user: CurrentUser) -> list[Check
 
 @router.get("/checklists/{code}", response_model=ChecklistOut)
 async def get_checklist(
-    session: SessionDep, _user: CurrentUser, code: str, version: int | None = None
+    session: SessionDep,
+    _user: CurrentUser,
+    code: str,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> ChecklistOut:
-    if version is None:
-        template = await checklist_service.get_latest(session, code)
-    else:
-        template = await checklist_service.get_version(session, code, version)
-    if template is None:
-        from api.errors import NotFound
-
-        raise NotFound(f"No checklist {code!r} version {version}.", code="checklist_not_found")
+    template = await checklist_service.get(session, code, version)
     return ChecklistOut.model_validate(template, from_attributes=True)
 
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
 
 T = TypeVar("T")
 
@@ -25,8 +26,23 @@ OutDatetime = Annotated[
 ]
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_characters(value: str) -> bool:
+    """True for text with control characters other than tab and newlines (PostgreSQL refuses NUL)."""
+    return _CONTROL.search(value) is not None
+
+
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and has_control_characters(value):
+            raise ValueError("text must not contain control characters")
+        return value
 
 
 class OutSchema(BaseModel):

@@ -18,7 +18,7 @@ class AnswerIn(Schema):
 class InspectionIn(Schema):
     venue_id: uuid.UUID
     checklist_code: str = Field(min_length=1, max_length=64)
-    checklist_version: int = Field(ge=1)
+    checklist_version: int = Field(ge=1, le=2**31 - 1)
     started_at: AwareDatetime | None = None
     submitted_at: AwareDatetime
     lat: float | None = Field(default=None, ge=-90, le=90)

@@ -74,3 +74,11 @@ async def get_version(session: AsyncSession, code: str, version: int) -> Checkli
         session.expunge(row)
         _versions[key] = row
     return row
+
+
+async def get(session: AsyncSession, code: str, version: int | None) -> ChecklistTemplate:
+    """The given version of a checklist, or its newest when no version is asked for."""
+    template = await (get_latest(session, code) if version is None else get_version(session, code, version))
+    if template is None:
+        raise NotFound(f"No checklist {code!r} version {version}.", code="checklist_not_found")
+    return template

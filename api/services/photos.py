@@ -6,7 +6,7 @@ import uuid
 import anyio
 import anyio.to_thread
 from fastapi import UploadFile
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from api.models import Photo
 from api.services.auth import Principal
 from api.services.imaging import ImageRejected, ProcessedImage, process_image
 from api.services.scope import in_scope
-from api.storage import PhotoStorage
+from api.storage import PhotoNotFound, PhotoStorage
 
 _CHUNK = 1 << 16
 # Image work takes at most this many threads, so on a small server a burst of 12-megapixel uploads
@@ -129,12 +129,21 @@ def _replay(existing: Photo, digest: str, uploaded_by: uuid.UUID | None) -> Phot
 async def get_visible(session: AsyncSession, user: Principal, photo_id: uuid.UUID) -> Photo:
     visible = or_(Photo.uploaded_by == user.id, in_scope(user, Photo.area_code))
     if user.at_least("supervisor"):
-        # Report photos belong to the town's report desk until triage gives them an area.
-        visible = or_(visible, Photo.purpose == "report")
+        # Report photos belong to the town's report desk until triage gives them an area; from then on
+        # the area decides, as for any other photo.
+        visible = or_(visible, and_(Photo.purpose == "report", Photo.area_code.is_(None)))
     photo = await session.scalar(select(Photo).where(Photo.id == photo_id, visible))
     if photo is None:
         raise NotFound("No such photo.", code="photo_not_found")
     return photo
+
+
+async def read_file(storage: PhotoStorage, key: str) -> bytes:
+    try:
+        return await storage.get(key)
+    except PhotoNotFound as exc:
+        # The row exists but the file is gone (a restore without the photo volume): say so plainly.
+        raise NotFound("The photo's file is missing from storage.", code="photo_file_missing") from exc
 
 
 def photo_dict(photo: Photo) -> dict[str, object]:

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.config import Settings
 from api.errors import Conflict, NotFound, Unprocessable
 from api.models import Area, Finding, Report, ReportEvent, Venue
+from api.schemas.common import has_control_characters
 from api.services import findings as finding_service
 from api.services import photos as photo_service
 from api.services import reference
@@ -50,7 +51,7 @@ from api.services.auth import Principal
 from api.services.imaging import ProcessedImage
 from api.services.pagination import newest_first
 from api.services.scope import in_scope, in_subtree
-from api.services.sealing import seal, unseal
+from api.services.sealing import SealBroken, seal, unseal
 from api.storage import PhotoStorage
 from api.timeutil import LOCAL_TZ, local_today, utcnow
 
@@ -154,6 +155,8 @@ def validate(settings: Settings, sub: Submission, photo_count: int) -> None:
         )
     if not sub.description:
         raise Unprocessable("Describe what is wrong.", code="description_required")
+    if any(has_control_characters(t) for t in (sub.description, sub.location_text, sub.contact) if t):
+        raise Unprocessable("The text contains control characters.", code="invalid_characters")
     if len(sub.description) > settings.report_max_description:
         raise Unprocessable(
             f"The description is {len(sub.description)} characters; at most "
@@ -729,7 +732,15 @@ async def read_contact(
     report = await get_report(session, user, report_id)
     session.add(_event(report, "contact_read", user, utcnow(), data={"had_contact": bool(report.contact)}))
     await session.flush()
-    return report, unseal(settings, "contact", report.contact) if report.contact else None
+    if not report.contact:
+        return report, None
+    try:
+        return report, unseal(settings, "contact", report.contact)
+    except SealBroken as exc:
+        raise Conflict(
+            "The contact was sealed under an earlier server secret and cannot be read.",
+            code="contact_unreadable",
+        ) from exc
 
 
 def _money(value: Decimal | float | None) -> str | None:

@@ -60,9 +60,10 @@ def _read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
 
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+            # Read-only sheets are parsed lazily: a broken part of the file fails here, not at load.
+            raw = [list(r) for r in sheet.iter_rows(values_only=True)]
         except Exception as exc:  # openpyxl raises many types for a broken workbook
             raise Unprocessable("The Excel file cannot be read.", code="unreadable_file") from exc
-        raw = [list(r) for r in sheet.iter_rows(values_only=True)]
     else:
         try:
             text = data.decode("utf-8-sig")
@@ -73,7 +74,10 @@ def _read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
                 raise UnsupportedMediaType(
                     "Send an .xlsx or a UTF-8/GBK .csv file.", code="unsupported_file"
                 ) from exc
-        raw = [list(r) for r in csv.reader(io.StringIO(text))]
+        try:
+            raw = [list(r) for r in csv.reader(io.StringIO(text))]
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            raise Unprocessable(f"The CSV file cannot be read: {exc}.", code="unreadable_file") from exc
     if not raw:
         raise Unprocessable("The file has no rows.", code="empty_file")
     header = [
