@@ -52,10 +52,13 @@ _bearer = HTTPBearer(auto_error=False)
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def get_current_user(session: SessionDep, credentials: BearerDep) -> Principal:
+async def get_current_user(request: Request, credentials: BearerDep) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Sign in and send the token as 'Authorization: Bearer …'.")
-    principal = await auth_service.principal_for_token(session, credentials.credentials)
+    # A short transaction of its own: the request's transaction starts at its first real query, so an
+    # upload being decoded holds no connection (and, on SQLite, no write lock) while it waits.
+    async with request.app.state.sessionmaker() as session:
+        principal = await auth_service.principal_for_token(session, credentials.credentials)
     if principal is None:
         raise Unauthorized("The token is unknown, expired or revoked.", code="invalid_token")
     return principal

@@ -26,8 +26,9 @@ async def put_photo(
     response: Response,
 ) -> PhotoOut:
     data = await photo_service.read_limited(file, settings.max_upload_bytes)
-    photo, created = await photo_service.store(
-        session, storage, settings, photo_id=photo_id, data=data, uploaded_by=user.id, purpose="inspection"
+    prepared = await photo_service.prepare(data, settings)
+    photo, created = await photo_service.save(
+        session, storage, photo_id=photo_id, prepared=prepared, uploaded_by=user.id, purpose="inspection"
     )
     response.status_code = 201 if created else 200
     return PhotoOut(**photo_service.photo_dict(photo))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
@@ -71,28 +72,42 @@ async def process(data: bytes, settings: Settings) -> ProcessedImage:
         raise ImageError(exc.status, exc.code, exc.detail) from exc
 
 
-async def store(
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """A photo made ready to store: all CPU work done, nothing written yet."""
+
+    digest: str  # SHA-256 of the bytes as uploaded
+    image: ProcessedImage
+
+
+async def prepare(data: bytes, settings: Settings) -> PreparedPhoto:
+    """Hashes and processes an upload off the event loop. Done before the request touches the database,
+    so no transaction (on SQLite: the write lock) is held while an image is decoded."""
+    digest = await anyio.to_thread.run_sync(lambda: hashlib.sha256(data).hexdigest())
+    return PreparedPhoto(digest=digest, image=await process(data, settings))
+
+
+async def save(
     session: AsyncSession,
     storage: PhotoStorage,
-    settings: Settings,
     *,
     photo_id: uuid.UUID,
-    data: bytes,
+    prepared: PreparedPhoto,
     uploaded_by: uuid.UUID | None,
     purpose: str,
 ) -> tuple[Photo, bool]:
-    """Stores a photo under the client's id. Returns (photo, created); the same bytes again are a retry."""
-    digest = await anyio.to_thread.run_sync(lambda: hashlib.sha256(data).hexdigest())
+    """Stores a prepared photo under the client's id. Returns (photo, created); the same bytes again
+    are a retry, other bytes under the same id a conflict."""
     existing = await session.get(Photo, photo_id)
     if existing is not None:
-        return _replay(existing, digest, uploaded_by), False
-    image = await process(data, settings)
+        return _replay(existing, prepared.digest, uploaded_by), False
+    image = prepared.image
     file_key = await storage.put(image.image)
     thumbnail_key = await storage.put(image.thumbnail)
     keep_evidence = purpose == "inspection"
     photo = Photo(
         id=photo_id,
-        sha256=digest,
+        sha256=prepared.digest,
         file_key=file_key,
         thumbnail_key=thumbnail_key,
         width=image.width,
@@ -116,7 +131,7 @@ async def store(
         winner = await session.get(Photo, photo_id, populate_existing=True)
         if winner is None:
             raise
-        return _replay(winner, digest, uploaded_by), False
+        return _replay(winner, prepared.digest, uploaded_by), False
     return photo, True
 
 

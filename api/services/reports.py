@@ -18,6 +18,7 @@ no log of this application holds an address.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import io
@@ -197,18 +198,18 @@ def _reencode(processed: ProcessedImage) -> bytes:
         return out.getvalue()
 
 
-async def _clean_photos(settings: Settings, uploads: Sequence[bytes]) -> list[bytes]:
+async def _clean_photos(settings: Settings, uploads: Sequence[bytes]) -> list[photo_service.PreparedPhoto]:
     """Validates and strips every photo before anything is written: one bad file refuses the report."""
     cleaned = []
     for data in uploads:
         processed = await photo_service.process(data, settings)
         if processed.fast_path:
             # Under the photo pipeline's thread cap, like all image work.
-            cleaned.append(
-                await anyio.to_thread.run_sync(_reencode, processed, limiter=photo_service._limiter())
-            )
-        else:
-            cleaned.append(processed.image)
+            image = await anyio.to_thread.run_sync(_reencode, processed, limiter=photo_service._limiter())
+            processed = dataclasses.replace(processed, image=image, fast_path=False)
+        # The hash is of what is kept, never of the reporter's own file, which could be matched against it.
+        digest = hashlib.sha256(processed.image).hexdigest()
+        cleaned.append(photo_service.PreparedPhoto(digest=digest, image=processed))
     return cleaned
 
 
@@ -221,12 +222,13 @@ async def submit(
 ) -> tuple[str, Report, bool]:
     """Files a report. Returns (formatted receipt, report, created); a replayed draft is not created."""
     validate(settings, sub, len(uploads))
+    # Image work first, before the first query opens the transaction (on SQLite, the write lock).
+    cleaned = await _clean_photos(settings, uploads)
     d_hash = draft_hash(settings, sub.draft_id) if sub.draft_id else None
     if d_hash is not None:
         existing = await session.scalar(select(Report).where(Report.draft_hash == d_hash))
         if existing is not None:
             return _replay(settings, sub, existing)
-    cleaned = await _clean_photos(settings, uploads)
 
     canonical = new_receipt(settings, sub.draft_id)
     now = _coarse(utcnow())
@@ -247,13 +249,12 @@ async def submit(
     )
     try:
         async with session.begin_nested():
-            for data in cleaned:
-                photo, _ = await photo_service.store(
+            for prepared in cleaned:
+                photo, _ = await photo_service.save(
                     session,
                     storage,
-                    settings,
                     photo_id=uuid.uuid4(),
-                    data=data,
+                    prepared=prepared,
                     uploaded_by=None,
                     purpose="report",
                 )
