@@ -488,7 +488,6 @@ async def test_manual_finding_refusals(env: Env) -> None:
     cases = [
         ({"venue_id": venue_id("青山棋牌室"), "title": "x"}, "venue_not_found"),
         ({"title": "x"}, "area_required"),
-        ({"area_code": "v-qingshan", "title": "x"}, "area_out_of_scope"),
         ({"area_code": "v-baiyun", "title": "x", "deadline": yesterday}, "deadline_in_past"),
         ({"area_code": "v-baiyun", "title": "x", "photo_ids": [new_id()]}, "unknown_photos"),
         ({"area_code": "v-baiyun", "title": ""}, "validation_error"),
@@ -496,6 +495,55 @@ async def test_manual_finding_refusals(env: Env) -> None:
     ]
     for body, code in cases:
         assert_problem(await post(f"{API}/findings", json=body, headers=h), 422, code)
+    r = await post(f"{API}/findings", json={"area_code": "v-qingshan", "title": "x"}, headers=h)
+    assert_problem(r, 403, "area_out_of_scope")
+    r = await post(f"{API}/findings", json={"area_code": "nowhere", "title": "x"}, headers=h)
+    assert_problem(r, 422, "unknown_area")
+
+
+async def test_an_inspector_may_shorten_the_deadline_but_not_lengthen_it(env: Env) -> None:
+    h = env.auth(A)
+    sooner = (sh_today() + timedelta(days=2)).isoformat()
+    later = (sh_today() + timedelta(days=60)).isoformat()
+    r = await env.client.post(
+        f"{API}/findings", json={"area_code": "v-baiyun", "title": "x", "deadline": sooner}, headers=h
+    )
+    assert r.status_code == 201 and r.json()["deadline"] == sooner
+    r = await env.client.post(
+        f"{API}/findings", json={"area_code": "v-baiyun", "title": "x", "deadline": later}, headers=h
+    )
+    assert_problem(r, 422, "deadline_too_late")
+    # A major hazard's deadline is capped for inspectors too.
+    r = await env.client.post(
+        f"{API}/findings",
+        json={
+            "area_code": "v-baiyun",
+            "title": "x",
+            "severity": "major",
+            "deadline": (sh_today() + timedelta(days=7)).isoformat(),
+        },
+        headers=h,
+    )
+    assert_problem(r, 422, "deadline_too_late")
+    # A supervisor decides longer deadlines.
+    r = await env.client.post(
+        f"{API}/findings",
+        json={"area_code": "v-baiyun", "title": "x", "deadline": later},
+        headers=env.auth("supervisor"),
+    )
+    assert r.status_code == 201 and r.json()["deadline"] == later
+
+
+async def test_a_retry_with_another_body_is_a_conflict(env: Env) -> None:
+    fid = new_id()
+    body = {"id": fid, "area_code": "v-baiyun", "title": "楼道堆物", "severity": "general"}
+    assert (await env.client.post(f"{API}/findings", json=body, headers=env.auth(A))).status_code == 201
+    for change in ({"severity": "major"}, {"description": "另说"}, {"photo_ids": [new_id()]}):
+        r = await env.client.post(f"{API}/findings", json={**body, **change}, headers=env.auth(A))
+        assert r.status_code in (409, 422), r.text
+    r = await env.client.post(f"{API}/findings", json={**body, "severity": "major"}, headers=env.auth(A))
+    assert_problem(r, 409, "id_conflict")
+    assert (await env.client.post(f"{API}/findings", json=body, headers=env.auth(A))).status_code == 200
 
 
 async def test_past_deadline_finding_reads_overdue_until_rectified(env: Env) -> None:

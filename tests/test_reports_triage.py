@@ -268,7 +268,7 @@ async def test_accept_with_only_an_area_and_the_refusals(env: Env, pub: httpx.As
     assert_problem(
         await triage(env, rid, action="accept", venue_id=str(uuid.uuid4())), 422, "venue_not_found"
     )
-    assert_problem(await triage(env, rid, action="accept", area_code="nowhere"), 422, "area_out_of_scope")
+    assert_problem(await triage(env, rid, action="accept", area_code="nowhere"), 422, "unknown_area")
     assert_problem(await triage(env, rid, action="reject"), 422, "validation_error")
     assert_problem(await triage(env, rid, action="duplicate"), 422, "validation_error")
     assert_problem(await triage(env, rid, action="maybe"), 422, "validation_error")

@@ -80,21 +80,21 @@ async def test_put_creates_then_updates(env: Env) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "code"),
+    ("change", "status", "code"),
     [
-        ({"kind": "spaceport"}, "unknown_venue_kind"),
-        ({"area_code": "v-qingshan-g1"}, "area_out_of_scope"),
-        ({"area_code": "town"}, "area_out_of_scope"),  # above the inspector's village
-        ({"area_code": "no-such-area"}, "area_out_of_scope"),
-        ({"risk_level": "extreme"}, "validation_error"),
-        ({"name": ""}, "validation_error"),
-        ({"lat": 123}, "validation_error"),
-        ({"unexpected": True}, "validation_error"),
+        ({"kind": "spaceport"}, 422, "unknown_venue_kind"),
+        ({"area_code": "v-qingshan-g1"}, 403, "area_out_of_scope"),
+        ({"area_code": "town"}, 403, "area_out_of_scope"),  # above the inspector's village
+        ({"area_code": "no-such-area"}, 422, "unknown_area"),
+        ({"risk_level": "extreme"}, 422, "validation_error"),
+        ({"name": ""}, 422, "validation_error"),
+        ({"lat": 123}, 422, "validation_error"),
+        ({"unexpected": True}, 422, "validation_error"),
     ],
 )
-async def test_put_refusals(env: Env, change: dict[str, Any], code: str) -> None:
+async def test_put_refusals(env: Env, change: dict[str, Any], status: int, code: str) -> None:
     vid = new_id()
-    assert_problem(await put(env, vid, {**venue_body(token()), **change}), 422, code)
+    assert_problem(await put(env, vid, {**venue_body(token()), **change}), status, code)
     r = await env.client.get(f"{API}/venues/{vid}", headers=env.auth("supervisor"))
     assert_problem(r, 404, "venue_not_found")
 
@@ -114,12 +114,12 @@ async def test_an_out_of_scope_venue_cannot_be_updated(env: Env) -> None:
     assert_problem(await put(env, vid, grab, "inspector_qingshan"), 404, "venue_not_found")
     # Leaving it where it is: the area is not the caller's to write to.
     assert_problem(
-        await put(env, vid, {**body, "name": "改名"}, "inspector_qingshan"), 422, "area_out_of_scope"
+        await put(env, vid, {**body, "name": "改名"}, "inspector_qingshan"), 403, "area_out_of_scope"
     )
     got = (await env.client.get(f"{API}/venues/{vid}", headers=env.auth(A))).json()
     assert (got["name"], got["area_code"]) == (body["name"], "v-baiyun-g1")
     # An inspector cannot move a venue of the village out of it either.
-    assert_problem(await put(env, vid, {**body, "area_code": "v-qingshan-g1"}), 422, "area_out_of_scope")
+    assert_problem(await put(env, vid, {**body, "area_code": "v-qingshan-g1"}), 403, "area_out_of_scope")
 
 
 async def test_venue_stats(env: Env) -> None:

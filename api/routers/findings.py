@@ -96,17 +96,7 @@ async def create_finding(
     session: SessionDep, settings: SettingsDep, user: InspectorUser, body: FindingIn, response: Response
 ) -> FindingDetailOut:
     finding, created = await finding_service.create_manual(
-        session,
-        user,
-        finding_id=body.id or uuid.uuid4(),
-        venue_id=body.venue_id,
-        area_code=body.area_code,
-        title=body.title,
-        description=body.description,
-        severity=body.severity,
-        deadline=body.deadline,
-        photo_ids=body.photo_ids,
-        major_cap=settings.major_deadline_days_cap,
+        session, user, body, major_cap=settings.major_deadline_days_cap
     )
     response.status_code = 201 if created else 200
     return await _detail(session, finding)

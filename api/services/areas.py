@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import NotFound, Unprocessable
+from api.errors import Forbidden, NotFound, Unprocessable
 from api.models import Area
 from api.services.auth import Principal
 from api.services.scope import path_in_scope
@@ -24,10 +24,11 @@ async def get_area(session: AsyncSession, code: str) -> Area:
 
 async def require_area_in_scope(session: AsyncSession, user: Principal, code: str) -> Area:
     area = await session.get(Area, code)
-    if area is None or not path_in_scope(user, area.path):
-        raise Unprocessable(
-            f"Area {code!r} does not exist or is outside your areas.", code="area_out_of_scope"
-        )
+    if area is None:
+        raise Unprocessable(f"Unknown area {code!r}; see GET /areas.", code="unknown_area")
+    # The area tree is public to every signed-in user, so naming an area outside one's own leaks nothing.
+    if not path_in_scope(user, area.path):
+        raise Forbidden(f"Area {code!r} is outside your areas.", code="area_out_of_scope")
     return area
 
 

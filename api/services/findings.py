@@ -10,9 +10,11 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import NotFound, Unprocessable
+from api.errors import Conflict, NotFound, Unprocessable
 from api.models import Area, Finding, FindingEvent, Photo, User, Venue
+from api.schemas.findings import FindingIn
 from api.services import lifecycle
+from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
 from api.services.lifecycle import Action, Status
 from api.services.pagination import newest_first
@@ -218,43 +220,42 @@ async def user_names(session: AsyncSession, ids: Sequence[uuid.UUID | None]) -> 
     return {i: n for i, n in rows.all()}
 
 
+# A manual finding's default deadline, in days (items of a checklist bring their own).
+MANUAL_DEADLINE_DAYS = 7
+
+
 async def create_manual(
-    session: AsyncSession,
-    user: Principal,
-    *,
-    finding_id: uuid.UUID,
-    venue_id: uuid.UUID | None,
-    area_code: str | None,
-    title: str,
-    description: str | None,
-    severity: str,
-    deadline: date | None,
-    photo_ids: list[uuid.UUID],
-    major_cap: int,
+    session: AsyncSession, user: Principal, body: FindingIn, *, major_cap: int
 ) -> tuple[Finding, bool]:
-    """A finding recorded by hand. Returns (finding, created); the same id again is a harmless retry."""
+    """A finding recorded by hand. Returns (finding, created); the same body again under the same id is a
+    harmless retry, another body a conflict."""
+    finding_id = body.id or uuid.uuid4()
     existing = await session.get(Finding, finding_id)
     if existing is not None:
-        return await _manual_retry(session, user, existing, title), False
-    venue: Venue | None = None
-    if venue_id is not None:
+        return await _manual_retry(session, user, existing, body), False
+    area_code = body.area_code
+    if body.venue_id is not None:
         venue = await session.scalar(
-            select(Venue).where(Venue.id == venue_id, in_scope(user, Venue.area_code))
+            select(Venue).where(Venue.id == body.venue_id, in_scope(user, Venue.area_code))
         )
         if venue is None:
             raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
         area_code = venue.area_code
     if area_code is None:
         raise Unprocessable("Give a venue_id or an area_code.", code="area_required")
-    from api.services.areas import require_area_in_scope
-
     await require_area_in_scope(session, user, area_code)
-    ids = await check_photos(session, user, photo_ids)
+    ids = await check_photos(session, user, body.photo_ids)
     today = local_today()
-    if deadline is None:
-        deadline = deadline_for(7, severity == "major", today, major_cap)
-    elif deadline < today:
+    default = deadline_for(MANUAL_DEADLINE_DAYS, body.severity == "major", today, major_cap)
+    deadline = body.deadline or default
+    if deadline < today:
         raise Unprocessable("The deadline is in the past.", code="deadline_in_past")
+    # An inspector may set a shorter deadline; a longer one is a supervisor's decision (延期, with a reason).
+    if deadline > default and not user.at_least("supervisor"):
+        raise Unprocessable(
+            f"An inspector may set a deadline up to {default.isoformat()}; a supervisor extends it.",
+            code="deadline_too_late",
+        )
     try:
         async with session.begin_nested():
             finding = await open_finding(
@@ -262,13 +263,13 @@ async def create_manual(
                 finding_id=finding_id,
                 area_code=area_code,
                 source="manual",
-                title=title,
-                description=description,
-                severity=severity,
+                title=body.title,
+                description=body.description,
+                severity=body.severity,
                 deadline=deadline,
                 actor_id=user.id,
                 at=utcnow(),
-                venue_id=venue_id,
+                venue_id=body.venue_id,
                 photo_ids=ids,
             )
     except IntegrityError:
@@ -276,13 +277,25 @@ async def create_manual(
         winner = await session.get(Finding, finding_id, populate_existing=True)
         if winner is None:
             raise
-        return await _manual_retry(session, user, winner, title), False
+        return await _manual_retry(session, user, winner, body), False
     return finding, True
 
 
-async def _manual_retry(session: AsyncSession, user: Principal, existing: Finding, title: str) -> Finding:
-    if existing.created_by != user.id or existing.title != title:
-        raise lifecycle.Conflict("This id already holds another finding.", code="id_conflict")
+async def _manual_retry(
+    session: AsyncSession, user: Principal, existing: Finding, body: FindingIn
+) -> Finding:
+    same = (
+        existing.source == "manual"
+        and existing.created_by == user.id
+        and (existing.title, existing.description, existing.severity)
+        == (body.title, body.description, body.severity)
+        and (body.venue_id is None or existing.venue_id == body.venue_id)
+        and (body.area_code is None or body.venue_id is not None or existing.area_code == body.area_code)
+        and sorted(existing.photo_ids or []) == sorted(str(p) for p in body.photo_ids)
+        and (body.deadline is None or existing.deadline == body.deadline)
+    )
+    if not same:
+        raise Conflict("This id already holds another finding.", code="id_conflict")
     return await get_finding(session, user, existing.id)
 
 
