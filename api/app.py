@@ -16,9 +16,9 @@ from api import __version__
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.errors import install_error_handlers
+from api.jobs import escalate_overdue
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from api.routers import auth, findings, inspections, photos, public, reference, reports, venues
-from api.services.findings import sweep_escalations
 from api.storage import LocalPhotoStorage
 
 log = logging.getLogger("safegrid")
@@ -29,11 +29,9 @@ API_PREFIX = "/api/v1"
 async def _escalation_loop(app: FastAPI, every: float) -> None:
     while True:
         try:
-            async with app.state.sessionmaker() as session:
-                raised = await sweep_escalations(session)
-                await session.commit()
-            if raised:
-                log.info("escalated %d overdue finding(s)", raised)
+            total = await escalate_overdue(app.state.sessionmaker)
+            if total:
+                log.info("escalated %d overdue finding(s)", total)
         except Exception:  # the loop must outlive a bad night of the database
             log.exception("escalation sweep failed")
         await asyncio.sleep(every)

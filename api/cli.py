@@ -128,10 +128,16 @@ def cmd_import_venues(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(_args: argparse.Namespace) -> int:
-    from api.services.findings import sweep_escalations
+    from api.jobs import escalate_overdue
 
-    raised = asyncio.run(_in_session(sweep_escalations))
-    print(f"escalated {raised} finding(s)")
+    async def run() -> int:
+        engine = create_engine(get_settings())
+        try:
+            return await escalate_overdue(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    print(f"escalated {asyncio.run(run())} finding(s)")
     return 0
 
 

@@ -142,3 +142,18 @@ def test_escalation_target_steps() -> None:
     d = date(2026, 6, 1)
     got = [escalation_target(d, d + timedelta(days=n)) for n in (-5, 0, 1, 6, 7, 29, 30, 31)]
     assert got == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+async def test_the_job_works_through_a_backlog_in_small_batches(env: Env) -> None:
+    from api.jobs import escalate_overdue
+
+    await sweep(env)  # whatever other tests left behind
+    fids = [await open_finding(env) for _ in range(5)]
+    for fid in fids:
+        await set_finding_fields(env, fid, deadline=sh_today() - timedelta(days=3))
+    # Five findings, two per transaction: three transactions, every finding raised exactly once.
+    assert await escalate_overdue(env.app.state.sessionmaker, batch=2) == 5
+    for fid in fids:
+        f = await get_finding(env, fid)
+        assert f["escalation_level"] == 1 and len(escalations(f)) == 1
+    assert await escalate_overdue(env.app.state.sessionmaker, batch=2) == 0

@@ -308,7 +308,7 @@ REFUSALS = [
     ("void", "rectification", None, "finding_void"),
     ("void", "verification", None, "finding_void"),
     ("void", "extension", None, "finding_void"),
-    ("void", "void", None, "already_void"),
+    ("void", "void", {"reason": "另一个理由"}, "already_void"),
 ]
 
 
@@ -324,7 +324,13 @@ async def test_forbidden_transition(
     }[state]
     fid = await make(env)
     before = await get_finding(env, fid)
-    user = "supervisor" if action in ("extension", "void") else B
+    # Someone other than whoever made the last transition: the same person sending the same thing again
+    # is a retry, answered as the first send was (see test_a_resend_of_the_last_transition_is_harmless).
+    user = (
+        "supervisor"
+        if action in ("extension", "void") or (state, action) == ("closed", "verification")
+        else B
+    )
     problem = assert_problem(await act(env, fid, action, user, body), 409, code)
     assert problem["status_now"] == state
     after = await get_finding(env, fid)
@@ -552,3 +558,29 @@ async def test_past_deadline_finding_reads_overdue_until_rectified(env: Env) -> 
     assert (await get_finding(env, fid))["overdue"] is True
     await act(env, fid, "rectification", A)
     assert (await get_finding(env, fid))["overdue"] is False
+
+
+@pytest.mark.parametrize("action", ["rectification", "verification", "extension", "void"])
+async def test_a_resend_of_the_last_transition_is_harmless(env: Env, action: str) -> None:
+    # A phone whose reply was lost sends the same transition again: 200, the same finding, no new event.
+    later = (sh_today() + timedelta(days=30)).isoformat()
+    fid = await (submitted_finding(env) if action == "verification" else open_finding(env))
+    user = {"rectification": A, "verification": B, "extension": "supervisor", "void": "supervisor"}[action]
+    body = {
+        "rectification": {"note": "已清理", "photo_ids": []},
+        "verification": {"result": "pass", "note": "复查合格", "photo_ids": []},
+        "extension": {"deadline": later, "reason": "督办决定延期"},
+        "void": {"reason": "重复录入"},
+    }[action]
+    first = await act(env, fid, action, user, body)
+    assert first.status_code == 200, first.text
+    again = await act(env, fid, action, user, body)
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert len(again.json()["events"]) == len(first.json()["events"])
+    # Not a resend: another person, or other words, meets the lifecycle's refusal.
+    other_user = {"rectification": B, "verification": "supervisor", "extension": "admin", "void": "admin"}[
+        action
+    ]
+    refused = await act(env, fid, action, other_user, body)
+    assert refused.status_code == (422 if action == "extension" else 409), refused.text

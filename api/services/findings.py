@@ -332,16 +332,6 @@ async def extend(
     session: AsyncSession, user: Principal, finding_id: uuid.UUID, deadline: date, reason: str
 ) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
-    lifecycle.check(finding, Action.EXTEND, user.id)
-    if deadline < local_today():
-        raise Unprocessable("An extension cannot set a deadline in the past.", code="deadline_in_past")
-    if deadline <= finding.deadline:
-        raise Unprocessable(
-            f"An extension must move the deadline later than {finding.deadline.isoformat()}.",
-            code="deadline_not_later",
-        )
-    before = finding.deadline
-    finding.deadline = deadline
     await lifecycle.apply(
         session,
         finding,
@@ -349,7 +339,7 @@ async def extend(
         actor_id=user.id,
         at=utcnow(),
         note=reason,
-        data={"deadline": {"before": before.isoformat(), "after": deadline.isoformat()}},
+        changes={"deadline": deadline},
     )
     return finding
 
@@ -375,26 +365,28 @@ def escalation_target(deadline: date, today: date) -> int:
     return sum(1 for step in ESCALATION_STEPS if days_over >= step)
 
 
-async def sweep_escalations(session: AsyncSession, now: datetime | None = None) -> int:
-    """Raises the escalation level (督办) of open findings past their deadline; each rise is an event.
+async def sweep_escalations(session: AsyncSession, now: datetime | None = None, *, batch: int = 500) -> int:
+    """Raises the escalation level (督办) of up to `batch` open findings past their deadline; each rise is
+    an event. Returns how many rose: callers repeat, one transaction per batch, while it returns `batch`,
+    so no transaction holds many row locks for long.
 
-    Safe to run from several processes at once: rows are locked and the level only ever rises.
+    Safe to run from several processes at once: rows are locked (others skipped) and a level only rises.
     """
     now = now or utcnow()
     today = local_today(now)
+    # The deadline a finding must have passed to be due for each level, highest first.
+    due = [(level, today - timedelta(days=step)) for level, step in enumerate(ESCALATION_STEPS, start=1)]
+    behind = or_(*(and_(Finding.deadline <= d, Finding.escalation_level < level) for level, d in due))
     stmt = (
         select(Finding)
-        .where(overdue_clause(today), Finding.escalation_level < len(ESCALATION_STEPS))
-        .order_by(Finding.deadline)
+        .where(overdue_clause(today), behind)
+        .order_by(Finding.deadline, Finding.id)
+        .limit(batch)
         .with_for_update(skip_locked=True)
     )
     raised = 0
     for finding in (await session.scalars(stmt)).all():
-        target = max(escalation_target(finding.deadline, today), finding.escalation_level)
-        if target == finding.escalation_level:
-            continue
-        before = finding.escalation_level
-        finding.escalation_level = target
+        target = escalation_target(finding.deadline, today)
         await lifecycle.apply(
             session,
             finding,
@@ -402,7 +394,7 @@ async def sweep_escalations(session: AsyncSession, now: datetime | None = None) 
             actor_id=None,
             at=now,
             note=f"期限已过 {(today - finding.deadline).days} 天，督办升级",
-            data={"escalation_level": {"before": before, "after": target}},
+            changes={"escalation_level": target},
         )
         raised += 1
     return raised

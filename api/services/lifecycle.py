@@ -3,8 +3,8 @@
     open ──rectify──► submitted ──verify pass──► closed (销号)
       ▲                   │
       └──verify fail──────┘
-    open/submitted ──extend (supervisor, reason)──► same state, later deadline
-    open ──escalate (deadline passed, 督办)──► same state, higher escalation level
+    open/submitted ──extend (supervisor, reason)──► same state, a later deadline not in the past
+    open ──escalate (deadline passed, 督办)──► same state, higher escalation level only
     open/submitted/closed ──void (supervisor, reason)──► void
 
 Every transition appends a FindingEvent; nothing else in the code changes a finding's status.
@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import Conflict, Forbidden
+from api.errors import AppError, Conflict, Forbidden, Unprocessable
 from api.models import Finding, FindingEvent
+from api.timeutil import local_today
 
 
 class Status(StrEnum):
@@ -126,6 +127,55 @@ async def record(
     return event
 
 
+def _guard(finding: Finding, action: Action, changes: dict[str, Any], today: date) -> None:
+    """Rules on what an action changes, beside the status."""
+    if action == Action.EXTEND:
+        deadline = changes["deadline"]
+        if deadline < today:
+            raise Unprocessable("An extension cannot set a deadline in the past.", code="deadline_in_past")
+        if deadline <= finding.deadline:
+            raise Unprocessable(
+                f"An extension must move the deadline later than {finding.deadline.isoformat()}.",
+                code="deadline_not_later",
+            )
+    elif action == Action.ESCALATE and changes["escalation_level"] <= finding.escalation_level:
+        raise Conflict("The escalation level only rises.", code="escalation_not_higher")
+
+
+async def _retry_of(
+    session: AsyncSession,
+    finding: Finding,
+    action: Action,
+    actor_id: uuid.UUID | None,
+    note: str | None,
+    photo_ids: list[str],
+    changes: dict[str, Any],
+) -> FindingEvent | None:
+    """The event this request already made, when it is a resend (a phone whose reply was lost)."""
+    last = await session.scalar(
+        select(FindingEvent)
+        .where(FindingEvent.finding_id == finding.id)
+        .order_by(FindingEvent.seq.desc())
+        .limit(1)
+    )
+    target = RULES[action].to
+    if (
+        last is None
+        or actor_id is None
+        or (last.action, last.actor_id) != (action.value, actor_id)
+        or (last.note or None) != (note or None)
+        or sorted(last.photo_ids or []) != sorted(photo_ids)
+        or (target is not None and finding.status != target.value)
+        or any(getattr(finding, field) != value for field, value in changes.items())
+    ):
+        return None
+    return last
+
+
+def _wire(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
 async def apply(
     session: AsyncSession,
     finding: Finding,
@@ -135,17 +185,35 @@ async def apply(
     at: datetime,
     note: str | None = None,
     photo_ids: list[str] | None = None,
-    data: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> FindingEvent:
-    """Checks and performs one transition on a finding already locked by the caller, and records it."""
-    check(finding, action, actor_id)
+    """Checks and performs one transition on a finding already locked by the caller, and records it.
+
+    `changes` are the fields the action sets besides the status (a deadline, an escalation level); the
+    event keeps each one's before and after. A resend of the transition that was just made by the same
+    person answers as the first send did, without a second event.
+    """
+    changes = changes or {}
+    photo_ids = list(photo_ids or [])
+    try:
+        check(finding, action, actor_id)
+        _guard(finding, action, changes, local_today(at))
+    except AppError:
+        retry = await _retry_of(session, finding, action, actor_id, note, photo_ids, changes)
+        if retry is not None:
+            return retry
+        raise
     before = finding.status
     target = RULES[action].to
     if target is not None:
         finding.status = target.value
+    data = {}
+    for field, value in changes.items():
+        data[field] = {"before": _wire(getattr(finding, field)), "after": _wire(value)}
+        setattr(finding, field, value)
     if action == Action.RECTIFY:
         finding.rectified_by, finding.rectified_at = actor_id, at
-        finding.rectification_note, finding.rectification_photo_ids = note, list(photo_ids or [])
+        finding.rectification_note, finding.rectification_photo_ids = note, photo_ids
     elif action == Action.VERIFY_PASS:
         finding.closed_at = at
     elif action == Action.VERIFY_FAIL:
