@@ -29,8 +29,6 @@ class Settings(BaseSettings):
     # A large JPEG may be stored up to this fraction under photo_long_side when libjpeg can then decode it
     # at 1/2, 1/4 or 1/8 scale with no resize (a 4000x3000 photo becomes 2000x1500, about 4x faster).
     photo_draft_tolerance: float = 0.05
-    # Asia/Shanghai has no DST; deadlines are dates in this zone.
-    timezone: str = "Asia/Shanghai"
 
     login_max_failures: int = 5
     login_window_seconds: int = 15 * 60

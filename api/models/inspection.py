@@ -15,7 +15,11 @@ class Inspection(Base):
     of its own (the finding), which keeps the table at one row per visit."""
 
     __tablename__ = "inspections"
-    __table_args__ = (Index("ix_inspections_venue_id_submitted_at", "venue_id", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_inspections_venue_id_submitted_at", "venue_id", "submitted_at"),
+        # The keyset order of GET /inspections (newest first).
+        Index("ix_inspections_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     venue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("venues.id"))

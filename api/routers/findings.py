@@ -9,7 +9,6 @@ from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep, Superv
 from api.models import Finding
 from api.schemas.common import Page
 from api.schemas.findings import (
-    EventOut,
     ExtensionIn,
     FindingDetailOut,
     FindingIn,
@@ -17,7 +16,6 @@ from api.schemas.findings import (
     FindingSource,
     FindingStatus,
     RectificationIn,
-    RectificationOut,
     Severity,
     VerificationIn,
     VoidIn,
@@ -28,36 +26,7 @@ router = APIRouter(tags=["findings"])
 
 
 async def _detail(session: SessionDep, finding: Finding) -> FindingDetailOut:
-    events = await finding_service.events_of(session, finding.id)
-    rectification = None
-    if finding.rectified_by is not None and finding.rectified_at is not None:
-        names = await finding_service.user_names(session, [finding.rectified_by])
-        rectification = RectificationOut(
-            by=finding.rectified_by,
-            by_name=names.get(finding.rectified_by),
-            at=finding.rectified_at,
-            note=finding.rectification_note,
-            photo_ids=[uuid.UUID(p) for p in finding.rectification_photo_ids or []],
-        )
-    return FindingDetailOut(
-        **finding_service.finding_dict(finding),
-        events=[
-            EventOut(
-                seq=e.seq,
-                action=e.action,
-                actor_id=e.actor_id,
-                actor_name=name,
-                at=e.at,
-                from_status=e.from_status,
-                to_status=e.to_status,
-                note=e.note,
-                photo_ids=[uuid.UUID(p) for p in e.photo_ids or []],
-                data=e.data or {},
-            )
-            for e, name in events
-        ],
-        rectification=rectification,
-    )
+    return FindingDetailOut.model_validate(await finding_service.finding_detail(session, finding))
 
 
 @router.get("/findings", response_model=Page[FindingOut])

@@ -355,6 +355,7 @@ async def _notify_report(session: AsyncSession, finding: Finding) -> None:
     """A report's public status follows the finding it opened (resolved when the finding closes)."""
     if finding.report_id is None:
         return
+    # Imported here: the reports service opens findings through this module.
     from api.services import reports
 
     await reports.on_finding_changed(session, finding)
@@ -398,6 +399,41 @@ async def sweep_escalations(session: AsyncSession, now: datetime | None = None, 
         )
         raised += 1
     return raised
+
+
+async def finding_detail(session: AsyncSession, finding: Finding) -> dict[str, Any]:
+    """The whole finding as GET /findings/{id} and every changing call reply with it: its audit trail,
+    creation first, and the current rectification."""
+    events = await events_of(session, finding.id)
+    rectification = None
+    if finding.rectified_by is not None and finding.rectified_at is not None:
+        names = await user_names(session, [finding.rectified_by])
+        rectification = {
+            "by": finding.rectified_by,
+            "by_name": names.get(finding.rectified_by),
+            "at": finding.rectified_at,
+            "note": finding.rectification_note,
+            "photo_ids": finding.rectification_photo_ids or [],
+        }
+    return {
+        **finding_dict(finding),
+        "events": [
+            {
+                "seq": e.seq,
+                "action": e.action,
+                "actor_id": e.actor_id,
+                "actor_name": name,
+                "at": e.at,
+                "from_status": e.from_status,
+                "to_status": e.to_status,
+                "note": e.note,
+                "photo_ids": e.photo_ids or [],
+                "data": e.data or {},
+            }
+            for e, name in events
+        ],
+        "rectification": rectification,
+    }
 
 
 def finding_dict(finding: Finding, today: date | None = None) -> dict[str, Any]:
