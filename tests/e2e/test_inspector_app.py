@@ -69,10 +69,26 @@ def sign_in(page: Any, username: str, password: str) -> None:
     page.wait_for_selector("[data-testid=venue-row]")
 
 
+SW_ACTIVATED = """() => Promise.race([
+  navigator.serviceWorker.ready.then((r) => new Promise((resolve) => {
+    const w = r.active;
+    if (w.state === 'activated') resolve(true);
+    else w.addEventListener('statechange', () => w.state === 'activated' && resolve(true));
+  })),
+  new Promise((resolve) => setTimeout(() => resolve(false), 20000)),
+])"""
+
+
 def wait_for_service_worker(page: Any) -> None:
-    page.wait_for_function(
-        "navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=20000
-    )
+    """The worker is active and holds the shell: from now on every load of the app goes through it (the
+    page that registered it is usually claimed as well, but a reload is what the tests rely on)."""
+    if not page.evaluate(SW_ACTIVATED):
+        state = page.evaluate(
+            "navigator.serviceWorker.getRegistration().then((r) => r ? {installing: r.installing && "
+            "r.installing.state, waiting: r.waiting && r.waiting.state, active: r.active && r.active.state} "
+            ": 'no registration')"
+        )
+        raise AssertionError(f"the service worker did not activate: {state}")
 
 
 def open_checklist(page: Any, venue: str = VENUE, template: str = TEMPLATE) -> None:
@@ -209,7 +225,7 @@ def test_offline_checklist_survives_reload_and_syncs_once(live_server, new_conte
     # Back online: the outbox drains by itself.
     ctx.set_offline(False)
     page.wait_for_selector("[data-testid=outbox-item][data-state=done]", timeout=60000)
-    page.wait_for_function("document.querySelector('#sync-badge .count').textContent === '0'")
+    page.wait_for_function("() => document.querySelector('#sync-badge .count').textContent === '0'")
     shot(screenshot, page, "07-sync-done")
 
     new = [i for i in inspections_of(live_server, vid) if i["id"] not in before]
@@ -409,7 +425,7 @@ def test_app_opens_offline_from_service_worker_after_restart(live_server, new_co
     page = ctx.pages[0] if ctx.pages else ctx.new_page()
     sign_in(page, INSPECTOR, live_server.password)
     wait_for_service_worker(page)
-    page.wait_for_function("document.querySelectorAll('[data-testid=venue-row]').length >= 3")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=venue-row]').length >= 3")
     ctx.close()
 
     # The phone comes back in a valley with no signal.
@@ -520,7 +536,7 @@ def test_new_version_waits_for_the_inspector_and_never_interrupts_a_checklist(
             sw = pwa / "sw.js"
             sw.write_text(re.sub(r"safegrid-shell-v\d+", "safegrid-shell-v999", sw.read_text()))
             page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
-            page.wait_for_function("window.safegrid.waitingWorker !== null", timeout=20000)
+            page.wait_for_function("() => window.safegrid.waitingWorker !== null", timeout=20000)
             page.wait_for_timeout(500)
             assert page.locator("#update-banner").count() == 0  # never mid-checklist
             assert (
@@ -538,9 +554,11 @@ def test_new_version_waits_for_the_inspector_and_never_interrupts_a_checklist(
             assert "safegrid-shell-v999" in keys
             with page.expect_event("load"):
                 page.click("#update-banner button")
-            page.wait_for_function(
-                "caches.keys().then((k) => k.length === 1 && k[0] === 'safegrid-shell-v999')", timeout=20000
-            )
+            for _ in range(100):
+                if page.evaluate("caches.keys()") == ["safegrid-shell-v999"]:
+                    break
+                page.wait_for_timeout(200)
+            assert page.evaluate("caches.keys()") == ["safegrid-shell-v999"]
             # The draft is still there after the update.
             page.goto("/#/sync")
             page.wait_for_selector("text=未提交（1）")
