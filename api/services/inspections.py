@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
@@ -16,6 +15,7 @@ from api.models import Inspection, Venue
 from api.schemas.inspections import InspectionIn
 from api.services import checklists, findings
 from api.services.auth import Principal
+from api.services.once import insert_or_winner
 from api.services.pagination import newest_first
 from api.services.scope import in_scope
 from api.timeutil import local_today, utcnow
@@ -93,19 +93,9 @@ async def put_inspection(
         body_sha256=digest,
         created_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(inspection)
-            await session.flush()
-    except IntegrityError:
-        # Two identical PUTs raced; the other one won. Answer as its retry would be answered.
-        # Rolling back the savepoint has already expunged the pending row.
-        if inspection in session:
-            session.expunge(inspection)
-        winner = await session.get(Inspection, inspection_id, populate_existing=True)
-        if winner is None:
-            raise
-        return await _replay(session, user, winner, digest)
+    inspection, inserted = await insert_or_winner(session, inspection)
+    if not inserted:  # two identical PUTs raced and the other one won
+        return await _replay(session, user, inspection, digest)
 
     today = local_today(now)
     for answer in answers:

@@ -8,7 +8,6 @@ import anyio
 import anyio.to_thread
 from fastapi import UploadFile
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
@@ -16,6 +15,7 @@ from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessa
 from api.models import Photo
 from api.services.auth import Principal
 from api.services.imaging import ImageRejected, ProcessedImage, process_image
+from api.services.once import insert_or_winner
 from api.services.scope import in_scope
 from api.storage import PhotoNotFound, PhotoStorage
 
@@ -120,18 +120,9 @@ async def save(
         gps_lng=image.gps_lng if keep_evidence else None,
         uploaded_by=uploaded_by,
     )
-    try:
-        async with session.begin_nested():
-            session.add(photo)
-            await session.flush()
-    except IntegrityError:
-        # Rolling back the savepoint has already expunged the pending row.
-        if photo in session:
-            session.expunge(photo)
-        winner = await session.get(Photo, photo_id, populate_existing=True)
-        if winner is None:
-            raise
-        return _replay(winner, prepared.digest, uploaded_by), False
+    photo, inserted = await insert_or_winner(session, photo)
+    if not inserted:  # the same photo was sent twice at once
+        return _replay(photo, prepared.digest, uploaded_by), False
     return photo, True
 
 

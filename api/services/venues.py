@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, false, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import NotFound, Unprocessable
@@ -14,6 +13,7 @@ from api.models import Area, Finding, Inspection, Venue
 from api.services import reference
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
+from api.services.once import insert_or_winner
 from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
 from api.services.scope import in_scope, in_subtree
 
@@ -46,18 +46,10 @@ async def put_venue(
         venue = Venue(id=venue_id, created_by=user.id, **{k: data.get(k) for k in VENUE_FIELDS})
         if venue.risk_level is None:
             venue.risk_level = "normal"
-        try:
-            async with session.begin_nested():
-                session.add(venue)
-                await session.flush()
-        except IntegrityError:
-            # Two PUTs of a new venue raced and the other one created it: this one updates it.
-            winner = await session.get(Venue, venue_id, with_for_update=True, populate_existing=True)
-            if winner is None:
-                raise
-            venue = winner
-        else:
+        venue, inserted = await insert_or_winner(session, venue, lock=True)
+        if inserted:
             return venue, True
+        # Two PUTs of a new venue raced and the other one created it: this one updates it.
     await _require_in_scope(session, user, venue)
     for key in VENUE_FIELDS:
         setattr(venue, key, data.get(key) if key != "risk_level" else (data.get(key) or "normal"))
