@@ -16,7 +16,6 @@ from api.schemas.reports import (
     ContactOut,
     ReplyIn,
     ReportDetailOut,
-    ReportEventOut,
     ReportOut,
     ReportStatus,
     RewardIn,
@@ -30,17 +29,7 @@ router = APIRouter(tags=["reports"])
 
 
 async def _detail(session: SessionDep, user: Principal, report: Report) -> ReportDetailOut:
-    events = await report_service.events_of(session, report.id)
-    return ReportDetailOut(
-        **report_service.report_dict(report),
-        possible_duplicates=await report_service.possible_duplicates(session, user, report),
-        events=[
-            ReportEventOut(
-                action=e.action, actor_id=e.actor_id, actor_name=name, at=e.at, note=e.note, data=e.data or {}
-            )
-            for e, name in events
-        ],
-    )
+    return ReportDetailOut.model_validate(await report_service.report_detail(session, user, report))
 
 
 @router.get("/reports", response_model=Page[ReportOut])

@@ -439,6 +439,26 @@ def category_name(code: str) -> str | None:
     return next((c["name"] for c in reference.report_categories() if c["code"] == code), None)
 
 
+async def report_detail(session: AsyncSession, user: Principal, report: Report) -> dict[str, Any]:
+    """The whole report as the office sees it (never the contact): its events and possible duplicates."""
+    events = await events_of(session, report.id)
+    return {
+        **report_dict(report),
+        "possible_duplicates": await possible_duplicates(session, user, report),
+        "events": [
+            {
+                "action": e.action,
+                "actor_id": e.actor_id,
+                "actor_name": name,
+                "at": e.at,
+                "note": e.note,
+                "data": e.data or {},
+            }
+            for e, name in events
+        ],
+    }
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     reward = None
     if report.reward_eligible is not None:
