@@ -25,12 +25,16 @@ from api.models import Photo
 from tests.conftest import Env, make_settings
 from tests.helpers import (
     API,
+    GENERAL_ITEM,
     assert_problem,
+    fail,
     gps_exif,
+    inspection_body,
     jpeg_segments,
     make_jpeg,
     make_png,
     new_id,
+    put_inspection,
     put_photo,
 )
 
@@ -431,3 +435,24 @@ async def test_put_refusals(env: Env, case: str) -> None:
     else:
         kwargs.pop("headers")
         assert_problem(await env.client.put(url, **kwargs), 401, "unauthorized")
+
+
+async def test_a_photo_documents_one_area(env: Env) -> None:
+    # Attached in 白云村 by an inspection, the photo cannot also document a finding in 青山村: those who
+    # may read that finding could not see it.
+    pid = await put_photo(env)
+    await put_inspection(env, inspection_body(answers=[fail(GENERAL_ITEM, [pid])]))
+    r = await env.client.post(
+        f"{API}/findings",
+        json={"area_code": "v-qingshan-g1", "title": "借用照片", "photo_ids": [pid]},
+        headers=env.auth("supervisor"),
+    )
+    body = assert_problem(r, 422, "unknown_photos")
+    assert body["photo_ids"] == [pid]
+    # In its own area it may document more than one record.
+    r = await env.client.post(
+        f"{API}/findings",
+        json={"area_code": "v-baiyun-g1", "title": "同一处", "photo_ids": [pid]},
+        headers=env.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text

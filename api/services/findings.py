@@ -42,9 +42,13 @@ def deadline_for(days: int, major: bool, today: date, major_cap: int) -> date:
 
 
 async def check_photos(
-    session: AsyncSession, user: Principal, photo_ids: Sequence[uuid.UUID | str]
+    session: AsyncSession, user: Principal, photo_ids: Sequence[uuid.UUID | str], *, for_area: str
 ) -> list[str]:
-    """Returns the ids as strings; 422 naming every id that is unknown or not the user's to use."""
+    """Returns the ids as strings; 422 naming every id that is unknown or not the user's to use.
+
+    A photo documents one place: one already attached in another area is refused, since those who may
+    see this area's records could not see it.
+    """
     ids = [str(p) for p in photo_ids]
     if not ids:
         return []
@@ -52,12 +56,15 @@ async def check_photos(
         raise Unprocessable("A photo id is listed twice.", code="duplicate_photo_ids")
     wanted = [uuid.UUID(i) for i in ids]
     visible = or_(Photo.uploaded_by == user.id, in_scope(user, Photo.area_code))
+    usable = or_(Photo.area_code.is_(None), Photo.area_code == for_area)
     found = set(
-        str(i) for i in (await session.scalars(select(Photo.id).where(Photo.id.in_(wanted), visible))).all()
+        str(i)
+        for i in (await session.scalars(select(Photo.id).where(Photo.id.in_(wanted), visible, usable))).all()
     )
     if missing := [i for i in ids if i not in found]:
         raise Unprocessable(
-            f"Unknown photo id(s): {', '.join(missing)}. Upload them first with PUT /photos/{{id}}.",
+            f"Unknown photo id(s), or photos of another area: {', '.join(missing)}. "
+            "Upload them first with PUT /photos/{id}.",
             code="unknown_photos",
             photo_ids=missing,
         )
@@ -244,7 +251,7 @@ async def create_manual(
     if area_code is None:
         raise Unprocessable("Give a venue_id or an area_code.", code="area_required")
     await require_area_in_scope(session, user, area_code)
-    ids = await check_photos(session, user, body.photo_ids)
+    ids = await check_photos(session, user, body.photo_ids, for_area=area_code)
     today = local_today()
     default = deadline_for(MANUAL_DEADLINE_DAYS, body.severity == "major", today, major_cap)
     deadline = body.deadline or default
@@ -303,7 +310,7 @@ async def rectify(
     session: AsyncSession, user: Principal, finding_id: uuid.UUID, note: str, photo_ids: list[uuid.UUID]
 ) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
-    ids = await check_photos(session, user, photo_ids)
+    ids = await check_photos(session, user, photo_ids, for_area=finding.area_code)
     await lifecycle.apply(
         session, finding, Action.RECTIFY, actor_id=user.id, at=utcnow(), note=note, photo_ids=ids
     )
@@ -320,7 +327,7 @@ async def verify(
     photo_ids: list[uuid.UUID],
 ) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
-    ids = await check_photos(session, user, photo_ids)
+    ids = await check_photos(session, user, photo_ids, for_area=finding.area_code)
     action = Action.VERIFY_PASS if result == "pass" else Action.VERIFY_FAIL
     await lifecycle.apply(session, finding, action, actor_id=user.id, at=utcnow(), note=note, photo_ids=ids)
     await attach_photos(session, ids, finding.area_code)

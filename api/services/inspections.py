@@ -73,7 +73,7 @@ async def put_inspection(
                 f"Item {code!r} failed and needs at least one photo.", code="photo_required", item_code=code
             )
     all_photos = list(dict.fromkeys(str(p) for a in answers for p in a.photo_ids))
-    await findings.check_photos(session, user, all_photos)
+    await findings.check_photos(session, user, all_photos, for_area=venue.area_code)
 
     now = utcnow()
     inspection = Inspection(
