@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -289,3 +290,22 @@ async def put_venue(
     r = await env.client.put(f"{API}/venues/{vid}", json=body, headers=env.auth(user))
     assert r.status_code == 201, r.text
     return vid
+
+
+async def pages(
+    env: Env, path: str, user: str = "supervisor", limit: int | None = None, **params: Any
+) -> AsyncIterator[tuple[list[dict[str, Any]], bool]]:
+    """Walks a paginated list (`{items, next_cursor}`), yielding each page's items and whether another
+    page follows; the next page is fetched only when the caller asks for it. Asserts each page answers 200
+    and holds no more than `limit` items."""
+    cursor = None
+    while True:
+        query = {**params, **({"limit": limit} if limit else {}), **({"cursor": cursor} if cursor else {})}
+        r = await env.client.get(f"{API}{path}", params=query, headers=env.auth(user))
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert limit is None or len(page["items"]) <= limit
+        cursor = page["next_cursor"]
+        yield page["items"], bool(cursor)
+        if not cursor:
+            return

@@ -27,6 +27,7 @@ from tests.helpers import (
     fail,
     inspection_body,
     new_id,
+    pages,
     put_inspection,
     put_venue,
     set_finding_fields,
@@ -53,17 +54,7 @@ async def manual(
 
 async def ids(env: Env, user: str = "supervisor", **params: Any) -> list[str]:
     """Every id the list gives for these filters, walking all pages."""
-    out: list[str] = []
-    cursor = None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        r = await env.client.get(f"{API}/findings", params=query, headers=env.auth(user))
-        assert r.status_code == 200, r.text
-        page = r.json()
-        out += [i["id"] for i in page["items"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return out
+    return [i["id"] async for items, _ in pages(env, "/findings", user, **params) for i in items]
 
 
 @dataclass
@@ -251,22 +242,15 @@ async def test_bad_filter_values(env: Env, params: dict[str, str], field: str) -
 
 async def walk(env: Env, limit: int, between: Any = None, **params: Any) -> tuple[list[str], int]:
     out: list[str] = []
-    cursor = None
-    pages = 0
-    while True:
-        query = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
-        r = await env.client.get(f"{API}/findings", params=query, headers=env.auth("supervisor"))
-        assert r.status_code == 200, r.text
-        page = r.json()
-        assert len(page["items"]) <= limit
-        pages += 1
-        out += [i["id"] for i in page["items"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return out, pages
-        assert len(page["items"]) == min(limit, 200)
-        if between:
-            await between()
+    count = 0
+    async for items, more in pages(env, "/findings", limit=limit, **params):
+        count += 1
+        out += [i["id"] for i in items]
+        if more:
+            assert len(items) == min(limit, 200)
+            if between:
+                await between()
+    return out, count
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 7])

@@ -29,6 +29,7 @@ from tests.helpers import (
     get_finding,
     inspection_body,
     new_id,
+    pages,
     put_inspection,
     put_photo,
     put_venue,
@@ -370,22 +371,11 @@ async def test_list_inspections_by_venue_with_a_cursor(env: Env) -> None:
     vid = await put_venue(env, f"巡查列表测试 {new_id()[:8]}", user=A)
     made = [(await put_inspection(env, inspection_body(vid), A))["id"] for _ in range(5)]
     seen: list[str] = []
-    cursor = None
-    pages = 0
-    while True:
-        params: dict[str, Any] = {"venue_id": vid, "limit": 2}
-        if cursor:
-            params["cursor"] = cursor
-        r = await env.client.get(f"{API}/inspections", params=params, headers=env.auth(A))
-        assert r.status_code == 200, r.text
-        page = r.json()
-        assert len(page["items"]) <= 2
-        seen += [i["id"] for i in page["items"]]
-        pages += 1
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
-    assert pages == 3
+    count = 0
+    async for items, _ in pages(env, "/inspections", A, limit=2, venue_id=vid):
+        seen += [i["id"] for i in items]
+        count += 1
+    assert count == 3
     assert seen == list(reversed(made))  # newest first
     from api.services.pagination import encode_cursor
 

@@ -14,7 +14,7 @@ import pytest
 from api.services import reports as report_service
 from api.timeutil import local_today
 from tests.conftest import Env, venue_id
-from tests.helpers import BAIYUN_SHOP, QINGSHAN_CLUB, assert_problem, make_jpeg
+from tests.helpers import BAIYUN_SHOP, QINGSHAN_CLUB, assert_problem, make_jpeg, pages
 from tests.test_public_reports import public_app, submit
 
 API = "/api/v1"
@@ -146,18 +146,7 @@ async def test_list_filters_and_cursor_pagination(env: Env, pub: httpx.AsyncClie
     sup = env.auth("supervisor")
 
     async def walk(**params: Any) -> list[str]:
-        seen: list[str] = []
-        cursor = None
-        while True:
-            q = {**params, "limit": 2, **({"cursor": cursor} if cursor else {})}
-            r = await env.client.get(f"{API}/reports", params=q, headers=sup)
-            assert r.status_code == 200, r.text
-            page = r.json()
-            assert len(page["items"]) <= 2
-            seen += [i["id"] for i in page["items"]]
-            cursor = page["next_cursor"]
-            if not cursor:
-                return seen
+        return [i["id"] async for items, _ in pages(env, "/reports", limit=2, **params) for i in items]
 
     today = local_today()
     listed = await walk(category="RPT-05", **{"from": today.isoformat(), "to": today.isoformat()})

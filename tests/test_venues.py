@@ -16,6 +16,7 @@ from tests.helpers import (
     fail,
     inspection_body,
     new_id,
+    pages,
     put_inspection,
     put_venue,
 )
@@ -146,17 +147,7 @@ async def test_demo_venue(env: Env) -> None:
 
 
 async def names(env: Env, user: str = "supervisor", **params: Any) -> list[str]:
-    out: list[str] = []
-    cursor = None
-    while True:
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        r = await env.client.get(f"{API}/venues", params=query, headers=env.auth(user))
-        assert r.status_code == 200, r.text
-        page = r.json()
-        out += [v["name"] for v in page["items"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return out
+    return [v["name"] async for items, _ in pages(env, "/venues", user, **params) for v in items]
 
 
 async def test_search_and_filters(env: Env) -> None:
@@ -218,20 +209,14 @@ async def test_pagination_by_name(env: Env, limit: int) -> None:
     await put_venue(env, f"{tok} B")  # the same name twice: the id breaks the tie
     seen: list[str] = []
     ids: list[str] = []
-    cursor = None
-    pages = 0
-    while True:
-        query: dict[str, Any] = {"q": tok, "limit": limit, **({"cursor": cursor} if cursor else {})}
-        page = (await env.client.get(f"{API}/venues", params=query, headers=env.auth(A))).json()
-        pages += 1
-        assert len(page["items"]) <= limit
-        seen += [v["name"] for v in page["items"]]
-        ids += [v["id"] for v in page["items"]]
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
-        # A venue added behind the cursor does not shift later pages.
-        await put_venue(env, f"{tok} 0-added-{pages}")
+    count = 0
+    async for items, more in pages(env, "/venues", A, limit=limit, q=tok):
+        count += 1
+        seen += [v["name"] for v in items]
+        ids += [v["id"] for v in items]
+        if more:
+            # A venue added behind the cursor does not shift later pages.
+            await put_venue(env, f"{tok} 0-added-{count}")
     assert len(ids) == len(set(ids))
     expected = sorted([*made, f"{tok} B"])
     assert [n for n in seen if "added" not in n] == expected
