@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep, SupervisorUser
 from api.models import Finding
@@ -21,6 +22,8 @@ from api.schemas.findings import (
     VoidIn,
 )
 from api.services import findings as finding_service
+from api.services import ledger
+from api.timeutil import local_today
 
 router = APIRouter(tags=["findings"])
 
@@ -29,10 +32,7 @@ async def _detail(session: SessionDep, finding: Finding) -> FindingDetailOut:
     return FindingDetailOut.model_validate(await finding_service.finding_detail(session, finding))
 
 
-@router.get("/findings", response_model=Page[FindingOut])
-async def list_findings(
-    session: SessionDep,
-    user: CurrentUser,
+def finding_filters(
     status: FindingStatus | None = None,
     severity: Severity | None = None,
     area: str | None = None,
@@ -40,14 +40,47 @@ async def list_findings(
     source: FindingSource | None = None,
     overdue: bool | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+) -> finding_service.FindingFilters:
+    return finding_service.FindingFilters(
+        status=status, severity=severity, area=area, venue_id=venue_id, source=source, overdue=overdue, q=q
+    )
+
+
+FiltersDep = Annotated[finding_service.FindingFilters, Depends(finding_filters)]
+
+
+@router.get("/findings", response_model=Page[FindingOut])
+async def list_findings(
+    session: SessionDep,
+    user: CurrentUser,
+    filters: FiltersDep,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Page[FindingOut]:
-    filters = finding_service.FindingFilters(
-        status=status, severity=severity, area=area, venue_id=venue_id, source=source, overdue=overdue, q=q
-    )
     rows, next_cursor = await finding_service.list_findings(session, user, filters, limit, cursor)
     return Page(items=[FindingOut(**finding_service.finding_dict(f)) for f in rows], next_cursor=next_cursor)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/findings/export",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "the findings ledger (隐患台账) as Excel"}},
+)
+async def export_findings(session: SessionDep, user: CurrentUser, filters: FiltersDep) -> Response:
+    """Every finding matching the list's filters, in scope, as an Excel workbook."""
+    data = await ledger.export_xlsx(session, user, filters)
+    stamp = local_today().strftime("%Y%m%d")
+    disposition = (
+        f"attachment; filename=\"findings-{stamp}.xlsx\"; filename*=UTF-8''{quote(f'隐患台账-{stamp}.xlsx')}"
+    )
+    return Response(
+        content=data,
+        media_type=XLSX,
+        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
+    )
 
 
 @router.get("/findings/{finding_id}", response_model=FindingDetailOut)
