@@ -5,18 +5,12 @@ import { getMeta } from './db.js';
 
 export const BASE = '/api/v1';
 
-let tokenCache;
-
+/** The bearer token, read from IndexedDB on every call: the page, other tabs and the service worker
+ * share it, and a sign-in in any of them must be seen by all (a copy kept in memory would go on
+ * sending an expired token, or the previous user's). */
 export async function token() {
-  if (tokenCache === undefined) {
-    const t = await getMeta('token');
-    tokenCache = t && t.access_token ? t.access_token : null;
-  }
-  return tokenCache;
-}
-
-export function setTokenCache(t) {
-  tokenCache = t;
+  const t = await getMeta('token');
+  return t && t.access_token ? t.access_token : null;
 }
 
 async function parse(res) {

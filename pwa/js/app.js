@@ -1,6 +1,6 @@
 // 安格 SafeGrid inspector app: start-up, routing, sync badge, sign-in state, app updates.
 
-import { call, setTokenCache } from './api.js';
+import { call } from './api.js';
 import * as data from './data.js';
 import * as db from './db.js';
 import { nextWakeAt, summarize } from './outbox.js';
@@ -255,7 +255,6 @@ async function signOut() {
   if (!ok) return;
   if (navigator.onLine) await call('/auth/logout', { method: 'POST' });
   await db.clearAll();
-  setTokenCache(null);
   app.me = null;
   location.hash = '#/today';
   await showLogin();
@@ -310,7 +309,6 @@ async function boot() {
     await showLogin();
     return;
   }
-  setTokenCache(token.access_token);
   const expired = token.expires_at && new Date(token.expires_at).getTime() < Date.now();
   if (expired) authExpired();
   await start();

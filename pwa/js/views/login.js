@@ -1,4 +1,4 @@
-import { call, setTokenCache } from '../api.js';
+import { call } from '../api.js';
 import * as db from '../db.js';
 import { summarize } from '../outbox.js';
 import { add, field, h } from '../ui.js';
@@ -49,7 +49,6 @@ export async function loginView(app, root, { relogin, onSuccess }) {
           s.meta.put({ key: 'token', value: r.data });
           s.meta.put({ key: 'username', value: username });
         });
-        setTokenCache(r.data.access_token);
         pass.value = '';
         const me = await call('/me');
         if (me.ok) await db.setMeta('me', me.data);
