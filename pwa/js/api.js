@@ -5,6 +5,11 @@ import { getMeta } from './db.js';
 
 export const BASE = '/api/v1';
 
+// A request with no reply by then counts as "no network" (status 0) and is retried later: on a weak
+// link a stalled connection must not hold the outbox forever.
+export const TIMEOUT_MS = 30000;
+export const UPLOAD_TIMEOUT_MS = 120000;
+
 /** The bearer token, read from IndexedDB on every call: the page, other tabs and the service worker
  * share it, and a sign-in in any of them must be seen by all (a copy kept in memory would go on
  * sending an expired token, or the previous user's). */
@@ -29,7 +34,10 @@ async function parse(res) {
  * Call the API. Resolves to {status, ok, data, problem}; status 0 when there was no reply
  * (offline, aborted, DNS…). Never throws for HTTP or network errors.
  */
-export async function call(path, { method = 'GET', json, form, body, headers = {}, auth = true, signal } = {}) {
+export async function call(
+  path,
+  { method = 'GET', json, form, body, headers = {}, auth = true, signal, timeoutMs = TIMEOUT_MS } = {},
+) {
   const h = { Accept: 'application/json, application/problem+json', ...headers };
   if (auth) {
     const t = await token();
@@ -42,13 +50,29 @@ export async function call(path, { method = 'GET', json, form, body, headers = {
   } else if (form) {
     payload = new URLSearchParams(form);
   }
-  let res;
-  try {
-    res = await fetch(BASE + path, { method, headers: h, body: payload, signal, cache: 'no-store' });
-  } catch (e) {
-    return { status: 0, ok: false, data: null, problem: { detail: '网络不通', error: String(e) } };
+  const ctl = new AbortController();
+  const stop = () => ctl.abort();
+  const timer = setTimeout(stop, timeoutMs);
+  if (signal) {
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
   }
-  const data = await parse(res);
+  let res;
+  let data;
+  try {
+    res = await fetch(BASE + path, { method, headers: h, body: payload, signal: ctl.signal, cache: 'no-store' });
+    data = await parse(res);
+  } catch (e) {
+    res = null;
+    data = e;
+  } finally {
+    clearTimeout(timer);
+    if (signal) signal.removeEventListener('abort', stop);
+  }
+  // No reply, or the reply's body cut off by the timeout: nothing is known, so it is "no network".
+  if (!res || ctl.signal.aborted) {
+    return { status: 0, ok: false, data: null, problem: { detail: '网络不通', error: String(data || 'timeout') } };
+  }
   return res.ok
     ? { status: res.status, ok: true, data, problem: null }
     : { status: res.status, ok: false, data: null, problem: data || { title: res.statusText } };
@@ -80,14 +104,14 @@ export async function putPhoto(id, blob, onProgress) {
   fd.append('file', blob, `${id}.jpg`);
   const t = await token();
   if (typeof XMLHttpRequest === 'undefined') {
-    return call(`/photos/${encodeURIComponent(id)}`, { method: 'PUT', body: fd });
+    return call(`/photos/${encodeURIComponent(id)}`, { method: 'PUT', body: fd, timeoutMs: UPLOAD_TIMEOUT_MS });
   }
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open('PUT', path);
     if (t) xhr.setRequestHeader('Authorization', `Bearer ${t}`);
     xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
-    xhr.timeout = 120000;
+    xhr.timeout = UPLOAD_TIMEOUT_MS;
     if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total);
     const fail = () => resolve({ status: 0, ok: false, data: null, problem: { detail: '网络不通' } });
     xhr.onerror = fail;
