@@ -110,22 +110,28 @@ function withLock(fn) {
 }
 
 let running = null;
-let again = false;
+let queued = null;
 
-/** Send everything that may be sent now. Concurrent calls coalesce; page and worker never overlap. */
+/** Send everything that may be sent now. Concurrent calls coalesce; page and worker never overlap.
+ * A call during a run gets one more run after it (the running one may have read the outbox before the
+ * caller's change), and its promise settles when that run is over: the caller then sees the outcome
+ * (and schedules the next retry from it), not the earlier run's. */
 export function drain() {
-  if (running) {
-    again = true;
+  if (!running) {
+    running = withLock(drainLoop).finally(() => {
+      running = null;
+    });
     return running;
   }
-  running = withLock(drainLoop).finally(() => {
-    running = null;
-    if (again) {
-      again = false;
-      drain();
-    }
-  });
-  return running;
+  if (!queued) {
+    queued = running
+      .catch(() => {})
+      .then(() => {
+        queued = null;
+        return drain();
+      });
+  }
+  return queued;
 }
 
 async function drainLoop() {
