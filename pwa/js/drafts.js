@@ -4,11 +4,36 @@
 import * as db from './db.js';
 import { compress } from './image.js';
 
+const FIX = ['lat', 'lng', 'accuracy_m'];
+
+/** The draft with the GPS fix of the stored copy when it has none itself: the fix arrives whenever it
+ * arrives and may be merged into the stored draft after this screen loaded its copy. */
+function withFix(draft, stored) {
+  if (!draft || draft.lat != null || !stored || stored.lat == null) return draft;
+  const next = { ...draft };
+  for (const k of FIX) next[k] = stored[k] ?? null;
+  return next;
+}
+
 export class DraftSession {
   constructor(draft) {
     this.draft = draft;
     this.queue = Promise.resolve();
     this.failed = null;
+    this.inflight = new Set(); // photos being compressed, not yet in the queue
+  }
+
+  /** Put a snapshot of the draft inside an open transaction, keeping a stored GPS fix it lacks. A draft
+   * is stored before its screen opens; once submitted (queued) or discarded (gone) a late write of the
+   * screen (a GPS fix, a keystroke) must not bring it back as a draft. */
+  putDraft(s, snapshot) {
+    const req = s.drafts.get(snapshot.id);
+    req.onsuccess = () => {
+      if (!req.result || req.result.status !== 'draft') return;
+      const next = withFix(snapshot, req.result);
+      if (next !== snapshot) this.draft = withFix(this.draft, req.result);
+      s.drafts.put(next);
+    };
   }
 
   enqueue(write) {
@@ -24,11 +49,20 @@ export class DraftSession {
   change(fn) {
     this.draft = { ...fn(this.draft), updated_at: new Date().toISOString() };
     const snapshot = this.draft;
-    return this.enqueue(() => db.put('drafts', snapshot));
+    return this.enqueue(() => db.run('drafts', 'readwrite', (s) => this.putDraft(s, snapshot)));
   }
 
-  /** Compress a photo, then store it and the draft that refers to it in one transaction. */
-  async addPhoto(file, attach) {
+  /** Compress a photo, then store it and the draft that refers to it in one transaction. Until it is
+   * stored, flush() waits for it: leaving the screen right after taking a photo must not lose it. */
+  addPhoto(file, attach) {
+    const work = this.storePhoto(file, attach);
+    this.inflight.add(work);
+    const forget = () => this.inflight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  async storePhoto(file, attach) {
     const { blob, width, height } = await compress(file);
     const rec = {
       id: crypto.randomUUID(),
@@ -45,7 +79,7 @@ export class DraftSession {
     await this.enqueue(() =>
       db.run(['photos', 'drafts'], 'readwrite', (s) => {
         s.photos.put(rec);
-        s.drafts.put(snapshot);
+        this.putDraft(s, snapshot);
       }),
     );
     return rec;
@@ -57,13 +91,18 @@ export class DraftSession {
     return this.enqueue(() =>
       db.run(['photos', 'drafts'], 'readwrite', (s) => {
         s.photos.delete(photoId);
-        s.drafts.put(snapshot);
+        this.putDraft(s, snapshot);
       }),
     );
   }
 
-  flush() {
-    return this.queue;
+  /** Every change made so far is stored (photos still being compressed included), and the draft in
+   * memory has the stored GPS fix. */
+  async flush() {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+    await this.queue;
+    const stored = await db.get('drafts', this.draft.id).catch(() => null);
+    this.draft = withFix(this.draft, stored);
   }
 }
 
