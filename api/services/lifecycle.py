@@ -216,6 +216,7 @@ async def apply(
         finding.rectification_note, finding.rectification_photo_ids = note, photo_ids
     elif action == Action.VERIFY_PASS:
         finding.closed_at = at
+        finding.closed_on_time = local_today(at) <= finding.deadline
     elif action == Action.VERIFY_FAIL:
         # The failed rectification stays in the events; the next one starts from scratch.
         finding.rectified_by = finding.rectified_at = None

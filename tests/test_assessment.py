@@ -1,0 +1,148 @@
+"""GET /stats/areas: per-area figures for the assessment (考核), on a village made for the test alone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from api.services.areas import upsert_area
+from tests.conftest import Env
+from tests.helpers import (
+    API,
+    GENERAL_ITEM,
+    MAJOR_ZERO_DAY,
+    assert_problem,
+    fail,
+    inspection_body,
+    make_user,
+    new_id,
+    put_venue,
+    set_finding_fields,
+    sh_today,
+)
+
+
+async def new_village(env: Env) -> tuple[str, str, str]:
+    code = f"v-t{new_id()[:8]}"
+    async with await env.session() as s:
+        await upsert_area(s, code, "考核测试村", "town", "village")
+        await upsert_area(s, f"{code}-g1", "考核测试村一网格", code, "grid")
+        await upsert_area(s, f"{code}-g2", "考核测试村二网格", code, "grid")
+        await s.commit()
+    return code, f"{code}-g1", f"{code}-g2"
+
+
+async def figures(env: Env, headers: dict[str, str], **params: Any) -> dict[str, dict[str, Any]]:
+    today = sh_today().isoformat()
+    query = {"from": today, "to": today, **params}
+    r = await env.client.get(f"{API}/stats/areas", params=query, headers=headers)
+    assert r.status_code == 200, r.text
+    return {row["area_code"]: row for row in r.json()}
+
+
+async def test_figures_per_grid_and_per_village(env: Env) -> None:
+    village, g1, g2 = await new_village(env)
+    a = await make_user(env, f"insp_{village}", "inspector", [village])
+    b = await make_user(env, f"insp2_{village}", "inspector", [village])
+    boss = await make_user(env, f"sup_{village}", "supervisor", [village])
+    shop1 = await put_venue(env, "考核一店", g1)
+    shop2 = await put_venue(env, "考核二店", g2)
+
+    async def inspect(venue: str, answers: list[dict[str, Any]]) -> list[str]:
+        r = await env.client.put(
+            f"{API}/inspections/{new_id()}", json=inspection_body(venue, answers), headers=a
+        )
+        assert r.status_code == 201, r.text
+        return list(r.json()["finding_ids"])
+
+    photo = await put_photo_as(env, a)
+    general, _major = await inspect(shop1, [fail(GENERAL_ITEM), fail(MAJOR_ZERO_DAY, [photo])])
+    (late,) = await inspect(shop2, [fail(GENERAL_ITEM)])
+    await inspect(shop2, [{"item_code": GENERAL_ITEM, "result": "pass"}])
+    # The general finding is closed on time; the one in grid 2 is left past its deadline.
+    r = await env.client.post(f"{API}/findings/{general}/rectification", json={"note": "已整改"}, headers=a)
+    assert r.status_code == 200, r.text
+    r = await env.client.post(f"{API}/findings/{general}/verification", json={"result": "pass"}, headers=b)
+    assert r.status_code == 200, r.text
+    await set_finding_fields(env, late, deadline=sh_today() - timedelta(days=2))
+
+    rows = await figures(env, boss)
+    assert set(rows) == {g1, g2}
+    assert rows[g1] == {
+        "area_code": g1,
+        "name": "考核测试村一网格",
+        "inspections": 1,
+        "findings_opened": 2,
+        "major_opened": 1,
+        "closed": 1,
+        "closed_on_time": 1,
+        "on_time_rate": 1.0,
+        "open": 1,
+        "overdue": 0,
+        "major_open": 1,
+    }
+    assert (rows[g2]["inspections"], rows[g2]["open"], rows[g2]["overdue"], rows[g2]["on_time_rate"]) == (
+        2,
+        1,
+        1,
+        None,
+    )
+    # From the town, the village is one row with its grids added up.
+    town = await figures(env, env.auth("supervisor"), area="town")
+    assert {k: town[village][k] for k in ("inspections", "findings_opened", "closed", "open", "overdue")} == {
+        "inspections": 3,
+        "findings_opened": 3,
+        "closed": 1,
+        "open": 2,
+        "overdue": 1,
+    }
+    # Closed after its deadline: closed, but not on time.
+    r = await env.client.post(f"{API}/findings/{late}/rectification", json={"note": "迟改"}, headers=a)
+    assert r.status_code == 200, r.text
+    r = await env.client.post(f"{API}/findings/{late}/verification", json={"result": "pass"}, headers=b)
+    assert r.status_code == 200, r.text
+    rows = await figures(env, boss)
+    assert (
+        rows[g2]["closed"],
+        rows[g2]["closed_on_time"],
+        rows[g2]["on_time_rate"],
+        rows[g2]["overdue"],
+    ) == (
+        1,
+        0,
+        0.0,
+        0,
+    )
+    # A period before any of it counts no work, but the open stock is today's.
+    yesterday = (sh_today() - timedelta(days=1)).isoformat()
+    past = await figures(env, boss, **{"from": yesterday, "to": yesterday})
+    assert (past[g1]["findings_opened"], past[g1]["closed"], past[g1]["open"]) == (0, 0, 1)
+
+
+async def put_photo_as(env: Env, headers: dict[str, str]) -> str:
+    from tests.helpers import make_jpeg
+
+    photo_id = new_id()
+    r = await env.client.put(
+        f"{API}/photos/{photo_id}", files={"file": ("p.jpg", make_jpeg(), "image/jpeg")}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    return photo_id
+
+
+async def test_refusals(env: Env) -> None:
+    today = sh_today().isoformat()
+    sup = env.auth("supervisor")
+    r = await env.client.get(
+        f"{API}/stats/areas", params={"from": today, "to": today}, headers=env.auth("inspector_baiyun")
+    )
+    assert_problem(r, 403, "role_required")
+    r = await env.client.get(f"{API}/stats/areas", params={"from": today, "to": "2020-01-01"}, headers=sup)
+    assert_problem(r, 422, "invalid_period")
+    r = await env.client.get(f"{API}/stats/areas", params={"to": today}, headers=sup)
+    assert_problem(r, 422, "validation_error")
+    boss = await make_user(env, f"sup_q_{new_id()[:6]}", "supervisor", ["v-qingshan"])
+    r = await env.client.get(
+        f"{API}/stats/areas", params={"from": today, "to": today, "area": "v-baiyun"}, headers=boss
+    )
+    assert_problem(r, 403, "area_out_of_scope")
