@@ -68,6 +68,23 @@ async function doRefresh() {
   return { ok: true, status: 200 };
 }
 
+/** Where the exact template version a draft was started with is kept: a refresh replaces the checklists
+ * with their latest versions, and a draft must be shown, checked and sent with its own. */
+export const templateKey = (code, version) => `checklist:${code}@${version}`;
+
+/** The template a draft was started with (pinned at its start; else the cached latest if it is the same
+ * version; else that version from the server). null when it cannot be had now (offline). */
+export async function templateFor(code, version) {
+  const pinned = await db.getMeta(templateKey(code, version));
+  if (pinned) return pinned;
+  const latest = await db.get('checklists', code);
+  if (latest && latest.version === version) return latest;
+  const r = await call(`/checklists/${encodeURIComponent(code)}?version=${encodeURIComponent(version)}`);
+  if (!r.ok || !r.data || r.data.version !== version) return null;
+  await db.setMeta(templateKey(code, version), r.data);
+  return r.data;
+}
+
 export const me = () => db.getMeta('me');
 export const venues = () => db.getAll('venues');
 export const venue = (id) => db.get('venues', id);

@@ -19,7 +19,8 @@ import { add, confirmDialog, emptyState, h, photoButtons, photoStrip, toast } fr
 async function load(id) {
   const draft = await db.get('drafts', id);
   if (!draft) return {};
-  const template = await db.get('checklists', draft.checklist_code);
+  // The version the draft was started with, never a newer one a refresh brought in meanwhile.
+  const template = await data.templateFor(draft.checklist_code, draft.checklist_version);
   return { draft, template };
 }
 
@@ -40,8 +41,12 @@ function captureGps(session, isActive) {
 
 export async function inspectView(app, root, id) {
   const { draft, template } = await load(id);
-  if (!draft || !template) {
+  if (!draft) {
     add(root, h('h1', {}, '检查'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
+    return;
+  }
+  if (!template) {
+    add(root, h('h1', {}, draft.venue_name), emptyState('手机上没有这份检查所用的检查表版本，联网后再打开。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
     return;
   }
   if (draft.status !== 'draft') {

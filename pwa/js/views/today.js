@@ -107,7 +107,11 @@ export async function venueView(app, root, id) {
     const existing = drafts.find((d) => d.status === 'draft' && d.venue_id === v.id && d.checklist_code === t.code);
     if (existing) return app.go(`#/inspect/${existing.id}`);
     const draft = newDraft({ id: crypto.randomUUID(), venue: v, template: t, now: new Date().toISOString() });
-    await db.put('drafts', draft);
+    // The template version is pinned with the draft: a refresh may bring a newer one before it is sent.
+    await db.run(['drafts', 'meta'], 'readwrite', (s) => {
+      s.drafts.put(draft);
+      s.meta.put({ key: data.templateKey(t.code, t.version), value: t });
+    });
     app.go(`#/inspect/${draft.id}`);
   };
 
