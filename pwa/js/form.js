@@ -19,6 +19,15 @@ export const CATEGORY_LABELS = Object.freeze({
   training_drill: '培训与演练',
 });
 
+// What the server accepts (API schemas): beyond it a request is refused (422) and would sit in the
+// outbox, so the forms stop it first.
+export const LIMITS = Object.freeze({ answerNote: 2000, note: 4000, photos: 20, venueName: 200, venueAddress: 500, ownerName: 200 });
+
+/** Length in characters as the server counts them (code points, after trimming). */
+export function textLength(s) {
+  return [...String(s ?? '').trim()].length;
+}
+
 export function categoryLabel(code) {
   return CATEGORY_LABELS[code] || code || '其他';
 }
@@ -106,7 +115,8 @@ export function allPhotoIds(draft) {
 
 /**
  * Validation for the summary screen and the submit button.
- * Returns {counts:{pass,fail,na,unanswered,total}, unanswered, failures, majorFailures, missingPhotos, ok}.
+ * Returns {counts:{pass,fail,na,unanswered,total}, unanswered, failures, majorFailures, missingPhotos,
+ * overLimit (items whose note or photos exceed what the server takes), noteTooLong, ok}.
  */
 export function validate(template, draft) {
   const counts = { pass: 0, fail: 0, na: 0, unanswered: 0, total: template.items.length };
@@ -114,8 +124,10 @@ export function validate(template, draft) {
   const failures = [];
   const majorFailures = [];
   const missingPhotos = [];
+  const overLimit = [];
   for (const item of template.items) {
     const a = answerOf(draft, item.code);
+    if (textLength(a.note) > LIMITS.answerNote || (a.photo_ids || []).length > LIMITS.photos) overLimit.push(item.code);
     if (!a.result) {
       counts.unanswered += 1;
       unanswered.push(item.code);
@@ -128,20 +140,24 @@ export function validate(template, draft) {
       if (item.photo_required && a.photo_ids.length === 0) missingPhotos.push(item.code);
     }
   }
+  const noteTooLong = textLength(draft.note) > LIMITS.note;
   return {
     counts,
     unanswered,
     failures,
     majorFailures,
     missingPhotos,
-    ok: unanswered.length === 0 && missingPhotos.length === 0,
+    overLimit,
+    noteTooLong,
+    ok: unanswered.length === 0 && missingPhotos.length === 0 && overLimit.length === 0 && !noteTooLong,
   };
 }
 
-/** Does this item still need something before submit? ('answer' | 'photo' | null) */
+/** Does this item still need something before submit? ('answer' | 'photo' | 'limit' | null) */
 export function itemProblem(item, answer) {
   if (!answer || !answer.result) return 'answer';
   if (answer.result === 'fail' && item.photo_required && (answer.photo_ids || []).length === 0) return 'photo';
+  if (textLength(answer.note) > LIMITS.answerNote || (answer.photo_ids || []).length > LIMITS.photos) return 'limit';
   return null;
 }
 
@@ -170,23 +186,34 @@ export function buildInspectionBody(template, draft, submittedAt) {
   };
 }
 
+const tooManyPhotos = `照片太多（最多 ${LIMITS.photos} 张）`;
+const noteTooLong = `说明太长（最多 ${LIMITS.note} 字）`;
+
+/** The server requires a note with a rectification: what was done is the record. */
 export function validateRectification({ note, photo_ids }) {
   const errors = {};
   if (!photo_ids || photo_ids.length === 0) errors.photos = '请至少拍一张整改后的照片';
-  if (String(note ?? '').length > 4000) errors.note = '说明太长';
+  else if (photo_ids.length > LIMITS.photos) errors.photos = tooManyPhotos;
+  if (textLength(note) === 0) errors.note = '请写明整改措施和结果';
+  else if (textLength(note) > LIMITS.note) errors.note = noteTooLong;
   return { ok: Object.keys(errors).length === 0, errors };
 }
 
-export function validateVerification({ result, note }) {
+export function validateVerification({ result, note, photo_ids = [] }) {
   const errors = {};
   if (result !== 'pass' && result !== 'fail') errors.result = '请选择复查结果';
-  if (result === 'fail' && !String(note ?? '').trim()) errors.note = '复查不通过时请写明原因';
+  if (result === 'fail' && textLength(note) === 0) errors.note = '复查不通过时请写明原因';
+  else if (textLength(note) > LIMITS.note) errors.note = noteTooLong;
+  if ((photo_ids || []).length > LIMITS.photos) errors.photos = tooManyPhotos;
   return { ok: Object.keys(errors).length === 0, errors };
 }
 
 export function validateVenue(v) {
   const errors = {};
   if (!String(v.name ?? '').trim()) errors.name = '请填写场所名称';
+  else if (textLength(v.name) > LIMITS.venueName) errors.name = `场所名称太长（最多 ${LIMITS.venueName} 字）`;
+  if (textLength(v.address) > LIMITS.venueAddress) errors.address = `地址太长（最多 ${LIMITS.venueAddress} 字）`;
+  if (textLength(v.owner_name) > LIMITS.ownerName) errors.owner_name = `负责人姓名太长（最多 ${LIMITS.ownerName} 字）`;
   if (!v.kind) errors.kind = '请选择场所类型';
   if (!v.area_code) errors.area_code = '请选择所属区域';
   if (v.owner_phone && !/^[0-9+\-\s]{5,20}$/.test(v.owner_phone)) errors.owner_phone = '电话号码格式不对';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
+  LIMITS,
   addPhoto,
   allPhotoIds,
   buildInspectionBody,
@@ -102,7 +103,10 @@ test('the inspection body follows the contract and template order', () => {
 
 test('rectification, verification and venue forms', () => {
   assert.equal(validateRectification({ note: '', photo_ids: [] }).ok, false);
-  assert.equal(validateRectification({ note: '', photo_ids: ['p'] }).ok, true);
+  // The server requires a note with a rectification (what was done is the record).
+  assert.equal(validateRectification({ note: '', photo_ids: ['p'] }).ok, false);
+  assert.equal(validateRectification({ note: '  ', photo_ids: ['p'] }).errors.note !== undefined, true);
+  assert.equal(validateRectification({ note: '已清理', photo_ids: ['p'] }).ok, true);
   assert.equal(validateVerification({ result: null, note: '' }).ok, false);
   assert.equal(validateVerification({ result: 'pass', note: '' }).ok, true);
   assert.equal(validateVerification({ result: 'fail', note: ' ' }).ok, false);
@@ -110,4 +114,32 @@ test('rectification, verification and venue forms', () => {
   assert.equal(validateVenue({ name: ' ', kind: 'small_retail', area_code: 'v' }).ok, false);
   assert.equal(validateVenue({ name: '店', kind: 'small_retail', area_code: 'v', owner_phone: 'abc' }).ok, false);
   assert.equal(validateVenue({ name: '店', kind: 'small_retail', area_code: 'v', owner_phone: '138 0000 0000' }).ok, true);
+});
+
+test('nothing the server would refuse reaches the outbox: lengths and photo counts', () => {
+  const many = Array.from({ length: LIMITS.photos + 1 }, (_, i) => `p${i}`);
+  const long = (n) => '隐'.repeat(n);
+  assert.equal(validateRectification({ note: long(LIMITS.note), photo_ids: ['p'] }).ok, true);
+  assert.equal(validateRectification({ note: long(LIMITS.note + 1), photo_ids: ['p'] }).ok, false);
+  assert.equal(validateRectification({ note: 'x', photo_ids: many }).ok, false);
+  assert.equal(validateVerification({ result: 'pass', note: long(LIMITS.note + 1) }).ok, false);
+  assert.equal(validateVerification({ result: 'pass', note: '', photo_ids: many }).ok, false);
+  // Characters are counted as the server counts them (code points), surrounding blanks ignored.
+  assert.equal(validateRectification({ note: `  ${'😀'.repeat(LIMITS.note)}  `, photo_ids: ['p'] }).ok, true);
+  assert.equal(validateVenue({ name: long(LIMITS.venueName + 1), kind: 'small_retail', area_code: 'v' }).ok, false);
+  assert.equal(validateVenue({ name: '店', kind: 'small_retail', area_code: 'v', address: long(LIMITS.venueAddress + 1) }).ok, false);
+
+  let d = newDraft({ id: 'd1', venue: { id: 'v1', name: '店' }, template, now: 't0' });
+  for (const item of template.items) d = setResult(d, item.code, 'pass');
+  assert.equal(validate(template, d).ok, true);
+  const tooLong = setNote(d, 'B1', long(LIMITS.answerNote + 1));
+  assert.deepEqual(validate(template, tooLong).overLimit, ['B1']);
+  assert.equal(validate(template, tooLong).ok, false);
+  assert.equal(itemProblem(template.items[1], tooLong.answers.B1), 'limit');
+  let photos = d;
+  for (const p of many) photos = addPhoto(photos, 'B1', p);
+  assert.deepEqual(validate(template, photos).overLimit, ['B1']);
+  const summaryNote = { ...d, note: long(LIMITS.note + 1) };
+  assert.equal(validate(template, summaryNote).noteTooLong, true);
+  assert.equal(validate(template, summaryNote).ok, false);
 });

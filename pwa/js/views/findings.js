@@ -1,7 +1,7 @@
 import * as data from '../data.js';
 import * as db from '../db.js';
 import { DraftSession, discardDraft, photosOf } from '../drafts.js';
-import { validateRectification, validateVerification } from '../form.js';
+import { LIMITS, validateRectification, validateVerification } from '../form.js';
 import { dateTime, deadlineInfo } from '../format.js';
 import { isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
@@ -217,7 +217,13 @@ async function actionForm(app, root, findingId, kind) {
     drawPhotos();
   };
 
-  const note = h('textarea', { rows: '4', value: draft.note, placeholder: kind === 'rectification' ? '整改措施和结果' : '复查情况' });
+  const note = h('textarea', {
+    rows: '4',
+    maxlength: String(LIMITS.note),
+    required: kind === 'rectification',
+    value: draft.note,
+    placeholder: kind === 'rectification' ? '整改措施和结果（必填）' : '复查情况',
+  });
   note.addEventListener('input', () => session.change((d) => ({ ...d, note: note.value })));
 
   let resultButtons = null;

@@ -2,6 +2,7 @@ import * as data from '../data.js';
 import * as db from '../db.js';
 import { DraftSession, discardDraft, photosOf } from '../drafts.js';
 import {
+  LIMITS,
   RESULT_LABELS,
   addPhoto,
   allPhotoIds,
@@ -101,7 +102,7 @@ export async function inspectView(app, root, id) {
     };
     const photos = a.photo_ids.map((pid) => photoCache.get(pid)).filter(Boolean);
     const open = a.result === 'fail' || Boolean(a.note) || photos.length > 0;
-    const note = h('textarea', { rows: '2', placeholder: '备注（可选）', 'aria-label': `备注：${item.prompt}`, value: a.note });
+    const note = h('textarea', { rows: '2', maxlength: String(LIMITS.answerNote), placeholder: '备注（可选）', 'aria-label': `备注：${item.prompt}`, value: a.note });
     note.addEventListener('input', () => session.change((d) => setNote(d, item.code, note.value)));
 
     const el = h(
@@ -118,6 +119,7 @@ export async function inspectView(app, root, id) {
         ),
       ),
       problem === 'photo' ? h('p', { class: 'field-error' }, '不合格项须至少拍一张照片') : null,
+      problem === 'limit' ? h('p', { class: 'field-error' }, `备注最多 ${LIMITS.answerNote} 字，照片最多 ${LIMITS.photos} 张`) : null,
       open
         ? [note, photoButtons(addFiles, { testid: 'photo-' }), photoStrip(photos, del)]
         : h('details', { class: 'more' }, h('summary', {}, '备注 / 照片'), note, photoButtons(addFiles, { testid: 'photo-' })),
@@ -181,7 +183,7 @@ export async function summaryView(app, root, id) {
   const itemLink = (code, extra) =>
     h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => jump(code) }, byCode.get(code).prompt, extra));
 
-  const note = h('textarea', { rows: '3', placeholder: '整体说明（可选）', 'aria-label': '整体说明', value: draft.note || '' });
+  const note = h('textarea', { rows: '3', maxlength: String(LIMITS.note), placeholder: '整体说明（可选）', 'aria-label': '整体说明', value: draft.note || '' });
   note.addEventListener('input', () => session.change((d) => ({ ...d, note: note.value })));
   const photoCount = allPhotoIds(draft).length;
 
@@ -245,10 +247,14 @@ export async function summaryView(app, root, id) {
       ? [h('h2', { class: 'error' }, `缺少照片（${v.missingPhotos.length}）`), h('ul', { class: 'issues' }, v.missingPhotos.map((c) => itemLink(c, h('span', { class: 'tag danger' }, '须拍照'))))]
       : null,
     v.unanswered.length ? [h('h2', { class: 'error' }, `未答项（${v.unanswered.length}）`), h('ul', { class: 'issues' }, v.unanswered.slice(0, 10).map((c) => itemLink(c)))] : null,
+    v.overLimit.length
+      ? [h('h2', { class: 'error' }, `备注太长或照片太多（${v.overLimit.length}）`), h('ul', { class: 'issues' }, v.overLimit.map((c) => itemLink(c)))]
+      : null,
+    v.noteTooLong ? h('p', { class: 'form-error' }, `整体说明最多 ${LIMITS.note} 字`) : null,
     v.majorFailures.length ? h('p', { class: 'major-flag' }, `⚠ 有 ${v.majorFailures.length} 项疑似重大隐患，提交后请立即报告镇应急办。`) : null,
     h('p', { class: 'muted small' }, `照片 ${photoCount} 张 · 位置：${draft.lat != null ? `已记录（约 ${draft.accuracy_m} 米）` : '未取得'}`),
     h('label', { class: 'field' }, h('span', { class: 'field-label' }, '整体说明'), note),
-    v.ok ? null : h('p', { class: 'form-error' }, '还有未答项或缺少照片，补齐后才能提交。'),
+    v.ok ? null : h('p', { class: 'form-error' }, '还有未答项、缺少照片或超出上限的内容，改好后才能提交。'),
     submit,
     h(
       'button',

@@ -1,6 +1,6 @@
 import * as data from '../data.js';
 import * as db from '../db.js';
-import { newDraft, templatesForKind, validate, validateVenue } from '../form.js';
+import { LIMITS, newDraft, templatesForKind, validate, validateVenue } from '../form.js';
 import { dateTime, deadlineInfo, isDue, matches, relativeDay, todayOrder } from '../format.js';
 import { isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
@@ -196,12 +196,12 @@ function myAreas(codes, areaList) {
 export async function newVenueView(app, root) {
   const [kinds, areas, me, areaList] = await Promise.all([db.getAll('kinds'), data.areaNames(), data.me(), db.getMeta('areas')]);
   const areaCodes = myAreas((me && me.area_codes) || [], areaList || []);
-  const name = h('input', { name: 'name', required: true, autocomplete: 'off' });
+  const name = h('input', { name: 'name', required: true, maxlength: String(LIMITS.venueName), autocomplete: 'off' });
   const kind = h('select', { name: 'kind', required: true }, h('option', { value: '' }, '请选择'), kinds.map((k) => h('option', { value: k.code }, k.name)));
   const area = h('select', { name: 'area_code' }, areaCodes.map((c) => h('option', { value: c }, areas[c] || c)));
-  const address = h('input', { name: 'address', autocomplete: 'off' });
-  const owner = h('input', { name: 'owner_name', autocomplete: 'off' });
-  const phone = h('input', { name: 'owner_phone', type: 'tel', inputmode: 'tel', autocomplete: 'off' });
+  const address = h('input', { name: 'address', maxlength: String(LIMITS.venueAddress), autocomplete: 'off' });
+  const owner = h('input', { name: 'owner_name', maxlength: String(LIMITS.ownerName), autocomplete: 'off' });
+  const phone = h('input', { name: 'owner_phone', type: 'tel', inputmode: 'tel', maxlength: '20', autocomplete: 'off' });
   const risk = h('select', { name: 'risk_level' }, h('option', { value: 'normal' }, '一般'), h('option', { value: 'high' }, '高'), h('option', { value: 'low' }, '低'));
   const gps = h('p', { class: 'gps', 'data-testid': 'gps', role: 'status' }, '正在定位…');
   const errors = h('p', { class: 'form-error', role: 'alert' });
