@@ -31,50 +31,70 @@ export function backoffDelay(attempt, { baseMs = BACKOFF.baseMs, capMs = BACKOFF
   return Math.round(ceiling / 2 + (r * ceiling) / 2);
 }
 
-// 409 codes meaning "the finding is already where this request would have put it": the earlier try
-// got through, its reply was lost. Matched exactly, plus the generic rule in alreadyDone().
-const ALREADY_CODES = {
-  rectification: new Set(['already_submitted', 'finding_already_submitted', 'rectification_already_submitted']),
-  verification: new Set(['already_verified', 'finding_already_verified', 'verification_already_recorded']),
-};
+// A resend of one's own last rectification/verification (the reply was lost) is answered 200 by the
+// server. A 409 to one is therefore someone else's transition, or ours after the finding moved on
+// (verified and closed before our resend), or an older server that answered resends with 409. The
+// status alone cannot tell these apart, and taking a colleague's work for ours would drop the
+// inspector's rectification and delete its photos. So a 409 to a transition is 'confirm': the phone
+// reads the finding and counts the item done only when its history holds this very transition by this
+// user (ownTransition); otherwise the inspector is told why (confirmOutcome).
 
-function targetStatuses(item) {
-  if (item.kind === 'rectification') return ['submitted'];
-  if (item.kind === 'verification') {
-    return item.body && item.body.result === 'fail' ? ['open'] : ['closed'];
-  }
-  return [];
-}
-
-/** Does a 409 reply to a rectification/verification say the finding is already in the target state? */
-export function alreadyDone(item, problem) {
-  if (!problem || (item.kind !== 'rectification' && item.kind !== 'verification')) return false;
-  const code = String(problem.code || '');
-  if (ALREADY_CODES[item.kind].has(code)) return true;
-  const targets = targetStatuses(item);
-  // A problem that names the finding's current status (e.g. {code: 'invalid_transition', status_now: 'submitted'}).
-  for (const key of ['current_status', 'finding_status', 'status_now']) {
-    if (typeof problem[key] === 'string' && targets.includes(problem[key])) return true;
-  }
-  // Codes shaped like "finding_already_<status>" / "already_<status>".
-  const m = /already_(open|submitted|closed|void|verified|rectified)$/.exec(code);
-  if (m) {
-    const s = { verified: 'closed', rectified: 'submitted' }[m[1]] || m[1];
-    if (targets.includes(s)) return true;
-  }
-  return false;
-}
+const isTransition = (item) => item.kind === 'rectification' || item.kind === 'verification';
 
 /**
  * What to do with a reply. status 0 means the request never got a reply (network down, aborted).
- * Returns 'done' | 'retry' | 'auth' | 'attention'.
+ * Returns 'done' | 'retry' | 'auth' | 'attention' | 'confirm' (a 409 to a rectification/verification:
+ * read the finding, then confirmOutcome()).
  */
 export function classify(item, status, problem) {
   if (status >= 200 && status < 300) return 'done';
   if (status === 0 || status === 408 || status === 429 || status >= 500) return 'retry';
   if (status === 401) return 'auth';
-  if (status === 409 && alreadyDone(item, problem)) return 'done';
+  if (status === 409 && isTransition(item)) return 'confirm';
   return 'attention';
+}
+
+const blankToNull = (s) => (typeof s === 'string' && s.trim() ? s.trim() : null);
+const idSet = (ids) => JSON.stringify([...(ids || [])].map((x) => String(x).toLowerCase()).sort());
+
+function transitionActions(item) {
+  if (item.kind === 'rectification') return ['rectify'];
+  return item.body && item.body.result === 'fail' ? ['verify_fail'] : ['verify_pass'];
+}
+
+/** Does the finding's history hold this item's transition, made by userId (same note and photos)? */
+export function ownTransition(item, finding, userId) {
+  if (!isTransition(item) || !finding || !Array.isArray(finding.events) || !userId) return false;
+  const actions = transitionActions(item);
+  const body = item.body || {};
+  return finding.events.some(
+    (e) =>
+      actions.includes(e.action) &&
+      e.actor_id != null &&
+      String(e.actor_id).toLowerCase() === String(userId).toLowerCase() &&
+      blankToNull(e.note) === blankToNull(body.note) &&
+      idSet(e.photo_ids) === idSet(body.photo_ids),
+  );
+}
+
+const STATUS_TEXT = { open: '待整改', submitted: '待复查', closed: '已销号', void: '已作废' };
+
+/**
+ * After a 409 to a transition, from the reply to GET /findings/{id}: 'done' when our transition is in
+ * its history; 'retry' / 'auth' when the finding could not be read now; else 'attention'.
+ */
+export function confirmOutcome(item, status, finding, userId) {
+  if (status >= 200 && status < 300) return ownTransition(item, finding, userId) ? 'done' : 'attention';
+  if (status === 0 || status === 408 || status === 429 || status >= 500) return 'retry';
+  if (status === 401) return 'auth';
+  return 'attention';
+}
+
+/** The reason shown when a transition was refused because the finding is elsewhere now. */
+export function takenText(item, finding) {
+  const what = item.kind === 'rectification' ? '整改' : '复查';
+  const now = finding && STATUS_TEXT[finding.status];
+  return now ? `这条隐患在服务器上已是“${now}”（可能已由他人处理），这次${what}没有记入。` : `这次${what}没有被服务器接受。`;
 }
 
 /** Same for one photo upload: 201 stored, 200 the same bytes are already there. */

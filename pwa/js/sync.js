@@ -212,8 +212,9 @@ async function sendItem(item) {
 
   // 2. The record itself.
   const r = await call(cur.path, { method: cur.method, json: cur.body });
-  const outcome = ob.classify(cur, r.status, r.problem);
-  const info = { status: r.status, problem: r.problem, result: r.data };
+  let outcome = ob.classify(cur, r.status, r.problem);
+  let info = { status: r.status, problem: r.problem, result: r.data };
+  if (outcome === 'confirm') ({ outcome, info } = await confirmTransition(cur, r));
   if (outcome === 'done') {
     await saveOutcome(cur, 'done', info, afterDone(cur));
     return 'done';
@@ -221,6 +222,18 @@ async function sendItem(item) {
   await saveOutcome(cur, outcome, info);
   if (outcome === 'auth') emit({ type: 'auth' });
   return outcome === 'attention' ? 'continue' : 'stop';
+}
+
+/** A 409 to a rectification/verification: done only if the finding's history holds this transition by
+ * this user (see outbox.js); the finding is read again to know. */
+async function confirmTransition(item, r) {
+  const findingId = (item.ref && item.ref.finding_id) || item.path.split('/')[2];
+  const me = await db.getMeta('me');
+  const f = await call(`/findings/${encodeURIComponent(findingId)}`);
+  const outcome = ob.confirmOutcome(item, f.status, f.data, me && me.id);
+  if (outcome === 'done') return { outcome, info: { status: f.status, problem: null, result: f.data } };
+  if (f.ok) return { outcome, info: { status: r.status, problem: { ...r.problem, detail: ob.takenText(item, f.data) } } };
+  return { outcome, info: { status: f.status, problem: f.problem } };
 }
 
 /** Remove an item (the inspector discards it). Its photos go too unless keepPhotos. */

@@ -4,18 +4,20 @@ import { test } from 'node:test';
 import {
   STATES,
   afterAttempt,
-  alreadyDone,
   backoffDelay,
   blockedBy,
   classify,
   classifyPhoto,
+  confirmOutcome,
   nextWakeAt,
+  ownTransition,
   photosToSend,
   progressFraction,
   prunable,
   recover,
   runnable,
   summarize,
+  takenText,
   wake,
 } from '../../pwa/js/outbox.js';
 
@@ -67,19 +69,38 @@ test('classify: retry transient failures, stop on 4xx, auth on 401', () => {
   assert.equal(classify(i, 403, null), 'attention');
 });
 
-test('a 409 saying the finding is already in the target state counts as done', () => {
-  const rect = item({ kind: 'rectification', body: { note: 'x', photo_ids: [] } });
-  assert.equal(classify(rect, 409, { code: 'already_submitted', status_now: 'submitted' }), 'done');
-  assert.equal(classify(rect, 409, { code: 'finding_closed', status_now: 'closed' }), 'attention');
-  assert.equal(classify(rect, 409, { code: 'invalid_transition' }), 'attention');
-  const pass = item({ kind: 'verification', body: { result: 'pass' } });
-  assert.equal(classify(pass, 409, { code: 'finding_closed', status_now: 'closed' }), 'done');
-  assert.equal(classify(pass, 409, { code: 'not_submitted', status_now: 'open' }), 'attention');
-  const fail = item({ kind: 'verification', body: { result: 'fail' } });
-  assert.equal(classify(fail, 409, { code: 'not_submitted', status_now: 'open' }), 'done');
-  assert.equal(classify(fail, 409, { code: 'finding_closed', status_now: 'closed' }), 'attention');
+test('a 409 to a transition is confirmed from the finding, never taken as done on the status', () => {
+  const me = 'B447548F-33E9-4818-8551-C39625C200A1';
+  const rect = item({ kind: 'rectification', body: { note: '已清理', photo_ids: ['P2', 'p1'] }, ref: { finding_id: 'f' } });
+  // Whatever the 409 says, the phone reads the finding first.
+  assert.equal(classify(rect, 409, { code: 'already_submitted', status_now: 'submitted' }), 'confirm');
+  assert.equal(classify(rect, 409, { code: 'finding_closed', status_now: 'closed' }), 'confirm');
   // Not for inspections: another body under the same id is a real conflict.
-  assert.equal(alreadyDone(item(), { code: 'already_submitted' }), false);
+  assert.equal(classify(item(), 409, { code: 'already_submitted' }), 'attention');
+
+  const ev = (over) => ({ action: 'rectify', actor_id: me.toLowerCase(), note: '已清理', photo_ids: ['p1', 'p2'], ...over });
+  const finding = (events, status = 'submitted') => ({ id: 'f', status, events: [{ action: 'create', actor_id: 'x', photo_ids: [] }, ...events] });
+  // Ours (the reply to the first try was lost): done, also after the finding moved on.
+  assert.equal(ownTransition(rect, finding([ev()]), me), true);
+  assert.equal(confirmOutcome(rect, 200, finding([ev(), { action: 'verify_pass', actor_id: 'y', photo_ids: [] }], 'closed'), me), 'done');
+  // A colleague's rectification, or another one of ours: not done, the inspector decides.
+  assert.equal(confirmOutcome(rect, 200, finding([ev({ actor_id: 'someone-else' })]), me), 'attention');
+  assert.equal(confirmOutcome(rect, 200, finding([ev({ note: '另一次' })]), me), 'attention');
+  assert.equal(confirmOutcome(rect, 200, finding([ev({ photo_ids: ['p1'] })]), me), 'attention');
+  assert.equal(confirmOutcome(rect, 200, finding([ev()]), null), 'attention');
+  assert.match(takenText(rect, finding([ev({ actor_id: 'z' })])), /待复查/);
+  // The finding cannot be read now: try again later, or sign in.
+  assert.equal(confirmOutcome(rect, 0, null, me), 'retry');
+  assert.equal(confirmOutcome(rect, 503, null, me), 'retry');
+  assert.equal(confirmOutcome(rect, 401, null, me), 'auth');
+  assert.equal(confirmOutcome(rect, 404, null, me), 'attention');
+
+  const pass = item({ kind: 'verification', body: { result: 'pass', note: null, photo_ids: [] } });
+  const fail = item({ kind: 'verification', body: { result: 'fail', note: '仍堵塞', photo_ids: [] } });
+  const verified = finding([ev({ actor_id: 'y' }), { action: 'verify_pass', actor_id: me, note: '', photo_ids: [] }], 'closed');
+  assert.equal(ownTransition(pass, verified, me), true);
+  assert.equal(ownTransition(fail, verified, me), false);
+  assert.equal(ownTransition(fail, finding([{ action: 'verify_fail', actor_id: me, note: ' 仍堵塞 ', photo_ids: [] }], 'open'), me), true);
 });
 
 test('photo replies', () => {
