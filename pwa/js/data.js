@@ -24,6 +24,9 @@ export function refresh() {
 }
 
 async function doRefresh() {
+  // Rows the phone changes from now on (an item synced while the lists are on their way) are newer
+  // than the lists.
+  const startedAt = Date.now();
   const [me, kinds, checklists, areas] = await Promise.all([
     call('/me'),
     call('/venue-kinds'),
@@ -53,16 +56,25 @@ async function doRefresh() {
       const serverIds = new Set(venues.items.map((v) => v.id));
       const req = s.venues.getAll();
       req.onsuccess = () => {
-        // Venues made on the phone and not yet on the server stay.
-        const local = req.result.filter((v) => v._local && !serverIds.has(v.id));
+        // Venues made on the phone and not yet on the server stay, and so do those that reached the
+        // server after the list was asked for.
+        const local = req.result.filter((v) => !serverIds.has(v.id) && (v._local || (v._phone_at || 0) >= startedAt));
         s.venues.clear();
         for (const v of venues.items) s.venues.put(v);
         for (const v of local) s.venues.put(v);
       };
     }
     if (open.ok && submitted.ok) {
-      s.findings.clear();
-      for (const f of [...open.items, ...submitted.items]) s.findings.put(f);
+      const req = s.findings.getAll();
+      req.onsuccess = () => {
+        // A finding rectified or verified from the phone after the lists were asked for: the phone's
+        // copy (the server's reply to that change) is the newer one. The cache may hold closed ones for
+        // that reason; the lists only show open and submitted findings.
+        const newer = req.result.filter((f) => (f._phone_at || 0) >= startedAt);
+        s.findings.clear();
+        for (const f of [...open.items, ...submitted.items]) s.findings.put(f);
+        for (const f of newer) s.findings.put(f);
+      };
     }
   });
   return { ok: true, status: 200 };

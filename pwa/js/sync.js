@@ -151,7 +151,7 @@ async function drainLoop() {
 
 async function saveOutcome(item, outcome, info, extra) {
   const next = ob.afterAttempt(item, outcome, { now: Date.now(), ...info });
-  const stores = ['outbox', 'drafts', 'findings', 'venues', 'photos'];
+  const stores = ['outbox', 'drafts', 'findings', 'venues', 'photos', 'meta'];
   await db.run(stores, 'readwrite', (s) => {
     s.outbox.put(next);
     if (outcome === 'done' && extra) extra(s, next);
@@ -160,9 +160,12 @@ async function saveOutcome(item, outcome, info, extra) {
   return next;
 }
 
-/** What the phone does locally once an item is on the server. Runs inside one readwrite transaction. */
+/** What the phone does locally once an item is on the server. Runs inside one readwrite transaction.
+ * Rows changed here carry _phone_at, so a refresh whose lists were asked for earlier keeps them. */
 function afterDone(item) {
-  return (s) => {
+  return (s, done) => {
+    const now = Date.now();
+    const reply = done && done.result && typeof done.result === 'object' ? done.result : null;
     // The server holds the photos now: free the phone's storage.
     for (const pid of item.photo_ids || []) s.photos.delete(pid);
     const ref = item.ref || {};
@@ -175,8 +178,16 @@ function afterDone(item) {
     if (item.kind === 'venue' && ref.venue_id) {
       const req = s.venues.get(ref.venue_id);
       req.onsuccess = () => {
-        if (req.result) s.venues.put({ ...req.result, _local: false });
+        const server = reply && reply.id === ref.venue_id ? reply : {};
+        if (req.result) s.venues.put({ ...req.result, ...server, _local: false, _phone_at: now });
       };
+    }
+    // A rectification or verification answers with the whole finding: the phone shows it at once (a
+    // rectified finding must not offer 登记整改 again until the next refresh).
+    if ((item.kind === 'rectification' || item.kind === 'verification') && reply && reply.id && reply.status) {
+      const { events, rectification, ...plain } = reply;
+      s.findings.put({ ...plain, _phone_at: now });
+      s.meta.put({ key: `finding:${reply.id}`, value: reply });
     }
   };
 }
