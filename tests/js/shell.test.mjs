@@ -21,10 +21,15 @@ function walk(dir) {
 test('every app file is in the precache list, and nothing else', () => {
   const files = walk(pwa)
     .map((p) => `/${relative(pwa, p).split('\\').join('/')}`)
-    .filter((p) => !p.startsWith('/report') && p !== '/sw.js' && p !== '/package.json')
+    .filter((p) => !p.startsWith('/report') && p !== '/sw.js')
     .map((p) => (p === '/index.html' ? '/' : p));
   const expected = new Set(files);
   assert.deepEqual([...new Set(shell)].sort(), [...expected].sort());
+});
+
+test('the app directory holds only what it serves (the package.json for the unit tests is at the root)', () => {
+  const tooling = walk(pwa).filter((p) => /(^|[\\/])(package(-lock)?\.json|node_modules)([\\/]|$)/.test(relative(pwa, p)));
+  assert.deepEqual(tooling, []);
 });
 
 test('the shell is versioned and the page only uses relative module imports', () => {
