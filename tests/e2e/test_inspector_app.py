@@ -3,8 +3,10 @@
 1. a checklist done offline, with two failed items and camera photos, survives a reload and drains once
    online: one inspection, two findings, the photos, and no EXIF on the server;
 2. the network drops in the middle of the uploads: after retries every record is on the server once;
-3. a finding rectified on the phone and verified by a second inspector;
-4. the app opens from the service worker with no network after a restart of the browser.
+3. a finding rectified on the phone and verified by a second inspector; a rectification whose reply was
+   lost lands once, and a colleague's earlier one is never taken for the inspector's own;
+4. the app opens from the service worker with no network after a restart of the browser;
+5. a photo taken just before leaving the checklist is kept.
 """
 
 from __future__ import annotations
@@ -416,6 +418,93 @@ def test_rectify_on_phone_and_verify_as_second_inspector(live_server, new_contex
     shot(screenshot, page2, "15-finding-history")
 
 
+PHOTOS_ON_PHONE = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('safegrid');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const req = open.result.transaction('photos').objectStore('photos').count();
+    req.onsuccess = () => { open.result.close(); resolve(req.result); };
+  };
+})"""
+
+
+def rectify_on_phone(page: Any, fid: str, note: str, photo: Path) -> None:
+    page.goto(f"/#/finding/{fid}")
+    page.click("[data-testid=rectify]")
+    page.fill("textarea", note)
+    with page.expect_file_chooser() as fc:
+        page.click("[data-testid=rectification-camera]")
+    fc.value.set_files(str(photo))
+    page.wait_for_selector(".photo-strip img", timeout=30000)
+    page.click("[data-testid=submit-rectification]")
+    page.wait_for_url(f"**/#/finding/{fid}")
+
+
+def test_rectification_lost_reply_lands_once_and_a_colleagues_is_not_taken_for_ours(
+    live_server, new_context, screenshot, tmp_path
+):
+    me = live_server.api("GET", "/me", INSPECTOR).json()
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+
+    # The first rectification reaches the server, its reply is lost: the resend is answered as the first.
+    fid = make_finding(live_server, tmp_path)["id"]
+    posts: list[str] = []
+
+    def lose_first_reply(route: Any) -> None:
+        posts.append(route.request.url)
+        if len(posts) == 1:
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/findings/*/rectification", lose_first_reply)
+    rectify_on_phone(page, fid, "已清理通道", camera_jpeg(tmp_path / "r1.jpg", seed=31, size=(1200, 900)))
+    wait_synced(page)
+    page.unroute("**/api/v1/findings/*/rectification")
+    assert len(posts) == 2, posts
+    detail = live_server.api("GET", f"/findings/{fid}", "supervisor").json()
+    assert detail["status"] == "submitted"
+    assert [e["actor_id"] for e in detail["events"] if e["action"] == "rectify"] == [me["id"]]
+    page.goto(f"/#/finding/{fid}")
+    page.wait_for_selector("[data-testid=finding-status]:has-text('待复查')")
+    assert page.locator("[data-testid=rectify]").count() == 0
+
+    # Offline, the inspector rectifies a finding a colleague rectifies meanwhile from another phone.
+    fid = make_finding(live_server, tmp_path)["id"]
+    page.goto(f"/#/finding/{fid}")
+    page.wait_for_selector("[data-testid=rectify]")
+    ctx.set_offline(True)
+    page.wait_for_selector("#net-state:not([hidden])")
+    rectify_on_phone(page, fid, "已更换灭火器", camera_jpeg(tmp_path / "r2.jpg", seed=32, size=(1200, 900)))
+    theirs = str(uuid.uuid4())
+    jpeg = camera_jpeg(tmp_path / "theirs.jpg", seed=33, size=(800, 600)).read_bytes()
+    r = live_server.api("PUT", f"/photos/{theirs}", INSPECTOR2, files={"file": ("t.jpg", jpeg, "image/jpeg")})
+    assert r.status_code == 201, r.text
+    r = live_server.api(
+        "POST",
+        f"/findings/{fid}/rectification",
+        INSPECTOR2,
+        json={"note": "同事已整改", "photo_ids": [theirs]},
+    )
+    assert r.status_code == 200, r.text
+
+    # Back online: the server refuses the second rectification (409). It is not the inspector's own, so
+    # it is not "already done": it waits for the inspector, with the reason, and the photo stays.
+    ctx.set_offline(False)
+    page.goto("/#/sync")
+    refused = page.locator("[data-testid=outbox-item][data-kind=rectification][data-state=attention]")
+    refused.wait_for(timeout=30000)
+    assert "待复查" in refused.locator("[data-testid=reason]").inner_text()
+    assert page.evaluate(PHOTOS_ON_PHONE) == 1
+    shot(screenshot, page, "23-rectification-taken-by-colleague")
+    detail = live_server.api("GET", f"/findings/{fid}", "supervisor").json()
+    assert detail["rectification"]["note"] == "同事已整改"
+    assert len([e for e in detail["events"] if e["action"] == "rectify"]) == 1
+
+
 # ---- 4. offline start after a browser restart -------------------------------------------------
 
 
@@ -449,6 +538,31 @@ def test_app_opens_offline_from_service_worker_after_restart(live_server, new_co
     shot(screenshot, page, "17-sign-out-warning")
     page.click("dialog button:has-text('取消')")
     ctx.close()
+
+
+# ---- 5. a photo taken just before leaving the checklist --------------------------------------
+
+
+def test_photo_taken_just_before_leaving_the_checklist_is_kept(live_server, new_context, tmp_path):
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page, "白云村卫生室")
+    answer_all(page, "pass")
+    [code] = photo_required_items(live_server, 1)
+    page.locator(f"#item-{code} [data-result=fail]").click()
+    with page.expect_file_chooser() as fc:
+        page.locator(f"#item-{code} [data-testid=photo-camera]").click()
+    fc.value.set_files(str(camera_jpeg(tmp_path / "quick.jpg", seed=41)))
+    # At once, while the 12 MP photo is still being compressed.
+    page.click("[data-testid=to-summary]")
+    page.wait_for_selector("[data-testid=counts]")
+    assert "照片 1 张" in page.inner_text("main")
+    assert page.locator("[data-testid=submit-inspection]").is_enabled()
+    page.reload()
+    page.wait_for_selector("[data-testid=counts]")
+    assert "照片 1 张" in page.inner_text("main")
+    assert page.evaluate(PHOTOS_ON_PHONE) == 1
 
 
 # ---- refusals: 4xx needs the inspector, 401 keeps the outbox -----------------------------------
