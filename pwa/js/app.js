@@ -67,7 +67,11 @@ async function drainSoon() {
 async function scheduleWake() {
   clearTimeout(wakeTimer);
   const t = nextWakeAt(await db.getAll('outbox'));
-  if (t !== null) wakeTimer = setTimeout(drainSoon, Math.max(500, t - Date.now()));
+  if (t === null) return;
+  wakeTimer = setTimeout(drainSoon, Math.max(500, t - Date.now()));
+  // If the app is closed before then, the browser sends it when it can (a registration is used up by
+  // the sync it triggers, so one is made again for every drain that leaves work waiting).
+  requestBackgroundSync();
 }
 
 async function requestBackgroundSync() {
