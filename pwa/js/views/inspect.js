@@ -46,12 +46,12 @@ export async function inspectView(app, root, id) {
     add(root, h('h1', {}, '检查'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
     return;
   }
-  if (!template) {
-    add(root, h('h1', {}, draft.venue_name), emptyState('手机上没有这份检查所用的检查表版本，联网后再打开。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
-    return;
-  }
   if (draft.status !== 'draft') {
     add(root, h('h1', {}, draft.venue_name), emptyState('这份检查已经提交。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
+    return;
+  }
+  if (!template) {
+    add(root, h('h1', {}, draft.venue_name), emptyState('手机上没有这份检查所用的检查表版本，联网后再打开。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
     return;
   }
   const session = new DraftSession(draft);
