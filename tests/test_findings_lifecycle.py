@@ -584,3 +584,33 @@ async def test_a_resend_of_the_last_transition_is_harmless(env: Env, action: str
     ]
     refused = await act(env, fid, action, other_user, body)
     assert refused.status_code == (422 if action == "extension" else 409), refused.text
+
+
+async def test_a_client_id_makes_a_resend_harmless_even_after_others_acted(env: Env) -> None:
+    # A rectified offline, the reply was lost; meanwhile B's verification failed it, so the finding is
+    # open again. A's phone resends with the same id: answered, not applied a second time.
+    fid = await open_finding(env)
+    rid = new_id()
+    body = {"id": rid, "note": "第一次整改", "photo_ids": []}
+    assert (await act(env, fid, "rectification", A, body)).status_code == 200
+    assert (await act(env, fid, "verification", B, {"result": "fail", "note": "未改到位"})).status_code == 200
+    again = await act(env, fid, "rectification", A, body)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "open"
+    assert actions(again.json()) == ["create", "rectify", "verify_fail"]
+    # A new rectification carries a new id and is applied.
+    r = await act(env, fid, "rectification", A, {"id": new_id(), "note": "第二次整改", "photo_ids": []})
+    assert r.status_code == 200 and r.json()["status"] == "submitted"
+    # The same id for another change, or by another person, is a conflict.
+    assert_problem(await act(env, fid, "verification", B, {"id": rid, "result": "pass"}), 409, "id_conflict")
+    other = await open_finding(env)
+    assert_problem(await act(env, other, "rectification", A, body), 409, "id_conflict")
+    assert actions(await get_finding(env, other)) == ["create"]
+
+
+async def test_racing_sends_with_one_client_id_apply_once(env: Env) -> None:
+    fid = await open_finding(env)
+    body = {"id": new_id(), "note": "同时发出", "photo_ids": []}
+    rs = await asyncio.gather(*(act(env, fid, "rectification", A, body) for _ in range(3)))
+    assert [r.status_code for r in rs] == [200, 200, 200], [r.text for r in rs]
+    assert actions(await get_finding(env, fid)) == ["create", "rectify"]

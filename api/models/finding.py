@@ -55,7 +55,7 @@ class FindingEvent(Base):
     """Append-only audit trail: the record of what happened to a finding."""
 
     __tablename__ = "finding_events"
-    __table_args__ = (UniqueConstraint("finding_id", "seq"),)
+    __table_args__ = (UniqueConstraint("finding_id", "seq"), UniqueConstraint("client_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     finding_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("findings.id", ondelete="CASCADE"))
@@ -69,3 +69,5 @@ class FindingEvent(Base):
     photo_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
     # before/after of the fields the action changed (deadline, escalation level, ...).
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The id the client made for this transition: a resend carrying it is answered, never applied twice.
+    client_id: Mapped[uuid.UUID | None]

@@ -108,7 +108,7 @@ async def create_finding(
 async def rectify(
     session: SessionDep, user: InspectorUser, finding_id: uuid.UUID, body: RectificationIn
 ) -> FindingDetailOut:
-    finding = await finding_service.rectify(session, user, finding_id, body.note, body.photo_ids)
+    finding = await finding_service.rectify(session, user, finding_id, body)
     return await _detail(session, finding)
 
 
@@ -116,7 +116,7 @@ async def rectify(
 async def verify(
     session: SessionDep, user: InspectorUser, finding_id: uuid.UUID, body: VerificationIn
 ) -> FindingDetailOut:
-    finding = await finding_service.verify(session, user, finding_id, body.result, body.note, body.photo_ids)
+    finding = await finding_service.verify(session, user, finding_id, body)
     return await _detail(session, finding)
 
 
@@ -124,7 +124,7 @@ async def verify(
 async def extend(
     session: SessionDep, user: SupervisorUser, finding_id: uuid.UUID, body: ExtensionIn
 ) -> FindingDetailOut:
-    finding = await finding_service.extend(session, user, finding_id, body.deadline, body.reason)
+    finding = await finding_service.extend(session, user, finding_id, body)
     return await _detail(session, finding)
 
 
@@ -132,5 +132,5 @@ async def extend(
 async def void(
     session: SessionDep, user: SupervisorUser, finding_id: uuid.UUID, body: VoidIn
 ) -> FindingDetailOut:
-    finding = await finding_service.void(session, user, finding_id, body.reason)
+    finding = await finding_service.void(session, user, finding_id, body)
     return await _detail(session, finding)

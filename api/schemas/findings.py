@@ -74,20 +74,28 @@ class FindingIn(Schema):
 
 
 class RectificationIn(Schema):
+    # Made by the client: a resend with the same id is answered as the first send, never applied twice.
+    id: uuid.UUID | None = None
     note: str = Field(min_length=1, max_length=4000)
     photo_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
 
 
 class VerificationIn(Schema):
+    # Made by the client: a resend with the same id is answered as the first send, never applied twice.
+    id: uuid.UUID | None = None
     result: Literal["pass", "fail"]
     note: str | None = Field(default=None, max_length=4000)
     photo_ids: list[uuid.UUID] = Field(default_factory=list, max_length=20)
 
 
 class ExtensionIn(Schema):
+    # Made by the client: a resend with the same id is answered as the first send, never applied twice.
+    id: uuid.UUID | None = None
     deadline: date
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class VoidIn(Schema):
+    # Made by the client: a resend with the same id is answered as the first send, never applied twice.
+    id: uuid.UUID | None = None
     reason: str = Field(min_length=1, max_length=2000)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Conflict, NotFound, Unprocessable
 from api.models import Area, Finding, FindingEvent, Photo, User, Venue
-from api.schemas.findings import FindingIn
+from api.schemas.findings import ExtensionIn, FindingIn, RectificationIn, VerificationIn, VoidIn
 from api.services import lifecycle
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
@@ -307,37 +307,46 @@ async def _manual_retry(
 
 
 async def rectify(
-    session: AsyncSession, user: Principal, finding_id: uuid.UUID, note: str, photo_ids: list[uuid.UUID]
+    session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: RectificationIn
 ) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
-    ids = await check_photos(session, user, photo_ids, for_area=finding.area_code)
+    ids = await check_photos(session, user, body.photo_ids, for_area=finding.area_code)
     await lifecycle.apply(
-        session, finding, Action.RECTIFY, actor_id=user.id, at=utcnow(), note=note, photo_ids=ids
+        session,
+        finding,
+        Action.RECTIFY,
+        actor_id=user.id,
+        at=utcnow(),
+        note=body.note,
+        photo_ids=ids,
+        client_id=body.id,
     )
     await attach_photos(session, ids, finding.area_code)
     return finding
 
 
 async def verify(
-    session: AsyncSession,
-    user: Principal,
-    finding_id: uuid.UUID,
-    result: str,
-    note: str | None,
-    photo_ids: list[uuid.UUID],
+    session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: VerificationIn
 ) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
-    ids = await check_photos(session, user, photo_ids, for_area=finding.area_code)
-    action = Action.VERIFY_PASS if result == "pass" else Action.VERIFY_FAIL
-    await lifecycle.apply(session, finding, action, actor_id=user.id, at=utcnow(), note=note, photo_ids=ids)
+    ids = await check_photos(session, user, body.photo_ids, for_area=finding.area_code)
+    action = Action.VERIFY_PASS if body.result == "pass" else Action.VERIFY_FAIL
+    await lifecycle.apply(
+        session,
+        finding,
+        action,
+        actor_id=user.id,
+        at=utcnow(),
+        note=body.note,
+        photo_ids=ids,
+        client_id=body.id,
+    )
     await attach_photos(session, ids, finding.area_code)
     await _notify_report(session, finding)
     return finding
 
 
-async def extend(
-    session: AsyncSession, user: Principal, finding_id: uuid.UUID, deadline: date, reason: str
-) -> Finding:
+async def extend(session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: ExtensionIn) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
     await lifecycle.apply(
         session,
@@ -345,15 +354,18 @@ async def extend(
         Action.EXTEND,
         actor_id=user.id,
         at=utcnow(),
-        note=reason,
-        changes={"deadline": deadline},
+        note=body.reason,
+        changes={"deadline": body.deadline},
+        client_id=body.id,
     )
     return finding
 
 
-async def void(session: AsyncSession, user: Principal, finding_id: uuid.UUID, reason: str) -> Finding:
+async def void(session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: VoidIn) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
-    await lifecycle.apply(session, finding, Action.VOID, actor_id=user.id, at=utcnow(), note=reason)
+    await lifecycle.apply(
+        session, finding, Action.VOID, actor_id=user.id, at=utcnow(), note=body.reason, client_id=body.id
+    )
     await _notify_report(session, finding)
     return finding
 

@@ -110,6 +110,7 @@ async def record(
     photo_ids: list[str] | None = None,
     data: dict[str, Any] | None = None,
     seq: int | None = None,
+    client_id: uuid.UUID | None = None,
 ) -> FindingEvent:
     event = FindingEvent(
         finding_id=finding.id,
@@ -122,6 +123,7 @@ async def record(
         note=note,
         photo_ids=photo_ids or [],
         data=data or {},
+        client_id=client_id,
     )
     session.add(event)
     return event
@@ -186,6 +188,7 @@ async def apply(
     note: str | None = None,
     photo_ids: list[str] | None = None,
     changes: dict[str, Any] | None = None,
+    client_id: uuid.UUID | None = None,
 ) -> FindingEvent:
     """Checks and performs one transition on a finding already locked by the caller, and records it.
 
@@ -195,6 +198,12 @@ async def apply(
     """
     changes = changes or {}
     photo_ids = list(photo_ids or [])
+    if client_id is not None:
+        sent = await session.scalar(select(FindingEvent).where(FindingEvent.client_id == client_id))
+        if sent is not None:
+            if (sent.finding_id, sent.action, sent.actor_id) != (finding.id, action.value, actor_id):
+                raise Conflict("This id was already used for another change.", code="id_conflict")
+            return sent
     try:
         check(finding, action, actor_id)
         _guard(finding, action, changes, local_today(at))
@@ -232,6 +241,7 @@ async def apply(
         note=note,
         photo_ids=photo_ids,
         data=data,
+        client_id=client_id,
     )
     await session.flush()
     return event
