@@ -105,8 +105,43 @@ export function classifyPhoto(status) {
   return 'attention';
 }
 
-/** A short Chinese reason for an item that needs attention, preferring the server's problem+json detail. */
+// The server's problem+json `code`s the inspector can meet, in the app's language (its `detail` is English,
+// for scripts and logs).
+const CODE_TEXT = {
+  photo_required: '不合格项须至少拍一张照片',
+  unknown_photos: '照片尚未上传，或属于其他区域',
+  duplicate_photo_ids: '同一张照片重复添加',
+  venue_not_found: '场所不存在，或不在您的辖区',
+  area_out_of_scope: '该区域不在您的辖区',
+  unknown_area: '区域编号不存在',
+  unknown_venue_kind: '场所类型不存在',
+  unknown_checklist: '检查表版本在服务器上不存在',
+  checklist_not_for_venue: '该检查表不适用于此类场所',
+  unknown_item: '检查项不在该检查表版本中',
+  duplicate_answer: '同一检查项填写了两次',
+  inspection_conflict: '该检查编号已用于另一份检查',
+  photo_conflict: '该照片编号已用于另一张照片',
+  id_conflict: '该编号已用于另一条记录',
+  four_eyes: '整改提交人不能复查自己的整改',
+  already_submitted: '整改已提交，正在等待复查',
+  not_submitted: '尚未提交整改，不能复查',
+  finding_closed: '隐患已销号',
+  finding_void: '隐患已作废',
+  deadline_in_past: '整改期限不能早于今天',
+  deadline_too_late: '整改期限超出网格员可定的范围，须由镇应急办延期',
+  image_too_large: '图片像素过大',
+  invalid_image: '图片已损坏，无法读取',
+  unsupported_media_type: '不是受支持的图片格式',
+  file_too_large: '文件太大',
+  payload_too_large: '内容太大',
+  validation_error: '内容不符合要求',
+  rate_limited: '操作太频繁，请稍后再试',
+};
+
+/** A short Chinese reason for an item that needs attention: the server's `code` in Chinese, else its
+ * problem+json detail, else the HTTP status in words. */
 export function reasonText(status, problem) {
+  if (problem && CODE_TEXT[problem.code]) return CODE_TEXT[problem.code];
   if (problem && problem.detail) return String(problem.detail);
   if (problem && problem.title) return String(problem.title);
   if (status === 0) return '网络不通';

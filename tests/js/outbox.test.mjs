@@ -10,6 +10,7 @@ import {
   classifyPhoto,
   confirmOutcome,
   nextWakeAt,
+  reasonText,
   ownTransition,
   photosToSend,
   progressFraction,
@@ -143,7 +144,8 @@ test('afterAttempt records reason, schedules retries, keeps auth items', () => {
   assert.equal(r2.error.detail, '网络不通');
   const bad = afterAttempt(i, 'attention', { now: 1, status: 422, problem: { detail: 'photo ids unknown: p1', code: 'unknown_photos' } });
   assert.equal(bad.state, STATES.ATTENTION);
-  assert.equal(bad.error.detail, 'photo ids unknown: p1');
+  // A code the app knows reads in Chinese; the code itself is kept.
+  assert.equal(bad.error.detail, '照片尚未上传，或属于其他区域');
   assert.equal(bad.error.code, 'unknown_photos');
   const auth = afterAttempt(i, 'auth', { now: 1, status: 401 });
   assert.equal(auth.state, STATES.AUTH);
@@ -180,4 +182,12 @@ test('progress counts photo bytes, including the one in flight', () => {
   assert.ok(f1 > 0.74 && f1 < 0.75);
   assert.equal(progressFraction({ ...i, state: STATES.DONE }, sizes), 1);
   assert.deepEqual(photosToSend(i), ['p2']);
+});
+
+
+test('a refusal reads in Chinese when the server names its code, else its detail or the status', () => {
+  assert.equal(reasonText(422, { code: 'photo_required', detail: "Item 'JX-EQ-01' failed and needs at least one photo." }), '不合格项须至少拍一张照片');
+  assert.equal(reasonText(403, { code: 'four_eyes', detail: 'The rectification submitter cannot verify it.' }), '整改提交人不能复查自己的整改');
+  assert.equal(reasonText(422, { code: 'something_new', detail: 'A new rule.' }), 'A new rule.');
+  assert.equal(reasonText(413, null), '文件太大');
 });

@@ -248,7 +248,9 @@ async function actionForm(app, root, findingId, kind) {
       errors.textContent = Object.values(check.errors).join('；');
       return;
     }
-    const body = kind === 'rectification' ? { note: d.note.trim(), photo_ids: d.photo_ids } : { result: d.result, note: d.note.trim(), photo_ids: d.photo_ids };
+    // The id is made here, once: every resend of this item carries it, so the server applies it once.
+    const fields = kind === 'rectification' ? { note: d.note.trim() } : { result: d.result, note: d.note.trim() };
+    const body = { id: crypto.randomUUID(), ...fields, photo_ids: d.photo_ids };
     const item = sync.newItem({
       kind,
       method: 'POST',
