@@ -32,14 +32,11 @@ export function categoryLabel(code) {
   return CATEGORY_LABELS[code] || code || '其他';
 }
 
-/** Templates that apply to a venue kind; `fire_exits` (and a template with no kinds listed) applies to all. */
+/** Templates that apply to a venue kind, by the template's own `venue_kinds` (the server refuses any other;
+ * `fire_exits` lists every kind), or with no kinds listed. */
 export function templatesForKind(checklists, kind) {
   const list = (checklists || []).filter(
-    (c) =>
-      c.code === 'fire_exits' ||
-      !Array.isArray(c.venue_kinds) ||
-      c.venue_kinds.length === 0 ||
-      c.venue_kinds.includes(kind),
+    (c) => !Array.isArray(c.venue_kinds) || c.venue_kinds.length === 0 || c.venue_kinds.includes(kind),
   );
   // The venue's own template first, the general fire-exit check after it.
   return list.sort((a, b) => (a.code === 'fire_exits') - (b.code === 'fire_exits'));

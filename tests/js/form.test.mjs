@@ -30,7 +30,13 @@ const template = {
     { code: 'A2', prompt: '应急照明', category: 'evacuation', major: false, deadline_days: 7, photo_required: true },
   ],
 };
-const fireExits = { code: 'fire_exits', version: 1, title: '消防通道', venue_kinds: ['small_retail'], items: [] };
+const fireExits = {
+  code: 'fire_exits',
+  version: 1,
+  title: '消防通道',
+  venue_kinds: ['small_retail', 'self_built_house', 'enterprise'],
+  items: [],
+};
 const house = { code: 'self_built_house', version: 1, title: '自建房', venue_kinds: ['self_built_house'], items: [] };
 const venue = { id: 'v1', name: '张三小卖部', kind: 'small_retail' };
 
@@ -39,6 +45,9 @@ test('templates for a kind; fire_exits applies to every kind', () => {
   assert.deepEqual(templatesForKind(all, 'small_retail').map((t) => t.code), ['small_venue_fire', 'fire_exits']);
   assert.deepEqual(templatesForKind(all, 'self_built_house').map((t) => t.code), ['self_built_house', 'fire_exits']);
   assert.deepEqual(templatesForKind(all, 'enterprise').map((t) => t.code), ['fire_exits']);
+  // A version that narrows its kinds is not offered where the server would refuse it.
+  const narrowed = { ...fireExits, version: 2, venue_kinds: ['small_retail'] };
+  assert.deepEqual(templatesForKind([narrowed, house], 'enterprise').map((t) => t.code), []);
 });
 
 test('items grouped by category in order of first appearance', () => {
