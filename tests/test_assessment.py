@@ -16,6 +16,7 @@ from tests.helpers import (
     inspection_body,
     make_user,
     new_id,
+    now_iso,
     put_venue,
     set_finding_fields,
     sh_today,
@@ -50,7 +51,10 @@ async def test_figures_per_grid_and_per_village(env: Env) -> None:
 
     async def inspect(venue: str, answers: list[dict[str, Any]]) -> list[str]:
         r = await env.client.put(
-            f"{API}/inspections/{new_id()}", json=inspection_body(venue, answers), headers=a
+            f"{API}/inspections/{new_id()}",
+            # Inspections count on the day of the visit.
+            json=inspection_body(venue, answers, started_at=now_iso(), submitted_at=now_iso()),
+            headers=a,
         )
         assert r.status_code == 201, r.text
         return list(r.json()["finding_ids"])
@@ -146,3 +150,36 @@ async def test_refusals(env: Env) -> None:
         f"{API}/stats/areas", params={"from": today, "to": today, "area": "v-baiyun"}, headers=boss
     )
     assert_problem(r, 403, "area_out_of_scope")
+
+
+async def test_area_prefixes_are_exact_whatever_the_case_or_wildcards(env: Env) -> None:
+    tok = new_id()[:6]
+    lower, upper = f"zc{tok}", f"ZC{tok.upper()}"
+    village = f"pv{tok}"
+    async with await env.session() as s:
+        await upsert_area(s, lower, "小写村", "town", "village")
+        await upsert_area(s, upper, "大写村", "town", "village")
+        await upsert_area(s, village, "通配村", "town", "village")
+        await upsert_area(s, f"{village}_1", "下划线网格", village, "grid")
+        await upsert_area(s, f"{village}x1", "字母网格", village, "grid")
+        await s.commit()
+    sup = env.auth("supervisor")
+    for area in (upper, f"{village}x1"):
+        r = await env.client.post(
+            f"{API}/findings", json={"area_code": area, "title": f"前缀 {tok}"}, headers=sup
+        )
+        assert r.status_code == 201, r.text
+    # An inspector of `zc…` does not see what lies in `ZC…` (SQLite's LIKE would ignore the case).
+    insp = await make_user(env, f"insp_{lower}", "inspector", [lower])
+    r = await env.client.get(f"{API}/findings", params={"q": f"前缀 {tok}"}, headers=insp)
+    assert r.status_code == 200 and r.json()["items"] == []
+    # `_` in a code is no wildcard: the finding in `…x1` counts there only.
+    rows = await figures(env, sup, area=village)
+    assert (rows[f"{village}_1"]["findings_opened"], rows[f"{village}x1"]["findings_opened"]) == (0, 1)
+
+
+async def test_a_period_out_of_range_is_422_not_a_500(env: Env) -> None:
+    sup = env.auth("supervisor")
+    for period in ({"from": "2026-01-01", "to": "9999-12-31"}, {"from": "0001-01-01", "to": "2026-01-01"}):
+        r = await env.client.get(f"{API}/stats/areas", params={**period, "area": "town"}, headers=sup)
+        assert_problem(r, 422, "invalid_period")

@@ -13,9 +13,11 @@ from api.errors import Unprocessable
 from api.models import Area, Finding, Inspection
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
+from api.services.scope import path_starts_with
 from api.timeutil import LOCAL_TZ, local_today
 
 OPEN_STATES = ("open", "submitted")
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def _local_midnight(day: date) -> datetime:
@@ -33,6 +35,11 @@ async def by_area(
     findings of the period [date_from, date_to] (days in Asia/Shanghai), and the open stock today."""
     if date_to < date_from:
         raise Unprocessable("`to` is before `from`.", code="invalid_period")
+    if date_from < EARLIEST or date_to > LATEST:
+        raise Unprocessable(
+            f"The period must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}.",
+            code="invalid_period",
+        )
     if area_code is None:
         if len(user.area_codes) != 1:
             raise Unprocessable("Name the area whose sub-areas to compare.", code="area_required")
@@ -46,9 +53,10 @@ async def by_area(
     children = select(child).where(child.parent_code == parent.code).subquery()
     c = aliased(Area, children)
     # Every area of each child's subtree, by materialised path.
-    under = leaf.path.startswith(c.path)
+    under = path_starts_with(leaf.path, c.path)
 
-    in_period = and_(Finding.created_at >= start, Finding.created_at < end)
+    # A voided finding was a mistake or a duplicate: it is no work found.
+    in_period = and_(Finding.created_at >= start, Finding.created_at < end, Finding.status != "void")
     closed_in_period = and_(Finding.closed_at >= start, Finding.closed_at < end, Finding.status == "closed")
     is_open = Finding.status.in_(OPEN_STATES)
     finding_stmt = (
@@ -72,7 +80,8 @@ async def by_area(
         .select_from(c)
         .join(leaf, under)
         .join(Inspection, Inspection.area_code == leaf.code)
-        .where(Inspection.created_at >= start, Inspection.created_at < end)
+        # The day of the visit, not of the upload: work done offline counts where it was done.
+        .where(Inspection.submitted_at >= start, Inspection.submitted_at < end)
         .group_by(c.code)
     )
     figures: dict[str, Any] = {row.code: row._mapping for row in (await session.execute(finding_stmt)).all()}

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from api.models import Area
 from api.services.auth import Principal
 
+_Text = ColumnElement[str] | InstrumentedAttribute[str]
+
+
+def path_starts_with(path: _Text, prefix: _Text | str) -> ColumnElement[bool]:
+    """`path` begins with `prefix`, compared exactly on both databases. Not LIKE: SQLite's LIKE ignores
+    ASCII case, so area `ab` would reach into area `AB`, and `_` or `%` in a code would be wildcards."""
+    length = len(prefix) if isinstance(prefix, str) else func.length(prefix)
+    return func.substr(path, 1, length) == prefix
+
 
 def _subtree_codes(paths: tuple[str, ...] | list[str]) -> Select[str]:
-    return select(Area.code).where(or_(*(Area.path.startswith(p, autoescape=True) for p in paths)))
+    return select(Area.code).where(or_(*(path_starts_with(Area.path, p) for p in paths)))
 
 
 def in_scope(
