@@ -601,7 +601,9 @@ async def test_a_client_id_makes_a_resend_harmless_even_after_others_acted(env: 
     # A new rectification carries a new id and is applied.
     r = await act(env, fid, "rectification", A, {"id": new_id(), "note": "第二次整改", "photo_ids": []})
     assert r.status_code == 200 and r.json()["status"] == "submitted"
-    # The same id for another change, or by another person, is a conflict.
+    # The same id with other words, for another change, or by another person, is a conflict.
+    changed = {**body, "note": "完全不同"}
+    assert_problem(await act(env, fid, "rectification", A, changed), 409, "id_conflict")
     assert_problem(await act(env, fid, "verification", B, {"id": rid, "result": "pass"}), 409, "id_conflict")
     other = await open_finding(env)
     assert_problem(await act(env, other, "rectification", A, body), 409, "id_conflict")

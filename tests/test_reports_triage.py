@@ -353,6 +353,14 @@ async def test_void_of_the_finding_is_recorded_on_the_report(env: Env, pub: http
     report = await detail(env, rid)
     assert report["status"] == "accepted" and report["events"][-1]["action"] == "finding_void"
     assert (await public_status(pub, receipt))["status"] == "accepted"
+    # A resent void changes nothing, on the finding or on the report.
+    for _ in range(2):
+        r = await env.client.post(
+            f"{API}/findings/{finding_id}/void", json={"reason": "重复录入"}, headers=env.auth("supervisor")
+        )
+        assert r.status_code == 200, r.text
+    events = [e["action"] for e in (await detail(env, rid))["events"]]
+    assert events.count("finding_void") == 1
 
 
 # --------------------------------------------------------------------------- possible duplicates

@@ -331,7 +331,7 @@ async def verify(
     finding = await get_finding(session, user, finding_id, lock=True)
     ids = await check_photos(session, user, body.photo_ids, for_area=finding.area_code)
     action = Action.VERIFY_PASS if body.result == "pass" else Action.VERIFY_FAIL
-    await lifecycle.apply(
+    done = await lifecycle.apply(
         session,
         finding,
         action,
@@ -342,7 +342,8 @@ async def verify(
         client_id=body.id,
     )
     await attach_photos(session, ids, finding.area_code)
-    await _notify_report(session, finding)
+    if done.applied:  # a resend changed nothing, so the report has nothing new to follow
+        await _notify_report(session, finding)
     return finding
 
 
@@ -363,10 +364,11 @@ async def extend(session: AsyncSession, user: Principal, finding_id: uuid.UUID, 
 
 async def void(session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: VoidIn) -> Finding:
     finding = await get_finding(session, user, finding_id, lock=True)
-    await lifecycle.apply(
+    done = await lifecycle.apply(
         session, finding, Action.VOID, actor_id=user.id, at=utcnow(), note=body.reason, client_id=body.id
     )
-    await _notify_report(session, finding)
+    if done.applied:
+        await _notify_report(session, finding)
     return finding
 
 

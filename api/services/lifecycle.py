@@ -144,6 +144,22 @@ def _guard(finding: Finding, action: Action, changes: dict[str, Any], today: dat
         raise Conflict("The escalation level only rises.", code="escalation_not_higher")
 
 
+def _same_request(
+    event: FindingEvent,
+    action: Action,
+    actor_id: uuid.UUID | None,
+    note: str | None,
+    photo_ids: list[str],
+    changes: dict[str, Any],
+) -> bool:
+    return (
+        (event.action, event.actor_id) == (action.value, actor_id)
+        and (event.note or None) == (note or None)
+        and sorted(event.photo_ids or []) == sorted(photo_ids)
+        and all((event.data or {}).get(f, {}).get("after") == _wire(v) for f, v in changes.items())
+    )
+
+
 async def _retry_of(
     session: AsyncSession,
     finding: Finding,
@@ -153,7 +169,8 @@ async def _retry_of(
     photo_ids: list[str],
     changes: dict[str, Any],
 ) -> FindingEvent | None:
-    """The event this request already made, when it is a resend (a phone whose reply was lost)."""
+    """The event this request already made, when it is a resend (a phone whose reply was lost) of the
+    finding's last transition."""
     last = await session.scalar(
         select(FindingEvent)
         .where(FindingEvent.finding_id == finding.id)
@@ -164,14 +181,19 @@ async def _retry_of(
     if (
         last is None
         or actor_id is None
-        or (last.action, last.actor_id) != (action.value, actor_id)
-        or (last.note or None) != (note or None)
-        or sorted(last.photo_ids or []) != sorted(photo_ids)
+        or not _same_request(last, action, actor_id, note, photo_ids, changes)
         or (target is not None and finding.status != target.value)
-        or any(getattr(finding, field) != value for field, value in changes.items())
     ):
         return None
     return last
+
+
+@dataclass(frozen=True)
+class Transition:
+    event: FindingEvent
+    # False when the request was a resend answered with the event it made before: nothing changed now,
+    # so nothing that follows a change (a report's status) may happen again.
+    applied: bool
 
 
 def _wire(value: Any) -> Any:
@@ -189,28 +211,32 @@ async def apply(
     photo_ids: list[str] | None = None,
     changes: dict[str, Any] | None = None,
     client_id: uuid.UUID | None = None,
-) -> FindingEvent:
+) -> Transition:
     """Checks and performs one transition on a finding already locked by the caller, and records it.
 
     `changes` are the fields the action sets besides the status (a deadline, an escalation level); the
     event keeps each one's before and after. A resend of the transition that was just made by the same
-    person answers as the first send did, without a second event.
+    person answers as the first send did, without a second event; with `client_id` (made by the client)
+    a resend is recognised even after others have changed the finding since, and the id used for another
+    change is a conflict.
     """
     changes = changes or {}
     photo_ids = list(photo_ids or [])
     if client_id is not None:
         sent = await session.scalar(select(FindingEvent).where(FindingEvent.client_id == client_id))
         if sent is not None:
-            if (sent.finding_id, sent.action, sent.actor_id) != (finding.id, action.value, actor_id):
+            if sent.finding_id != finding.id or not _same_request(
+                sent, action, actor_id, note, photo_ids, changes
+            ):
                 raise Conflict("This id was already used for another change.", code="id_conflict")
-            return sent
+            return Transition(sent, applied=False)
     try:
         check(finding, action, actor_id)
         _guard(finding, action, changes, local_today(at))
     except AppError:
         retry = await _retry_of(session, finding, action, actor_id, note, photo_ids, changes)
         if retry is not None:
-            return retry
+            return Transition(retry, applied=False)
         raise
     before = finding.status
     target = RULES[action].to
@@ -244,4 +270,4 @@ async def apply(
         client_id=client_id,
     )
     await session.flush()
-    return event
+    return Transition(event, applied=True)
