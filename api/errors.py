@@ -84,11 +84,14 @@ _HTTP_CODES = {
 }
 
 
-def _root_cause(exc: BaseException) -> BaseException | None:
+def _parse_failure(exc: BaseException) -> BaseException | None:
+    """The first body-size or multipart failure behind an exception, if any."""
     seen = exc.__cause__ or exc.__context__
-    while seen is not None and (seen.__cause__ or seen.__context__) is not None:
+    while seen is not None:
+        if isinstance(seen, MultiPartException) or type(seen).__name__ == "_BodyTooLarge":
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return seen
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -112,7 +115,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # FastAPI reports any failure while parsing a form as 400; say what really happened.
-        cause = _root_cause(exc)
+        cause = _parse_failure(exc)
         if type(cause).__name__ == "_BodyTooLarge":
             return problem(413, "payload_too_large", "Payload too large", "The request body is too large.")
         if isinstance(cause, MultiPartException):

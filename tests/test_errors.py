@@ -169,3 +169,19 @@ async def test_out_of_range_integers_are_422_not_a_500(env: Env) -> None:
     body = inspection_body(checklist_version=99_999_999_999)
     r = await env.client.put(f"{API}/inspections/{new_id()}", headers=h, json=body)
     assert_problem(r, 422, "validation_error")
+
+
+async def test_a_malformed_multipart_body_is_422(env: Env) -> None:
+    h = env.auth("inspector_baiyun")
+    # A multipart type without a boundary, and a part without a name.
+    r = await env.client.put(
+        f"{API}/photos/{new_id()}", headers={**h, "Content-Type": "multipart/form-data"}, content=b"x"
+    )
+    assert_problem(r, 422, "invalid_form")
+    body = b'--xyz\r\nContent-Disposition: form-data; filename="a.jpg"\r\n\r\nabc\r\n--xyz--\r\n'
+    r = await env.client.put(
+        f"{API}/photos/{new_id()}",
+        headers={**h, "Content-Type": "multipart/form-data; boundary=xyz"},
+        content=body,
+    )
+    assert_problem(r, 422, "invalid_form")

@@ -57,3 +57,18 @@ async def test_the_ledger_refuses_bad_filters_and_strangers(env: Env) -> None:
     )
     assert_problem(r, 422, "validation_error")
     assert_problem(await env.client.get(f"{API}/findings/export"), 401, "unauthorized")
+
+
+async def test_text_that_looks_like_a_formula_stays_text(env: Env) -> None:
+    tok = new_id()[:8]
+    title = f'=HYPERLINK("http://example.invalid/{tok}","点此")'
+    r = await env.client.post(
+        f"{API}/findings",
+        json={"area_code": "v-baiyun-g1", "title": title},
+        headers=env.auth("inspector_baiyun"),
+    )
+    assert r.status_code == 201, r.text
+    export = await env.client.get(f"{API}/findings/export", params={"q": tok}, headers=env.auth("supervisor"))
+    book = load_workbook(io.BytesIO(export.content))
+    (cell,) = [row[5] for row in book["隐患台账"].iter_rows(min_row=2)]
+    assert cell.data_type == "s" and cell.value == title

@@ -26,3 +26,9 @@ def test_another_secret_another_purpose_or_tampering_is_refused() -> None:
         unseal(A, "contact", flipped)
     with pytest.raises(SealBroken):
         unseal(A, "contact", "13900000000")
+
+
+def test_garbage_after_the_prefix_is_a_broken_seal_not_a_crash() -> None:
+    for token in ("v1.%%%not-base64", "v1.AAAA", "v1."):
+        with pytest.raises(SealBroken):
+            unseal(A, "contact", token)

@@ -6,6 +6,7 @@ import io
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 import anyio.to_thread
 from openpyxl import Workbook
@@ -57,11 +58,23 @@ async def export_xlsx(session: AsyncSession, user: Principal, filters: FindingFi
             )
         if cursor is None:
             break
-    venue_ids = {f.venue_id for f in rows if f.venue_id}
-    venues = dict((await session.execute(select(Venue.id, Venue.name).where(Venue.id.in_(venue_ids)))).all())
+    venue_ids = list({f.venue_id for f in rows if f.venue_id})
+    venues: dict[uuid.UUID, str] = {}
+    # In chunks: PostgreSQL takes at most 32,767 parameters in one statement.
+    for start in range(0, len(venue_ids), 5_000):
+        chunk = venue_ids[start : start + 5_000]
+        venues.update((await session.execute(select(Venue.id, Venue.name).where(Venue.id.in_(chunk)))).all())
     areas = dict((await session.execute(select(Area.code, Area.name))).all())
     # Building the workbook is blocking work: it runs off the event loop.
     return await anyio.to_thread.run_sync(_workbook, rows, venues, areas, local_today())
+
+
+def _text(sheet: Any, value: str) -> WriteOnlyCell:
+    # Typed text, always: a title such as "=HYPERLINK(...)" written by anyone must not become a live
+    # formula on the supervisor's desk.
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _local(moment: datetime | None) -> str:
@@ -86,19 +99,22 @@ def _workbook(
         description = f.title if not f.description else f"{f.title}\n{f.description}"
         sheet.append(
             [
-                str(f.id),
-                venues.get(f.venue_id, "") if f.venue_id else "",
-                areas.get(f.area_code, f.area_code),
-                SOURCES.get(f.source, f.source),
-                f.item_code or "",
-                description,
-                SEVERITIES.get(f.severity, f.severity),
-                STATUSES.get(f.status, f.status),
-                f.deadline.isoformat(),
-                "是" if is_overdue(f, today) else "否",
-                f.escalation_level,
-                _local(f.created_at),
-                _local(f.closed_at),
+                _text(sheet, value) if isinstance(value, str) else value
+                for value in (
+                    str(f.id),
+                    venues.get(f.venue_id, "") if f.venue_id else "",
+                    areas.get(f.area_code, f.area_code),
+                    SOURCES.get(f.source, f.source),
+                    f.item_code or "",
+                    description,
+                    SEVERITIES.get(f.severity, f.severity),
+                    STATUSES.get(f.status, f.status),
+                    f.deadline.isoformat(),
+                    "是" if is_overdue(f, today) else "否",
+                    f.escalation_level,
+                    _local(f.created_at),
+                    _local(f.closed_at),
+                )
             ]
         )
     out = io.BytesIO()

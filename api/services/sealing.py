@@ -40,8 +40,8 @@ def seal(settings: Settings, purpose: str, value: str) -> str:
 def unseal(settings: Settings, purpose: str, token: str) -> str:
     if not token.startswith(_PREFIX):
         raise SealBroken("not a sealed value")
-    raw = base64.urlsafe_b64decode(token[len(_PREFIX) :].encode())
     try:
+        raw = base64.urlsafe_b64decode(token[len(_PREFIX) :].encode())
         return _aead(settings, purpose).decrypt(raw[:12], raw[12:], purpose.encode()).decode()
-    except InvalidTag as exc:
+    except (InvalidTag, ValueError) as exc:  # binascii.Error and a short nonce are ValueErrors
         raise SealBroken("sealed under another secret, or altered") from exc
