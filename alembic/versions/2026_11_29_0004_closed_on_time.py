@@ -20,6 +20,18 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("closed_on_time", sa.Boolean(), nullable=True))
+    # Findings closed before this revision: a closed finding's deadline can no longer change, so the
+    # flag is exactly what it would have been at closing (the closing day in Asia/Shanghai).
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "UPDATE findings SET closed_on_time = ((closed_at AT TIME ZONE 'Asia/Shanghai')::date <= deadline) "
+            "WHERE closed_at IS NOT NULL"
+        )
+    else:
+        op.execute(
+            "UPDATE findings SET closed_on_time = (date(closed_at, '+8 hours') <= deadline) "
+            "WHERE closed_at IS NOT NULL"
+        )
 
 
 def downgrade() -> None:
