@@ -36,7 +36,8 @@ async def test_closed_on_time_is_backfilled(backend: str, tmp_path: Path) -> Non
         async with engine.begin() as conn:
             await conn.execute(
                 text(
-                    "INSERT INTO areas (code, name, parent_code, path, level) VALUES ('t', 'T', NULL, '/t/', 'town')"
+                    "INSERT INTO areas (code, name, parent_code, path, level) "
+                    "VALUES ('t', 'T', NULL, '/t/', 'town')"
                 )
             )
             for title, deadline, closed in rows:
@@ -51,9 +52,7 @@ async def test_closed_on_time_is_backfilled(backend: str, tmp_path: Path) -> Non
                         "id": uuid.uuid4().hex if backend == "sqlite" else str(uuid.uuid4()),
                         "title": title,
                         "status": "closed" if closed else "open",
-                        "deadline": deadline
-                        if backend == "sqlite"
-                        else __import__("datetime").date(2026, 3, 10),
+                        "deadline": deadline if backend == "sqlite" else date.fromisoformat(deadline),
                         "created": "2026-03-01 00:00:00"
                         if backend == "sqlite"
                         else _utc("2026-03-01 00:00:00"),
