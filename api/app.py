@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_sessionmaker(engine, read_only=True)
         task = None
         if settings.escalation_sweep_seconds > 0:
             task = asyncio.create_task(_escalation_loop(app, settings.escalation_sweep_seconds))

@@ -42,9 +42,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Writers take the lock up front so two requests never deadlock upgrading read locks.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front so two requests never deadlock upgrading read locks; readers
+        # take none, so in WAL mode they never wait for a writer, nor make one wait.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+# Execution option marking sessions that only read (GET requests, the token check).
+READ_ONLY = "safegrid_read_only"
+
+
+def create_sessionmaker(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)

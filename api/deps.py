@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.config import Settings
 from api.errors import AppError, Forbidden, Unauthorized
@@ -14,9 +15,10 @@ from api.services.auth import Principal
 from api.storage import PhotoStorage
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+@asynccontextmanager
+async def _transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     # The one transaction of a request: services flush, this commits once before the response is sent.
-    async with request.app.state.sessionmaker() as session:
+    async with maker() as session:
         try:
             yield session
         except AppError as exc:
@@ -32,9 +34,28 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    # A GET only reads: its transaction takes no write lock (on SQLite), so an export or a photo download
+    # never holds up an inspector's upload. A GET that must write says so with WriteSessionDep.
+    reads_only = request.method in ("GET", "HEAD")
+    maker = request.app.state.read_sessionmaker if reads_only else request.app.state.sessionmaker
+    async with _transaction(maker) as session:
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with _transaction(request.app.state.sessionmaker) as session:
+        yield session
+
+
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
+    return maker
 
 
 def get_storage(request: Request) -> PhotoStorage:
@@ -45,8 +66,11 @@ def get_storage(request: Request) -> PhotoStorage:
 # scope="function": the session closes (and commits) when the endpoint returns, before the reply is sent,
 # so a client never sees success for something that was not committed.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StorageDep = Annotated[PhotoStorage, Depends(get_storage)]
+# For a short read of its own, outside the request's transaction (before blocking work).
+ReadSessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_read_sessionmaker)]
 
 _bearer = HTTPBearer(auto_error=False)
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -57,7 +81,7 @@ async def get_current_user(request: Request, credentials: BearerDep) -> Principa
         raise Unauthorized("Sign in and send the token as 'Authorization: Bearer …'.")
     # A short transaction of its own: the request's transaction starts at its first real query, so an
     # upload being decoded holds no connection (and, on SQLite, no write lock) while it waits.
-    async with request.app.state.sessionmaker() as session:
+    async with request.app.state.read_sessionmaker() as session:
         principal = await auth_service.principal_for_token(session, credentials.credentials)
     if principal is None:
         raise Unauthorized("The token is unknown, expired or revoked.", code="invalid_token")

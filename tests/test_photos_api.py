@@ -121,6 +121,8 @@ async def test_same_bytes_again_is_200_other_bytes_409(env: Env) -> None:
     assert again.status_code == 200, again.text
     assert again.json() == first.json()
     assert_problem(await upload(env, make_jpeg(), pid), 409, "photo_conflict")
+    # Other bytes under a stored id are a conflict, whatever they are: the id is checked before decoding.
+    assert_problem(await upload(env, b"not an image at all", pid), 409, "photo_conflict")
     # The same bytes from someone else under this id are not a retry either.
     assert_problem(await upload(env, data, pid, user="inspector_baiyun2"), 409, "photo_conflict")
     assert (await fetch(env, pid)).content == (await fetch(env, pid)).content

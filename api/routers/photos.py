@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Response, UploadFile
 
-from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep, StorageDep
+from api.deps import CurrentUser, InspectorUser, ReadSessionmakerDep, SessionDep, SettingsDep, StorageDep
 from api.schemas.photos import PhotoOut
 from api.services import photos as photo_service
 
@@ -18,6 +18,7 @@ PHOTO_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private,
 @router.put("/photos/{photo_id}", response_model=PhotoOut, responses={201: {"model": PhotoOut}})
 async def put_photo(
     session: SessionDep,
+    peek: ReadSessionmakerDep,
     settings: SettingsDep,
     storage: StorageDep,
     user: InspectorUser,
@@ -26,9 +27,8 @@ async def put_photo(
     response: Response,
 ) -> PhotoOut:
     data = await photo_service.read_limited(file, settings.max_upload_bytes)
-    prepared = await photo_service.prepare(data, settings)
-    photo, created = await photo_service.save(
-        session, storage, photo_id=photo_id, prepared=prepared, uploaded_by=user.id, purpose="inspection"
+    photo, created = await photo_service.upload(
+        session, peek, storage, settings, photo_id=photo_id, data=data, uploaded_by=user.id
     )
     response.status_code = 201 if created else 200
     return PhotoOut(**photo_service.photo_dict(photo))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import AdminUser, SessionDep, SettingsDep, SupervisorUser
+from api.deps import AdminUser, SessionDep, SettingsDep, SupervisorUser, WriteSessionDep
 from api.models import Report
 from api.schemas.common import Page
 from api.schemas.reports import (
@@ -104,7 +104,12 @@ async def record_payment(
 
 @router.get("/reports/{report_id}/contact", response_model=ContactOut)
 async def read_contact(
-    session: SessionDep, settings: SettingsDep, user: AdminUser, report_id: uuid.UUID, response: Response
+    # A read that writes: every reading of the contact is an audit event.
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    user: AdminUser,
+    report_id: uuid.UUID,
+    response: Response,
 ) -> ContactOut:
     """The contact the reporter left for the reward. Admins only; each reading is a report event."""
     report, contact = await report_service.read_contact(session, settings, user, report_id)

@@ -8,7 +8,7 @@ import anyio
 import anyio.to_thread
 from fastapi import UploadFile
 from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.config import Settings
 from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessable
@@ -80,11 +80,27 @@ class PreparedPhoto:
     image: ProcessedImage
 
 
-async def prepare(data: bytes, settings: Settings) -> PreparedPhoto:
-    """Hashes and processes an upload off the event loop. Done before the request touches the database,
-    so no transaction (on SQLite: the write lock) is held while an image is decoded."""
+async def upload(
+    session: AsyncSession,
+    peek: async_sessionmaker[AsyncSession],
+    storage: PhotoStorage,
+    settings: Settings,
+    *,
+    photo_id: uuid.UUID,
+    data: bytes,
+    uploaded_by: uuid.UUID | None,
+) -> tuple[Photo, bool]:
+    """PUT /photos/{id}: a retry of a stored photo (the phone's outbox) is answered from a short read of
+    its own, without decoding the image again; a new one is processed, then saved."""
     digest = await anyio.to_thread.run_sync(lambda: hashlib.sha256(data).hexdigest())
-    return PreparedPhoto(digest=digest, image=await process(data, settings))
+    async with peek() as short:
+        existing = await short.get(Photo, photo_id)
+    if existing is not None:
+        return _replay(existing, digest, uploaded_by), False
+    prepared = PreparedPhoto(digest=digest, image=await process(data, settings))
+    return await save(
+        session, storage, photo_id=photo_id, prepared=prepared, uploaded_by=uploaded_by, purpose="inspection"
+    )
 
 
 async def save(
@@ -98,12 +114,14 @@ async def save(
 ) -> tuple[Photo, bool]:
     """Stores a prepared photo under the client's id. Returns (photo, created); the same bytes again
     are a retry, other bytes under the same id a conflict."""
+    image = prepared.image
+    # Files first (content-addressed: writing them again is harmless), so their fsyncs happen before the
+    # transaction's first statement rather than inside it.
+    file_key = await storage.put(image.image)
+    thumbnail_key = await storage.put(image.thumbnail)
     existing = await session.get(Photo, photo_id)
     if existing is not None:
         return _replay(existing, prepared.digest, uploaded_by), False
-    image = prepared.image
-    file_key = await storage.put(image.image)
-    thumbnail_key = await storage.put(image.thumbnail)
     keep_evidence = purpose == "inspection"
     photo = Photo(
         id=photo_id,
