@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import AppError, Conflict, Forbidden, Unprocessable
@@ -269,5 +270,11 @@ async def apply(
         data=data,
         client_id=client_id,
     )
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if client_id is None:
+            raise
+        # The same id sent at once for another finding (this one's row lock cannot see that one).
+        raise Conflict("This id was already used for another change.", code="id_conflict") from exc
     return Transition(event, applied=True)
