@@ -306,70 +306,70 @@ async def _manual_retry(
     return await get_finding(session, user, existing.id)
 
 
-async def rectify(
-    session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: RectificationIn
+async def _transition(
+    session: AsyncSession,
+    user: Principal,
+    finding_id: uuid.UUID,
+    action: Action,
+    *,
+    note: str | None,
+    client_id: uuid.UUID | None,
+    photo_ids: Sequence[uuid.UUID] = (),
+    changes: dict[str, Any] | None = None,
 ) -> Finding:
+    """One lifecycle transition asked for over the API: the finding locked in scope, the photos checked,
+    and what follows a change (photos attached, the report told) done only when something changed."""
     finding = await get_finding(session, user, finding_id, lock=True)
-    ids = await check_photos(session, user, body.photo_ids, for_area=finding.area_code)
-    await lifecycle.apply(
-        session,
-        finding,
-        Action.RECTIFY,
-        actor_id=user.id,
-        at=utcnow(),
-        note=body.note,
-        photo_ids=ids,
-        client_id=body.id,
-    )
-    await attach_photos(session, ids, finding.area_code)
-    return finding
-
-
-async def verify(
-    session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: VerificationIn
-) -> Finding:
-    finding = await get_finding(session, user, finding_id, lock=True)
-    ids = await check_photos(session, user, body.photo_ids, for_area=finding.area_code)
-    action = Action.VERIFY_PASS if body.result == "pass" else Action.VERIFY_FAIL
+    ids = await check_photos(session, user, photo_ids, for_area=finding.area_code)
     done = await lifecycle.apply(
         session,
         finding,
         action,
         actor_id=user.id,
         at=utcnow(),
-        note=body.note,
+        note=note,
         photo_ids=ids,
-        client_id=body.id,
+        changes=changes,
+        client_id=client_id,
     )
-    await attach_photos(session, ids, finding.area_code)
-    if done.applied:  # a resend changed nothing, so the report has nothing new to follow
-        await _notify_report(session, finding)
+    if done.applied:
+        await attach_photos(session, ids, finding.area_code)
+        if action in (Action.VERIFY_PASS, Action.VERIFY_FAIL, Action.VOID):
+            await _notify_report(session, finding)
     return finding
 
 
+async def rectify(
+    session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: RectificationIn
+) -> Finding:
+    return await _transition(
+        session, user, finding_id, Action.RECTIFY, note=body.note, photo_ids=body.photo_ids, client_id=body.id
+    )
+
+
+async def verify(
+    session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: VerificationIn
+) -> Finding:
+    action = Action.VERIFY_PASS if body.result == "pass" else Action.VERIFY_FAIL
+    return await _transition(
+        session, user, finding_id, action, note=body.note, photo_ids=body.photo_ids, client_id=body.id
+    )
+
+
 async def extend(session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: ExtensionIn) -> Finding:
-    finding = await get_finding(session, user, finding_id, lock=True)
-    await lifecycle.apply(
+    return await _transition(
         session,
-        finding,
+        user,
+        finding_id,
         Action.EXTEND,
-        actor_id=user.id,
-        at=utcnow(),
         note=body.reason,
         changes={"deadline": body.deadline},
         client_id=body.id,
     )
-    return finding
 
 
 async def void(session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: VoidIn) -> Finding:
-    finding = await get_finding(session, user, finding_id, lock=True)
-    done = await lifecycle.apply(
-        session, finding, Action.VOID, actor_id=user.id, at=utcnow(), note=body.reason, client_id=body.id
-    )
-    if done.applied:
-        await _notify_report(session, finding)
-    return finding
+    return await _transition(session, user, finding_id, Action.VOID, note=body.reason, client_id=body.id)
 
 
 async def _notify_report(session: AsyncSession, finding: Finding) -> None:
