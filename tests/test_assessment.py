@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
+from api.models import Finding
 from api.services.areas import upsert_area
 from tests.conftest import Env
 from tests.helpers import (
     API,
     GENERAL_ITEM,
     MAJOR_ZERO_DAY,
+    act,
     assert_problem,
     fail,
     inspection_body,
     make_user,
     new_id,
     now_iso,
+    open_finding,
     put_venue,
     set_finding_fields,
     sh_today,
@@ -183,3 +187,28 @@ async def test_a_period_out_of_range_is_422_not_a_500(env: Env) -> None:
     for period in ({"from": "2026-01-01", "to": "9999-12-31"}, {"from": "0001-01-01", "to": "2026-01-01"}):
         r = await env.client.get(f"{API}/stats/areas", params={**period, "area": "town"}, headers=sup)
         assert_problem(r, 422, "invalid_period")
+
+
+async def test_an_extension_granted_when_already_overdue_does_not_make_it_punctual(env: Env) -> None:
+    # Overdue, then extended, then rectified and verified within the new deadline: closed, but late.
+    fid = await open_finding(env)
+    await set_finding_fields(env, fid, deadline=sh_today() - timedelta(days=3))
+    later = (sh_today() + timedelta(days=10)).isoformat()
+    r = await act(env, fid, "extension", "supervisor", {"deadline": later, "reason": "补办延期"})
+    assert r.status_code == 200, r.text
+    assert (await act(env, fid, "rectification", "inspector_baiyun")).status_code == 200
+    assert (await act(env, fid, "verification", "inspector_baiyun2")).status_code == 200
+    async with await env.session() as s:
+        row = await s.get(Finding, uuid.UUID(fid))
+        assert row is not None
+        assert row.overdue_since == sh_today() - timedelta(days=2)
+        assert row.closed_on_time is False
+    # Extended in time, it stays punctual.
+    fid = await open_finding(env)
+    r = await act(env, fid, "extension", "supervisor", {"deadline": later, "reason": "按时申请延期"})
+    assert r.status_code == 200, r.text
+    assert (await act(env, fid, "rectification", "inspector_baiyun")).status_code == 200
+    assert (await act(env, fid, "verification", "inspector_baiyun2")).status_code == 200
+    async with await env.session() as s:
+        row = await s.get(Finding, uuid.UUID(fid))
+        assert row is not None and row.overdue_since is None and row.closed_on_time is True

@@ -18,7 +18,7 @@ from tests.conftest import _drop_pg_database, _pg_database, make_settings
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_closed_on_time_is_backfilled(backend: str, tmp_path: Path) -> None:
+async def test_closed_on_time_is_backfilled_from_the_rectification_day(backend: str, tmp_path: Path) -> None:
     name = f"safegrid_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = await _pg_database(name) if backend == "postgresql" else None
     settings = make_settings(tmp_path, url)
@@ -26,8 +26,9 @@ async def test_closed_on_time_is_backfilled(backend: str, tmp_path: Path) -> Non
     try:
         await asyncio.to_thread(command.upgrade, cfg, "0003")
         engine = create_engine(settings)
-        # Closed at 23:30 in Shanghai on its deadline day (15:30 UTC): on time. Closed at 00:30 the next
-        # Shanghai day (16:30 UTC the same UTC day): late.
+        # Rectified at 23:30 in Shanghai on its deadline day (15:30 UTC): on time. Rectified at 00:30 the
+        # next Shanghai day (16:30 UTC the same UTC day): late.
+        later = "2026-03-15 02:00:00"
         rows = [
             ("on_time", "2026-03-10", "2026-03-10 15:30:00"),
             ("late", "2026-03-10", "2026-03-10 16:30:00"),
@@ -44,9 +45,9 @@ async def test_closed_on_time_is_backfilled(backend: str, tmp_path: Path) -> Non
                 await conn.execute(
                     text(
                         "INSERT INTO findings (id, area_code, source, title, severity, status, deadline, "
-                        "escalation_level, photo_ids, created_at, updated_at, closed_at) VALUES (:id, 't', "
-                        "'manual', :title, 'general', :status, :deadline, 0, '[]', :created, :created, "
-                        ":closed)"
+                        "escalation_level, photo_ids, created_at, updated_at, rectified_at, closed_at) "
+                        "VALUES (:id, 't', 'manual', :title, 'general', :status, :deadline, 0, '[]', "
+                        ":created, :created, :rectified, :closed)"
                     ),
                     {
                         "id": uuid.uuid4().hex if backend == "sqlite" else str(uuid.uuid4()),
@@ -56,7 +57,9 @@ async def test_closed_on_time_is_backfilled(backend: str, tmp_path: Path) -> Non
                         "created": "2026-03-01 00:00:00"
                         if backend == "sqlite"
                         else _utc("2026-03-01 00:00:00"),
-                        "closed": (closed if backend == "sqlite" else _utc(closed)) if closed else None,
+                        "rectified": (closed if backend == "sqlite" else _utc(closed)) if closed else None,
+                        # Verified days later: what counts is when the rectification came.
+                        "closed": (later if backend == "sqlite" else _utc(later)) if closed else None,
                     },
                 )
         await engine.dispose()

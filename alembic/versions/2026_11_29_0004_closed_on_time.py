@@ -1,4 +1,4 @@
-"""Record whether a finding was closed by its deadline (the assessment counts it).
+"""Record when a finding first stood overdue and whether it was closed on time (the assessment counts it).
 
 Revision ID: 0004
 Revises: 0003
@@ -19,17 +19,19 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("overdue_since", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("closed_on_time", sa.Boolean(), nullable=True))
-    # Findings closed before this revision: a closed finding's deadline can no longer change, so the
-    # flag is exactly what it would have been at closing (the closing day in Asia/Shanghai).
+    # Findings closed before this revision: a closed finding's deadline and accepted rectification can no
+    # longer change, so the flag is what it would have been at closing (the rectification's day in
+    # Asia/Shanghai; when they were overdue before was not recorded, so that part cannot be restored).
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "UPDATE findings SET closed_on_time = ((closed_at AT TIME ZONE 'Asia/Shanghai')::date <= deadline) "
+            "UPDATE findings SET closed_on_time = ((rectified_at AT TIME ZONE 'Asia/Shanghai')::date <= deadline) "
             "WHERE closed_at IS NOT NULL"
         )
     else:
         op.execute(
-            "UPDATE findings SET closed_on_time = (date(closed_at, '+8 hours') <= deadline) "
+            "UPDATE findings SET closed_on_time = (date(rectified_at, '+8 hours') <= deadline) "
             "WHERE closed_at IS NOT NULL"
         )
 
@@ -37,3 +39,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("findings", schema=None) as batch_op:
         batch_op.drop_column("closed_on_time")
+        batch_op.drop_column("overdue_since")

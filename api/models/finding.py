@@ -41,8 +41,12 @@ class Finding(Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
-    # Whether the closing verification came by the end of the deadline's day (Asia/Shanghai): what the
-    # yearly assessment (考核) of a village counts, fixed at closing so later extensions cannot rewrite it.
+    # The first day the finding stood open past its deadline, if it ever did; an extension granted after
+    # that does not make it punctual again.
+    overdue_since: Mapped[date | None] = mapped_column(Date)
+    # Whether the accepted rectification was submitted by the end of the deadline's day (Asia/Shanghai)
+    # and the finding was never overdue: what the yearly assessment (考核) of a village counts, fixed at
+    # closing so that nothing later rewrites it.
     closed_on_time: Mapped[bool | None]
     # The current rectification (整改): who submitted it decides who may not verify it.
     rectified_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))

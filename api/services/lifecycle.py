@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -243,6 +243,10 @@ async def apply(
     target = RULES[action].to
     if target is not None:
         finding.status = target.value
+    today = local_today(at)
+    if finding.status == Status.OPEN and finding.deadline < today and finding.overdue_since is None:
+        # Noted before an extension moves the deadline: a late extension does not undo being late.
+        finding.overdue_since = finding.deadline + timedelta(days=1)
     data = {}
     for field, value in changes.items():
         data[field] = {"before": _wire(getattr(finding, field)), "after": _wire(value)}
@@ -252,7 +256,8 @@ async def apply(
         finding.rectification_note, finding.rectification_photo_ids = note, photo_ids
     elif action == Action.VERIFY_PASS:
         finding.closed_at = at
-        finding.closed_on_time = local_today(at) <= finding.deadline
+        rectified = local_today(finding.rectified_at or at)
+        finding.closed_on_time = finding.overdue_since is None and rectified <= finding.deadline
     elif action == Action.VERIFY_FAIL:
         # The failed rectification stays in the events; the next one starts from scratch.
         finding.rectified_by = finding.rectified_at = None
