@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, and_, case, func, select
@@ -14,14 +14,10 @@ from api.models import Area, Finding, Inspection
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
 from api.services.scope import path_starts_with
-from api.timeutil import LOCAL_TZ, local_today
+from api.timeutil import local_midnight, local_today
 
 OPEN_STATES = ("open", "submitted")
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
 
 
 def _count(condition: Any) -> Any:
@@ -45,7 +41,7 @@ async def by_area(
             raise Unprocessable("Name the area whose sub-areas to compare.", code="area_required")
         area_code = user.area_codes[0]
     parent = await require_area_in_scope(session, user, area_code)
-    start, end = _local_midnight(date_from), _local_midnight(date_to + timedelta(days=1))
+    start, end = local_midnight(date_from), local_midnight(date_to + timedelta(days=1))
     today = local_today()
 
     child = aliased(Area)

@@ -54,7 +54,7 @@ from api.services.pagination import newest_first
 from api.services.scope import in_scope, in_subtree
 from api.services.sealing import SealBroken, seal, unseal
 from api.storage import PhotoStorage
-from api.timeutil import LOCAL_TZ, local_today, utcnow
+from api.timeutil import local_midnight, local_today, utcnow
 
 # Crockford base 32: no I, L, O or U, so a receipt read aloud or copied by hand survives.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -337,10 +337,6 @@ class ReportFilters:
     date_to: date | None = None
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=LOCAL_TZ)
-
-
 async def list_reports(
     session: AsyncSession, user: Principal, filters: ReportFilters, limit: int | None, cursor: str | None
 ) -> tuple[list[Report], str | None]:
@@ -354,9 +350,9 @@ async def list_reports(
         stmt = stmt.where(in_subtree(area_path, Report.area_code) if area_path else false())
     # Dates are days in Asia/Shanghai, both ends included.
     if filters.date_from:
-        stmt = stmt.where(Report.created_at >= _local_midnight(filters.date_from))
+        stmt = stmt.where(Report.created_at >= local_midnight(filters.date_from))
     if filters.date_to:
-        stmt = stmt.where(Report.created_at < _local_midnight(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(Report.created_at < local_midnight(filters.date_to + timedelta(days=1)))
     return await newest_first(session, stmt, Report.created_at, Report.id, limit, cursor)
 
 

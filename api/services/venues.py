@@ -15,7 +15,7 @@ from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
 from api.services.once import insert_or_winner
 from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
-from api.services.scope import in_scope, in_subtree
+from api.services.scope import in_scope, in_subtree, path_in_scope
 
 VENUE_FIELDS = (
     "name",
@@ -59,7 +59,7 @@ async def put_venue(
 
 async def _require_in_scope(session: AsyncSession, user: Principal, venue: Venue) -> None:
     path = await session.scalar(select(Area.path).where(Area.code == venue.area_code))
-    if not (user.is_admin or (path and any(path.startswith(p) for p in user.area_paths))):
+    if path is None or not path_in_scope(user, path):
         raise NotFound("No such venue.", code="venue_not_found")
 
 
