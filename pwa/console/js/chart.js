@@ -18,9 +18,9 @@ let chartSeq = 0;
  */
 export function barChart({ title, description, rows, format = (v) => String(v), max, color = '#0b3d75', testid }) {
   const id = `chart${++chartSeq}`;
-  const labelW = 150;
-  const barW = 300;
-  const valueW = 90;
+  const labelW = 96;
+  const barW = 220;
+  const valueW = 64;
   const rowH = 30;
   const top = 8;
   const width = labelW + barW + valueW;

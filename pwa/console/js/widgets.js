@@ -1,6 +1,6 @@
 // The console's DOM pieces: toast, form dialogs, photo thumbnails and the lightbox, finding tags.
 
-import { h, clear } from '/js/ui.js';
+import { add, h, clear } from '/js/ui.js';
 import { deadlineInfo } from '/js/format.js';
 import { photoUrl } from './api.js';
 import { errorText, escalationWords, FINDING_STATUS, MAJOR_STATUS } from './labels.js';
@@ -62,7 +62,7 @@ export function formDialog({ title, build, submitLabel = '确定', danger = fals
       dlg.remove();
       resolve(v);
     };
-    form.append(h('h2', { id: 'dlg-title' }, title), ...spec.fields, error, h('div', { class: 'dialog-buttons' }, cancel, ok));
+    add(form, h('h2', { id: 'dlg-title' }, title), spec.fields, error, h('div', { class: 'dialog-buttons' }, cancel, ok));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (busy) return;
@@ -205,4 +205,4 @@ export function loadError(r) {
   return h('p', { class: 'error', role: 'alert' }, `加载失败：${errorText(r)}`);
 }
 
-export { h, clear };
+export { add, h, clear };

@@ -12,7 +12,7 @@ import {
   SEVERITY,
   SOURCE,
 } from '../labels.js';
-import { deadlineTags, empty, field, formDialog, h, loadError, majorTag, select, statusTag, thumbs, toast } from '../widgets.js';
+import { add, deadlineTags, empty, field, formDialog, h, loadError, majorTag, select, statusTag, thumbs, toast } from '../widgets.js';
 import { areaOptions, pagedList } from './common.js';
 
 const FILTERS = ['q', 'status', 'severity', 'major_status', 'area', 'source', 'overdue', 'due_within', 'escalation_level', 'verification_overdue'];
@@ -114,9 +114,9 @@ export async function findingsView(ctx, root, query) {
     load: (cursor) => get(`/findings${qs({ ...params, limit: 50, cursor })}`),
     row: (f) => findingRow(ctx, f),
   });
-  root.append(h('div', { class: 'title-row' }, h('h1', {}, '隐患台账'), exportBtn), filterForm(ctx, query), list.node);
+  add(root, h('div', { class: 'title-row' }, h('h1', {}, '隐患台账'), exportBtn), filterForm(ctx, query), list.node);
   const r = await list.first();
-  if (!r.ok) root.append(loadError(r));
+  if (!r.ok) add(root, loadError(r));
 }
 
 // ---- one finding ----------------------------------------------------------------------------
@@ -391,9 +391,9 @@ function history(f) {
 
 export async function findingView(ctx, root, _query, id) {
   const r = await get(`/findings/${encodeURIComponent(id)}`);
-  root.append(h('p', {}, h('a', { class: 'back', href: '#/findings' }, '‹ 隐患台账')));
+  add(root, h('p', {}, h('a', { class: 'back', href: '#/findings' }, '‹ 隐患台账')));
   if (!r.ok) {
-    root.append(h('h1', {}, '隐患'), loadError(r));
+    add(root, h('h1', {}, '隐患'), loadError(r));
     return;
   }
   const f = r.data;
@@ -422,7 +422,7 @@ export async function findingView(ctx, root, _query, id) {
   if (f.status !== 'void') actions.push(act('作废', voidFinding, 'act-void', 'btn danger-outline'));
   const mine = rect && ctx.me && rect.by === ctx.me.id;
 
-  root.append(
+  add(root, 
     h('h1', { 'data-testid': 'finding-title' }, h('span', { class: 'number' }, f.number || ''), ' ', f.title),
     h('p', { class: 'tags' }, statusTag(f), majorTag(f), ...deadlineTags(f)),
     actions.length ? h('div', { class: 'actions', role: 'group', 'aria-label': '处理' }, actions) : null,

@@ -1,7 +1,7 @@
 // Home: the work queue (what waits for the office) and the major-hazard stock that must reach zero.
 
 import { get } from '../api.js';
-import { h, loadError } from '../widgets.js';
+import { add, h, loadError } from '../widgets.js';
 
 function tile(count, label, href, testid, { danger = false, hint } = {}) {
   return h(
@@ -19,13 +19,13 @@ function tile(count, label, href, testid, { danger = false, hint } = {}) {
 
 export async function homeView(ctx, root) {
   const [q, stock] = await Promise.all([get('/queue'), get('/major-hazards/stock')]);
-  root.append(h('h1', {}, '工作台'));
+  add(root, h('h1', {}, '工作台'));
   if (!q.ok) {
-    root.append(loadError(q));
+    add(root, loadError(q));
   } else {
     const d = q.data;
     const lvl = d.overdue_by_level || {};
-    root.append(
+    add(root, 
       h('h2', { id: 'queue-h' }, '待办'),
       h(
         'ul',
@@ -41,14 +41,14 @@ export async function homeView(ctx, root) {
       ),
     );
   }
-  root.append(h('h2', { id: 'stock-h' }, '重大事故隐患 动态清零'));
+  add(root, h('h2', { id: 'stock-h' }, '重大事故隐患 动态清零'));
   if (!stock.ok) {
-    root.append(loadError(stock));
+    add(root, loadError(stock));
     return;
   }
   const rows = stock.data || [];
   const total = rows.reduce((s, r) => s + (r.total_open || 0), 0);
-  root.append(
+  add(root, 
     h(
       'div',
       { class: `stock card${total ? ' danger' : ' ok'}` },

@@ -4,7 +4,7 @@
 import { dateTime } from '/js/format.js';
 import { download, get, qs } from '../api.js';
 import { errorText, FINDING_STATUS, MAJOR_STATUS } from '../labels.js';
-import { deadlineTags, field, h, loadError, majorTag, select, statusTag, toast } from '../widgets.js';
+import { add, deadlineTags, field, h, loadError, majorTag, select, statusTag, toast } from '../widgets.js';
 import { areaOptions, pagedList } from './common.js';
 
 function row(ctx, f) {
@@ -63,10 +63,10 @@ export async function majorView(ctx, root, query) {
     load: (cursor) => get(`/major-hazards${qs({ ...params, limit: 50, cursor })}`),
     row: (f) => row(ctx, f),
   });
-  root.append(h('div', { class: 'title-row' }, h('h1', {}, '重大事故隐患'), exportBtn));
+  add(root, h('div', { class: 'title-row' }, h('h1', {}, '重大事故隐患'), exportBtn));
   if (stock.ok) {
     const total = stock.data.reduce((s, r) => s + (r.total_open || 0), 0);
-    root.append(
+    add(root, 
       h(
         'p',
         { class: `stock-line ${total ? 'danger' : 'ok'}` },
@@ -76,8 +76,8 @@ export async function majorView(ctx, root, query) {
         stock.data.length ? `（${stock.data.map((r) => `${r.name} ${r.total_open}`).join('，')}）` : '',
       ),
     );
-  } else root.append(loadError(stock));
-  root.append(form, list.node);
+  } else add(root, loadError(stock));
+  add(root, form, list.node);
   const r = await list.first();
-  if (!r.ok) root.append(loadError(r));
+  if (!r.ok) add(root, loadError(r));
 }

@@ -5,7 +5,7 @@
 import { dateTime } from '/js/format.js';
 import { get, post, qs } from '../api.js';
 import { errorText, EVENT_ACTION, REPORT_STATUS, SEVERITY } from '../labels.js';
-import { field, h, loadError, select, thumbs, toast } from '../widgets.js';
+import { add, field, h, loadError, select, thumbs, toast } from '../widgets.js';
 import { areaOptions, pagedList } from './common.js';
 
 // Whether POST /reports/{id}/triage takes a client-made id. A triage is idempotent without one (the same
@@ -46,13 +46,13 @@ export async function reportsView(ctx, root, query) {
         r.photo_ids && r.photo_ids.length ? h('div', { class: 'frow-photos' }, thumbs(r.photo_ids.slice(0, 3), '举报照片')) : null,
       ),
   });
-  root.append(
+  add(root, 
     h('h1', {}, '举报核查'),
     h('nav', { class: 'tabs', 'aria-label': '举报状态' }, TABS.map(([v, label]) => h('a', { href: `#/reports?status=${v}`, 'aria-current': v === status ? 'page' : null }, label))),
     list.node,
   );
   const r = await list.first();
-  if (!r.ok) root.append(loadError(r));
+  if (!r.ok) add(root, loadError(r));
 }
 
 /** Venues of an area, searchable: a search box and a select of the matches. */
@@ -179,13 +179,13 @@ function triageForm(ctx, r) {
 
 export async function reportView(ctx, root, _query, id) {
   const res = await get(`/reports/${encodeURIComponent(id)}`);
-  root.append(h('p', {}, h('a', { class: 'back', href: '#/reports' }, '‹ 举报核查')));
+  add(root, h('p', {}, h('a', { class: 'back', href: '#/reports' }, '‹ 举报核查')));
   if (!res.ok) {
-    root.append(h('h1', {}, '举报'), loadError(res));
+    add(root, h('h1', {}, '举报'), loadError(res));
     return;
   }
   const r = res.data;
-  root.append(
+  add(root, 
     h('h1', {}, `举报：${r.category_name || r.category}`),
     h(
       'dl',

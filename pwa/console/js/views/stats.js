@@ -5,7 +5,7 @@ import { shanghaiDate } from '/js/format.js';
 import { download, get, qs } from '../api.js';
 import { errorText } from '../labels.js';
 import { barChart } from '../chart.js';
-import { field, h, loadError, select, toast } from '../widgets.js';
+import { add, field, h, loadError, select, toast } from '../widgets.js';
 import { areaOptions } from './common.js';
 
 /** [from, to] of a named period, as Asia/Shanghai dates. */
@@ -90,7 +90,7 @@ export async function statsView(ctx, root, query) {
     h('div', { class: 'filter-buttons' }, h('button', { type: 'submit', class: 'btn primary', 'data-testid': 'apply-period' }, '查看')),
   );
   const params = { area, from, to };
-  root.append(
+  add(root, 
     h('div', { class: 'title-row' }, h('h1', {}, '各村考核'), h('div', { class: 'exports' },
       exportButton('导出考核表', `/stats/areas/export${qs(params)}`, `考核-${from}-${to}.xlsx`, 'export-stats'),
       exportButton('导出隐患台账', `/findings/export${qs({ area })}`, '隐患台账.xlsx', 'export-findings'),
@@ -100,12 +100,12 @@ export async function statsView(ctx, root, query) {
   );
   const r = await get(`/stats/areas${qs(params)}`);
   if (!r.ok) {
-    root.append(loadError(r));
+    add(root, loadError(r));
     return;
   }
   const rows = r.data || [];
   if (!rows.length) {
-    root.append(h('p', { class: 'empty' }, '这个区域之下没有可比较的村（社区）。'));
+    add(root, h('p', { class: 'empty' }, '这个区域之下没有可比较的村（社区）。'));
     return;
   }
   const span = `${from} 至 ${to}`;
@@ -128,5 +128,5 @@ export async function statsView(ctx, root, query) {
       h('tbody', {}, rows.map((x) => h('tr', {}, h('th', { scope: 'row' }, x.name), cols.map(([k, , fmt]) => h('td', { class: 'num' }, fmt ? fmt(x[k]) : String(x[k] ?? '—')))))),
     ),
   );
-  root.append(h('div', { class: 'stats-layout' }, charts, table));
+  add(root, h('div', { class: 'stats-layout' }, charts, table));
 }
