@@ -97,7 +97,7 @@ def sign_in(page: Any, username: str, password: str) -> None:
     page.goto("/console")  # no trailing slash: the server sends the browser on to /console/
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="登录", exact=True).click()
 
 
 def test_supervisor_triages_confirms_extends_and_compares_villages(
@@ -203,12 +203,12 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     expect(page.get_by_test_id("chart-inspections").locator("g.bar")).to_have_count(3)
     screenshot(page, f"console-{viewport}-stats", full_page=True)
     with page.expect_download() as dl:
-        page.get_by_test_id("export-stats").click()
+        page.get_by_test_id("export-major").click()
     assert dl.value.suggested_filename.endswith(".xlsx")
     assert dl.value.path().read_bytes()[:2] == b"PK"  # an XLSX is a zip
 
     page.get_by_role("button", name="退出登录").click()
-    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible()
     assert page.evaluate("sessionStorage.length") == 0
     assert page.context.cookies() == []
     watch.check()
@@ -228,7 +228,7 @@ def test_refusal_in_chinese_and_a_decision_sent_twice_is_applied_once(
     if viewport != "desktop":
         pytest.skip("the rules do not depend on the viewport")
     page = console_page
-    f = manual_finding(live_server, f"疏散通道堆放杂物 {uuid.uuid4().hex[:6]}", "general", "青山棋牌室")
+    f = manual_finding(live_server, f"疏散通道堆放杂物 {uuid.uuid4().hex[:6]}", "general", "山泉民宿")
     # The supervisor rectifies it (through the API), so the same supervisor may not verify it.
     r = live_server.api("POST", f"/findings/{f['id']}/rectification", SUPERVISOR, json={"id": str(uuid.uuid4()), "note": "已清理"})
     assert r.status_code == 200, r.text
