@@ -140,25 +140,29 @@ export function lightbox(ids, start, label) {
     }
   };
   const dlg = h('dialog', { class: 'lightbox', 'aria-label': `${label}（大图）`, 'data-testid': 'lightbox' });
-  const btn = (text, aria, fn, testid) => h('button', { type: 'button', class: 'btn small', 'aria-label': aria, onclick: fn, 'data-testid': testid || null }, text);
+  const btn = (text, fn, testid) => h('button', { type: 'button', class: 'btn small', onclick: fn, 'data-testid': testid || null }, text);
+  const step = (d) => {
+    index = (index + ids.length + d) % ids.length;
+    show();
+  };
   const tools = h(
     'div',
     { class: 'lb-tools' },
-    btn('－', '缩小', () => setZoom(zoom / 1.5), 'zoom-out'),
+    btn('－ 缩小', () => setZoom(zoom / 1.5), 'zoom-out'),
     zoomText,
-    btn('＋', '放大', () => setZoom(zoom * 1.5), 'zoom-in'),
-    btn('1:1', '恢复原始大小', () => setZoom(1)),
-    ids.length > 1 ? btn('‹ 上一张', '上一张', () => { index = (index + ids.length - 1) % ids.length; show(); }) : null,
-    ids.length > 1 ? btn('下一张 ›', '下一张', () => { index = (index + 1) % ids.length; show(); }) : null,
-    btn('关闭', '关闭大图', () => dlg.close(), 'lightbox-close'),
+    btn('＋ 放大', () => setZoom(zoom * 1.5), 'zoom-in'),
+    btn('原始大小', () => setZoom(1)),
+    ids.length > 1 ? btn('‹ 上一张', () => step(-1)) : null,
+    ids.length > 1 ? btn('下一张 ›', () => step(1)) : null,
+    btn('关闭', () => dlg.close(), 'lightbox-close'),
   );
   dlg.append(tools, stage, caption);
   dlg.addEventListener('close', () => dlg.remove());
   dlg.addEventListener('keydown', (e) => {
     if (e.key === '+' || e.key === '=') setZoom(zoom * 1.5);
     else if (e.key === '-') setZoom(zoom / 1.5);
-    else if (e.key === 'ArrowRight' && ids.length > 1) { index = (index + 1) % ids.length; show(); }
-    else if (e.key === 'ArrowLeft' && ids.length > 1) { index = (index + ids.length - 1) % ids.length; show(); }
+    else if (e.key === 'ArrowRight' && ids.length > 1) step(1);
+    else if (e.key === 'ArrowLeft' && ids.length > 1) step(-1);
   });
   stage.addEventListener('wheel', (e) => {
     if (!e.ctrlKey && !e.metaKey) return;
