@@ -70,7 +70,13 @@ def jpeg(color: tuple[int, int, int]) -> bytes:
 def public_report(server: LiveServer, description: str, place: str, lat: float, lng: float) -> dict[str, Any]:
     r = httpx.post(
         f"{server.url}/api/v1/public/reports",
-        data={"category": "RPT-10", "description": description, "location_text": place, "lat": str(lat), "lng": str(lng)},
+        data={
+            "category": "RPT-10",
+            "description": description,
+            "location_text": place,
+            "lat": str(lat),
+            "lng": str(lng),
+        },
         files=[("files", ("p.jpg", jpeg((190, 60, 40)), "image/jpeg"))],
         timeout=30,
     )
@@ -82,12 +88,19 @@ def venue_id(server: LiveServer, name: str) -> str:
     return next(v["id"] for v in server.get_all("/venues", INSPECTOR, q=name) if v["name"] == name)
 
 
-def manual_finding(server: LiveServer, title: str, severity: str, venue: str = "白云农家乐") -> dict[str, Any]:
+def manual_finding(
+    server: LiveServer, title: str, severity: str, venue: str = "白云农家乐"
+) -> dict[str, Any]:
     r = server.api(
         "POST",
         "/findings",
         INSPECTOR,
-        json={"id": str(uuid.uuid4()), "venue_id": venue_id(server, venue), "title": title, "severity": severity},
+        json={
+            "id": str(uuid.uuid4()),
+            "venue_id": venue_id(server, venue),
+            "title": title,
+            "severity": severity,
+        },
     )
     assert r.status_code == 201, r.text
     return r.json()
@@ -107,7 +120,9 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     watch = Watch(page, live_server.url)
     tag = uuid.uuid4().hex[:6]
     place = f"白云村一组12号旁边的楼道 {tag}"
-    report = public_report(live_server, f"楼道里给电动车充电，堵住了安全出口 {tag}", place, 31.40412, 109.63321)
+    report = public_report(
+        live_server, f"楼道里给电动车充电，堵住了安全出口 {tag}", place, 31.40412, 109.63321
+    )
     major = manual_finding(live_server, f"液化气钢瓶放在人员密集的大厅 {tag}", "major")
     general = manual_finding(live_server, f"灭火器压力不足 {tag}", "general")
 
@@ -189,7 +204,9 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     expect(page.get_by_test_id("events").locator("[data-action=extend]")).to_contain_text("批准延期")
     extended = live_server.api("GET", f"/findings/{general['id']}").json()
     assert extended["deadline"] == later
-    assert [e["note"] for e in extended["events"] if e["action"] == "extend"] == ["需要更换整批灭火器，供货需两周"]
+    assert [e["note"] for e in extended["events"] if e["action"] == "extend"] == [
+        "需要更换整批灭火器，供货需两周"
+    ]
     screenshot(page, f"console-{viewport}-finding", full_page=True)
 
     # 4. The village comparison.
@@ -214,7 +231,9 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     watch.check()
 
 
-def test_an_inspector_is_sent_to_the_phone_app(live_server: LiveServer, console_page: Any, viewport: str) -> None:
+def test_an_inspector_is_sent_to_the_phone_app(
+    live_server: LiveServer, console_page: Any, viewport: str
+) -> None:
     page = console_page
     sign_in(page, INSPECTOR, live_server.password)
     expect(page.get_by_test_id("login-error")).to_contain_text("网格员请使用手机端")
@@ -230,7 +249,12 @@ def test_refusal_in_chinese_and_a_decision_sent_twice_is_applied_once(
     page = console_page
     f = manual_finding(live_server, f"疏散通道堆放杂物 {uuid.uuid4().hex[:6]}", "general", "山泉民宿")
     # The supervisor rectifies it (through the API), so the same supervisor may not verify it.
-    r = live_server.api("POST", f"/findings/{f['id']}/rectification", SUPERVISOR, json={"id": str(uuid.uuid4()), "note": "已清理"})
+    r = live_server.api(
+        "POST",
+        f"/findings/{f['id']}/rectification",
+        SUPERVISOR,
+        json={"id": str(uuid.uuid4()), "note": "已清理"},
+    )
     assert r.status_code == 200, r.text
     sign_in(page, SUPERVISOR, live_server.password)
     expect(page.get_by_role("heading", name="工作台")).to_be_visible()
@@ -267,3 +291,57 @@ def test_refusal_in_chinese_and_a_decision_sent_twice_is_applied_once(
     assert len(sent) == 2 and sent[0] == sent[1]
     events = live_server.api("GET", f"/findings/{f['id']}").json()["events"]
     assert [e["action"] for e in events].count("void") == 1
+
+
+REGISTER = {
+    "responsible_person": "王梅（经营者）",
+    "measures": "拆除违规加建的彩钢板隔间",
+    "funds": "12000 元",
+    "contingency_plan": "拆除期间停止接待住客",
+    "supervising_official": "镇应急办 李主任",
+}
+
+
+def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
+    live_server: LiveServer, console_page: Any, viewport: str, screenshot: Callable[..., Any]
+) -> None:
+    if viewport != "desktop":
+        pytest.skip("the rules do not depend on the viewport")
+    page = console_page
+    f = manual_finding(live_server, f"彩钢板隔间住人 {uuid.uuid4().hex[:6]}", "major", "山泉民宿")
+    r = live_server.api(
+        "POST",
+        f"/findings/{f['id']}/major-decision",
+        json={
+            "id": str(uuid.uuid4()),
+            "decision": "confirm",
+            "decided_on": today().isoformat(),
+            "participants": "镇应急办 李主任、白云村 王书记",
+            "register": {**REGISTER, "deadline": (today() + timedelta(days=10)).isoformat()},
+        },
+    )
+    assert r.status_code == 200, r.text
+    r = live_server.api("POST", f"/findings/{f['id']}/rectification", INSPECTOR, json={"id": str(uuid.uuid4()), "note": "已拆除"})
+    assert r.status_code == 200, r.text
+
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/finding/{f['id']}")
+    expect(page.get_by_test_id("register")).to_contain_text("拆除违规加建的彩钢板隔间")
+    page.get_by_test_id("act-verify").click()
+    dlg = page.get_by_test_id("verify-dialog")
+    dlg.get_by_text("通过，销号").click()
+    dlg.get_by_test_id("dialog-submit").click()
+    expect(dlg.get_by_test_id("dialog-error")).to_have_text("重大事故隐患销号必须有整改或复查照片作为证据。")
+    dlg.get_by_label("复查照片（可选）").set_input_files(
+        files=[{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg((60, 160, 80))}]
+    )
+    dlg.get_by_test_id("dialog-submit").click()
+    expect(dlg).to_have_count(0)
+    expect(page.get_by_test_id("finding-status").first).to_have_text("已销号")
+    expect(page.get_by_test_id("photos-after").get_by_test_id("thumb")).to_have_count(1)
+    screenshot(page, "console-desktop-major-closed", full_page=True)
+    closed = live_server.api("GET", f"/findings/{f['id']}").json()
+    assert closed["status"] == "closed"
+    [verify] = [e for e in closed["events"] if e["action"] == "verify_pass"]
+    assert len(verify["photo_ids"]) == 1

@@ -136,3 +136,17 @@ export async function download(path, fallbackName) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
   return { ok: true, status: res.status, filename, size: blob.size };
 }
+
+/** PUT a photo (multipart `file`) under an id made by the caller; a retry with the same id is harmless. */
+export async function putPhoto(id, file) {
+  const fd = new FormData();
+  fd.append('file', file, file.name || `${id}.jpg`);
+  try {
+    const res = await fetch(`${BASE}/photos/${encodeURIComponent(id)}`, { method: 'PUT', headers: { Accept: 'application/json, application/problem+json', ...authHeader() }, body: fd, credentials: 'omit' });
+    if (res.status === 401) onUnauthorized();
+    const data = await res.json().catch(() => null);
+    return res.ok ? { status: res.status, ok: true, data, problem: null } : { status: res.status, ok: false, data: null, problem: data || { title: res.statusText } };
+  } catch {
+    return { status: 0, ok: false, data: null, problem: { code: 'network' } };
+  }
+}

@@ -67,6 +67,13 @@ export const ERROR_TEXT = {
   escalation_not_higher: '督办级别只能升高。',
   unknown_photos: '有照片还没有上传到服务器。',
   photo_required: '需要附照片。',
+  photo_conflict: '照片上传冲突，请重新选择照片。',
+  file_too_large: '照片太大，请换一张。',
+  payload_too_large: '照片太大，请换一张。',
+  unsupported_media_type: '有文件不是图片，请重新选择。',
+  invalid_image: '有照片已损坏，请重新选择。',
+  image_too_large: '照片太大，请换一张。',
+  empty_file: '有照片是空的，请重新选择。',
   // major hazards
   not_suspected: '这条隐患不是待认定的疑似重大隐患（可能已被别人处理），请刷新后查看。',
   register_required: '认定为重大事故隐患时，必须填写“五落实”和督办人。',

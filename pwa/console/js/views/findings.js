@@ -2,7 +2,7 @@
 // photos before and after, its register entry, its whole history, and the office's decisions on it.
 
 import { dateTime } from '/js/format.js';
-import { download, get, post, put, qs } from '../api.js';
+import { download, get, post, put, putPhoto, qs } from '../api.js';
 import {
   escalationWords,
   errorText,
@@ -297,6 +297,8 @@ async function voidFinding(ctx, f) {
 
 async function verification(ctx, f) {
   const id = crypto.randomUUID();
+  // Each chosen photo gets its id once, so sending again after a failure uploads nothing twice.
+  let photos = [];
   return formDialog({
     title: '复查',
     testid: 'verify-dialog',
@@ -305,6 +307,11 @@ async function verification(ctx, f) {
       const pass = h('input', { type: 'radio', name: 'result', value: 'pass', id: 'ver-pass' });
       const fail = h('input', { type: 'radio', name: 'result', value: 'fail', id: 'ver-fail' });
       const note = h('textarea', { name: 'note', rows: '3', maxlength: '4000' });
+      const files = h('input', { type: 'file', name: 'photos', accept: 'image/jpeg,image/png,image/webp', multiple: true });
+      files.addEventListener('change', () => {
+        photos = [...files.files].slice(0, 20).map((file) => ({ id: crypto.randomUUID(), file, done: false }));
+      });
+      const major = f.major_status === 'confirmed';
       return {
         fields: [
           h(
@@ -315,9 +322,18 @@ async function verification(ctx, f) {
             h('label', { for: 'ver-fail' }, fail, ' 不通过，退回整改'),
           ),
           field('复查说明', note),
+          field('复查照片（可选）', files, { hint: major ? '重大事故隐患销号须有整改或复查照片。' : '现场复查拍的照片。' }),
         ],
         validate: () => (!pass.checked && !fail.checked ? '请选择复查结果。' : fail.checked && !note.value.trim() ? '不通过时请写明原因。' : null),
-        submit: () => post(`/findings/${f.id}/verification`, { id, result: pass.checked ? 'pass' : 'fail', note: note.value.trim() || null, photo_ids: [] }),
+        submit: async () => {
+          for (const p of photos) {
+            if (p.done) continue;
+            const up = await putPhoto(p.id, p.file);
+            if (!up.ok) return up;
+            p.done = true;
+          }
+          return post(`/findings/${f.id}/verification`, { id, result: pass.checked ? 'pass' : 'fail', note: note.value.trim() || null, photo_ids: photos.map((p) => p.id) });
+        },
       };
     },
   });
