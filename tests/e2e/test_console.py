@@ -106,6 +106,13 @@ def manual_finding(
     return r.json()
 
 
+def shot(screenshot: Callable[..., Any], page: Any, name: str, full_page: bool = False) -> None:
+    """A screenshot of a screen, which must fit the viewport's width (no sideways scrolling)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{name}: the page is {width}px wide"
+    screenshot(page, name, full_page=full_page)
+
+
 def sign_in(page: Any, username: str, password: str) -> None:
     page.goto("/console")  # no trailing slash: the server sends the browser on to /console/
     page.get_by_label("用户名").fill(username)
@@ -131,9 +138,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     expect(page.get_by_role("heading", name="工作台")).to_be_visible()
     expect(page.get_by_test_id("q-reports").locator(".tile-count")).not_to_have_text("0")
     expect(page.get_by_test_id("major-stock")).not_to_have_text(re.compile(r"^\s*0"))
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= VIEWPORTS[viewport]["width"], f"the home page is {width}px wide"
-    screenshot(page, f"console-{viewport}-home")
+    shot(screenshot, page, f"console-{viewport}-home")
 
     # 1. Triage: the report becomes a finding of a chosen venue, with the report's place and position.
     page.get_by_test_id("q-reports").click()
@@ -144,7 +149,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     expect(venue.locator("option", has_text="白云便利店")).to_have_count(1)
     venue.select_option(label=venue.locator("option", has_text="白云便利店").inner_text())
     page.locator("textarea[name=reply_accept]").fill("已受理，已安排网格员核查整改。")
-    screenshot(page, f"console-{viewport}-triage", full_page=True)
+    shot(screenshot, page, f"console-{viewport}-triage", full_page=True)
     page.get_by_test_id("triage-submit").click()
     expect(page.get_by_test_id("report-status")).to_have_text("已受理")
     page.get_by_test_id("report-finding").click()
@@ -181,7 +186,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     dlg.locator("[data-field=deadline]").fill(deadline)
     dlg.locator("[data-field=contingency_plan]").fill("整改期间停用大厅，配灭火器两具，专人值守")
     dlg.locator("[data-field=supervising_official]").fill("镇应急办 李主任")
-    screenshot(page, f"console-{viewport}-major-decision")
+    shot(screenshot, page, f"console-{viewport}-major-decision")
     dlg.get_by_test_id("dialog-submit").click()
     expect(dlg).to_have_count(0)
     expect(page.get_by_test_id("major-status")).to_have_text("重大（已认定）")
@@ -207,7 +212,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     assert [e["note"] for e in extended["events"] if e["action"] == "extend"] == [
         "需要更换整批灭火器，供货需两周"
     ]
-    screenshot(page, f"console-{viewport}-finding", full_page=True)
+    shot(screenshot, page, f"console-{viewport}-finding", full_page=True)
 
     # 4. The village comparison.
     page.get_by_role("link", name="各村考核").click()
@@ -218,7 +223,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
         expect(page.get_by_test_id("stats-table").get_by_role("rowheader", name=village)).to_be_visible()
     expect(page.get_by_test_id("chart-overdue").locator("title")).to_have_text("各村当前超期的隐患数")
     expect(page.get_by_test_id("chart-inspections").locator("g.bar")).to_have_count(3)
-    screenshot(page, f"console-{viewport}-stats", full_page=True)
+    shot(screenshot, page, f"console-{viewport}-stats", full_page=True)
     with page.expect_download() as dl:
         page.get_by_test_id("export-major").click()
     assert dl.value.suggested_filename.endswith(".xlsx")
@@ -265,7 +270,7 @@ def test_refusal_in_chinese_and_a_decision_sent_twice_is_applied_once(
     dlg.get_by_text("通过，销号").click()
     dlg.get_by_test_id("dialog-submit").click()
     expect(dlg.get_by_test_id("dialog-error")).to_have_text("整改是你提交的，须由其他人复查（四眼原则）。")
-    screenshot(page, "console-desktop-four-eyes")
+    shot(screenshot, page, "console-desktop-four-eyes")
     dlg.get_by_role("button", name="取消").click()
 
     # A void whose first reply is lost: the retry carries the same client id and lands once.
@@ -340,7 +345,7 @@ def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
     expect(dlg).to_have_count(0)
     expect(page.get_by_test_id("finding-status").first).to_have_text("已销号")
     expect(page.get_by_test_id("photos-after").get_by_test_id("thumb")).to_have_count(1)
-    screenshot(page, "console-desktop-major-closed", full_page=True)
+    shot(screenshot, page, "console-desktop-major-closed", full_page=True)
     closed = live_server.api("GET", f"/findings/{f['id']}").json()
     assert closed["status"] == "closed"
     [verify] = [e for e in closed["events"] if e["action"] == "verify_pass"]

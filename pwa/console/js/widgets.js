@@ -177,8 +177,7 @@ export function lightbox(ids, start, label) {
 /** The deadline, overdue and escalation of a finding in words, as tags. */
 export function deadlineTags(f) {
   const tags = [];
-  if (f.status === 'closed') return [h('span', { class: 'tag ok' }, '已销号')];
-  if (f.status === 'void') return [h('span', { class: 'tag' }, '已作废')];
+  if (f.status === 'closed' || f.status === 'void') return [];
   const dl = deadlineInfo(f.deadline);
   if (f.overdue) tags.push(h('span', { class: 'tag danger' }, dl.overdue ? dl.label : '已超期'));
   else if (dl.daysLeft !== null && dl.daysLeft <= 3) tags.push(h('span', { class: 'tag warn' }, dl.label));

@@ -352,6 +352,7 @@ const FIELD_WORDS = {
   supervising_official: '督办人',
   decided_on: '认定日期',
   participants: '参加认定人员',
+  register: '挂牌督办',
 };
 
 function words(key, v) {
