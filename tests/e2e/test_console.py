@@ -33,6 +33,7 @@ INSPECTOR = "inspector_baiyun"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "tablet": {"width": 768, "height": 1024}}
 SHANGHAI = timezone(timedelta(hours=8))
 WAIT = 30000  # ms: a busy two-core machine runs the server, Chromium and the other tests at once
+expect.set_options(timeout=WAIT)
 
 
 def today() -> date:
@@ -106,6 +107,29 @@ def manual_finding(
     return r.json()
 
 
+def inspection(server: LiveServer, venue: str = "白云便利店") -> dict[str, Any]:
+    """An inspection of a 白云村 venue with every item passed, sent now."""
+    vid = venue_id(server, venue)
+    kind = next(v["kind"] for v in server.get_all("/venues", INSPECTOR, q=venue) if v["id"] == vid)
+    tpl = next(c for c in server.api("GET", "/checklists", INSPECTOR).json() if kind in c["venue_kinds"])
+    now = datetime.now(SHANGHAI)
+    body = {
+        "venue_id": vid,
+        "checklist_code": tpl["code"],
+        "checklist_version": tpl["version"],
+        "started_at": (now - timedelta(minutes=20)).isoformat(),
+        "submitted_at": (now - timedelta(minutes=1)).isoformat(),
+        "lat": None,
+        "lng": None,
+        "accuracy_m": None,
+        "note": None,
+        "answers": [{"item_code": i["code"], "result": "pass", "note": None, "photo_ids": []} for i in tpl["items"]],
+    }
+    r = server.api("PUT", f"/inspections/{uuid.uuid4()}", INSPECTOR, json=body)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
 def shot(screenshot: Callable[..., Any], page: Any, name: str, full_page: bool = False) -> None:
     """A screenshot of a screen, which must fit the viewport's width (no sideways scrolling)."""
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -124,6 +148,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     live_server: LiveServer, console_page: Any, viewport: str, screenshot: Callable[..., Any]
 ) -> None:
     page = console_page
+    inspection(live_server)  # for the figures
     watch = Watch(page, live_server.url)
     tag = uuid.uuid4().hex[:6]
     place = f"白云村一组12号旁边的楼道 {tag}"
@@ -198,6 +223,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
 
     # 3. An extension with its reason.
     page.goto(f"/console/#/finding/{general['id']}")
+    expect(page.get_by_test_id("finding-title")).to_contain_text(general["title"])  # not the last one's
     page.get_by_test_id("act-extend").click()
     dlg = page.get_by_test_id("extension-dialog")
     later = (date.fromisoformat(general["deadline"]) + timedelta(days=20)).isoformat()
@@ -223,6 +249,8 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
         expect(page.get_by_test_id("stats-table").get_by_role("rowheader", name=village)).to_be_visible()
     expect(page.get_by_test_id("chart-overdue").locator("title")).to_have_text("各村当前超期的隐患数")
     expect(page.get_by_test_id("chart-inspections").locator("g.bar")).to_have_count(3)
+    inspections = page.get_by_test_id("chart-inspections").locator("g.bar[data-label='白云村'] text").last
+    expect(inspections).not_to_have_text("0")
     shot(screenshot, page, f"console-{viewport}-stats", full_page=True)
     with page.expect_download() as dl:
         page.get_by_test_id("export-major").click()
