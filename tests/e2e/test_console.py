@@ -123,7 +123,9 @@ def inspection(server: LiveServer, venue: str = "白云便利店") -> dict[str, 
         "lng": None,
         "accuracy_m": None,
         "note": None,
-        "answers": [{"item_code": i["code"], "result": "pass", "note": None, "photo_ids": []} for i in tpl["items"]],
+        "answers": [
+            {"item_code": i["code"], "result": "pass", "note": None, "photo_ids": []} for i in tpl["items"]
+        ],
     }
     r = server.api("PUT", f"/inspections/{uuid.uuid4()}", INSPECTOR, json=body)
     assert r.status_code == 201, r.text
@@ -354,7 +356,12 @@ def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
         },
     )
     assert r.status_code == 200, r.text
-    r = live_server.api("POST", f"/findings/{f['id']}/rectification", INSPECTOR, json={"id": str(uuid.uuid4()), "note": "已拆除"})
+    r = live_server.api(
+        "POST",
+        f"/findings/{f['id']}/rectification",
+        INSPECTOR,
+        json={"id": str(uuid.uuid4()), "note": "已拆除"},
+    )
     assert r.status_code == 200, r.text
 
     sign_in(page, SUPERVISOR, live_server.password)

@@ -31,7 +31,8 @@ SCRIPT = r"""
 import { pathToFileURL } from 'node:url';
 const { modules, base, user, pass, screens } = JSON.parse(process.argv[1]);
 const lighthouse = await import(pathToFileURL(`${modules}/lighthouse/core/index.js`));
-const puppeteer = (await import(pathToFileURL(`${modules}/puppeteer-core/lib/esm/puppeteer/puppeteer-core.js`))).default;
+const pptr = `${modules}/puppeteer-core/lib/esm/puppeteer/puppeteer-core.js`;
+const puppeteer = (await import(pathToFileURL(pptr))).default;
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROME_PATH, headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
@@ -44,7 +45,12 @@ const summary = (lhr) => ({
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
-  const config = { extends: 'lighthouse:default', settings: { onlyCategories: ['accessibility'], formFactor: 'desktop', screenEmulation: { disabled: true } } };
+  const config = {
+    extends: 'lighthouse:default',
+    settings: {
+      onlyCategories: ['accessibility'], formFactor: 'desktop', screenEmulation: { disabled: true },
+    },
+  };
   out.signin = summary((await lighthouse.navigation(page, `${base}/console/`, { config })).lhr);
   await page.waitForSelector('#login-username');
   await page.type('#login-username', user);
@@ -79,15 +85,29 @@ def _lighthouse_modules() -> str:
 
 
 def test_every_console_screen_scores_at_least_095(live_server: LiveServer) -> None:
-    report = public_report(live_server, "楼道里给电动车充电（无障碍检查）", "白云村一组12号", 31.40412, 109.63321)
+    report = public_report(
+        live_server, "楼道里给电动车充电（无障碍检查）", "白云村一组12号", 31.40412, 109.63321
+    )
     major = manual_finding(live_server, "液化气钢瓶放在大厅（无障碍检查）", "major")
     screens: list[list[Any]] = [
         ["reports", "#/reports", "[data-testid=report-row]", None, None],
         ["report", f"#/report/{report['id']}", "[data-testid=triage-form]", None, None],
-        ["photo viewer", f"#/report/{report['id']}", "[data-testid=thumb] img", "[data-testid=thumb]", "[data-testid=lightbox-image][src]"],
+        [
+            "photo viewer",
+            f"#/report/{report['id']}",
+            "[data-testid=thumb] img",
+            "[data-testid=thumb]",
+            "[data-testid=lightbox-image][src]",
+        ],
         ["findings", "#/findings", "[data-testid=finding-row]", None, None],
         ["finding", f"#/finding/{major['id']}", "[data-testid=events]", None, None],
-        ["major decision", f"#/finding/{major['id']}", "[data-testid=act-major]", "[data-testid=act-major]", "[data-testid=major-dialog]"],
+        [
+            "major decision",
+            f"#/finding/{major['id']}",
+            "[data-testid=act-major]",
+            "[data-testid=act-major]",
+            "[data-testid=major-dialog]",
+        ],
         ["major register", "#/major", "[data-testid=major-row]", None, None],
         ["figures", "#/stats", "[data-testid=charts]", None, None],
     ]
