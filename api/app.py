@@ -18,7 +18,19 @@ from api.db import create_engine, create_sessionmaker
 from api.errors import install_error_handlers
 from api.jobs import escalate_overdue
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
-from api.routers import assessment, auth, findings, inspections, photos, public, reference, reports, venues
+from api.routers import (
+    assessment,
+    auth,
+    findings,
+    inspections,
+    major_hazards,
+    photos,
+    public,
+    queue,
+    reference,
+    reports,
+    venues,
+)
 from api.storage import LocalPhotoStorage
 
 log = logging.getLogger("safegrid")
@@ -71,7 +83,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, reference, venues, photos, inspections, findings, public, reports, assessment):
+    for module in (
+        auth,
+        reference,
+        venues,
+        photos,
+        inspections,
+        findings,
+        major_hazards,
+        queue,
+        public,
+        reports,
+        assessment,
+    ):
         api.include_router(module.router)
 
     @api.get("/health", tags=["meta"])

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     escalation_sweep_seconds: int = 600
     major_deadline_days_cap: int = 3
+    # Days after a rectification is submitted (its day in Asia/Shanghai) by which it must be verified (复查).
+    verification_days: int = Field(default=3, ge=0, le=365)
     pwa_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "pwa")
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import Env
 from tests.helpers import (
     API,
-    MAJOR_ZERO_DAY,
+    GENERAL_ZERO_DAY,
     act,
     assert_problem,
     fail,
@@ -105,7 +105,8 @@ async def make_objects(env: Env, submitted: bool) -> Objects:
     vid = await put_venue(env, body["name"], user=OWNER)
     photo = await put_photo(env, OWNER)
     iid = new_id()
-    reply = await put_inspection(env, inspection_body(vid, [fail(MAJOR_ZERO_DAY, [photo])]), OWNER, iid)
+    # A general item: a suspected major hazard would first need the office's decision to close.
+    reply = await put_inspection(env, inspection_body(vid, [fail(GENERAL_ZERO_DAY, [photo])]), OWNER, iid)
     fid = str(reply["finding_ids"][0])
     if submitted:
         assert (await act(env, fid, "rectification", OWNER)).status_code == 200

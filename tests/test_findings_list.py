@@ -153,7 +153,6 @@ async def test_q_matches_title_description_and_venue_name(env: Env, town: Town) 
                 "by_venue_name",
             ],
         ),
-        ({"area": "no-such-area"}, []),
         ({"source": "inspection"}, ["from_inspection"]),
         (
             {"source": "manual"},

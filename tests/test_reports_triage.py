@@ -253,7 +253,7 @@ async def test_accept_can_register_the_venue_in_the_same_call(env: Env, pub: htt
 
 async def test_accept_with_only_an_area_and_the_refusals(env: Env, pub: httpx.AsyncClient) -> None:
     rid, _ = await new_report(env, pub)
-    assert_problem(await triage(env, rid, action="accept"), 422, "venue_required")
+    assert_problem(await triage(env, rid, action="accept"), 422, "area_required")
     assert_problem(
         await triage(env, rid, action="accept", venue_id=str(uuid.uuid4())), 422, "venue_not_found"
     )

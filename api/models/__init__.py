@@ -1,7 +1,7 @@
 from api.models.area import Area
 from api.models.base import Base
 from api.models.checklist import ChecklistTemplate
-from api.models.finding import Finding, FindingEvent
+from api.models.finding import Finding, FindingCounter, FindingEvent, MajorHazard
 from api.models.inspection import Inspection
 from api.models.photo import Photo
 from api.models.report import Report, ReportEvent
@@ -14,9 +14,11 @@ __all__ = [
     "Base",
     "ChecklistTemplate",
     "Finding",
+    "FindingCounter",
     "FindingEvent",
     "Inspection",
     "LoginThrottle",
+    "MajorHazard",
     "Photo",
     "Report",
     "ReportEvent",

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.models.base import Base, JSONType, created_at_column
@@ -16,7 +16,13 @@ class Report(Base):
     contact they chose to give for the reward, which only an admin can read."""
 
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_status_created_at", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_reports_status_created_at", "status", "created_at"),
+        # A trigger on SQLite (migration 0007), like the findings' status.
+        CheckConstraint(
+            "status IN ('received', 'accepted', 'resolved', 'rejected', 'duplicate')", name="status"
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     # HMAC-SHA256 of the receipt under the server secret; the receipt itself is never stored.

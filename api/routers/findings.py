@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -16,13 +16,16 @@ from api.schemas.findings import (
     FindingOut,
     FindingSource,
     FindingStatus,
+    MajorDecisionIn,
+    MajorStatus,
     RectificationIn,
+    RegisterUpdateIn,
     Severity,
     VerificationIn,
     VoidIn,
 )
 from api.services import findings as finding_service
-from api.services import ledger
+from api.services import ledger, major_hazards
 from api.timeutil import local_today
 
 router = APIRouter(tags=["findings"])
@@ -40,9 +43,28 @@ def finding_filters(
     source: FindingSource | None = None,
     overdue: bool | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    major_status: MajorStatus | None = None,
+    due_within: Annotated[
+        int | None,
+        Query(ge=0, le=3650, description="open or submitted, not overdue, due within N days (from today)"),
+    ] = None,
+    escalation_level: Annotated[int | None, Query(ge=0, le=3, description="督办 level")] = None,
+    verification_overdue: Annotated[
+        bool | None, Query(description="submitted and past its verification deadline")
+    ] = None,
 ) -> finding_service.FindingFilters:
     return finding_service.FindingFilters(
-        status=status, severity=severity, area=area, venue_id=venue_id, source=source, overdue=overdue, q=q
+        status=status,
+        severity=severity,
+        area=area,
+        venue_id=venue_id,
+        source=source,
+        overdue=overdue,
+        q=q,
+        major_status=major_status,
+        due_within=due_within,
+        escalation_level=escalation_level,
+        verification_overdue=verification_overdue,
     )
 
 
@@ -57,8 +79,13 @@ async def list_findings(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Page[FindingOut]:
+    """Findings in scope, newest first, each with its venue; an unknown `area` is 422 `unknown_area`."""
     rows, next_cursor = await finding_service.list_findings(session, user, filters, limit, cursor)
-    return Page(items=[FindingOut(**finding_service.finding_dict(f)) for f in rows], next_cursor=next_cursor)
+    today = local_today()
+    return Page(
+        items=[FindingOut(**finding_service.finding_dict(f, v, today)) for f, v in rows],
+        next_cursor=next_cursor,
+    )
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -106,9 +133,16 @@ async def create_finding(
 
 @router.post("/findings/{finding_id}/rectification", response_model=FindingDetailOut)
 async def rectify(
-    session: SessionDep, user: InspectorUser, finding_id: uuid.UUID, body: RectificationIn
+    session: SessionDep,
+    settings: SettingsDep,
+    user: InspectorUser,
+    finding_id: uuid.UUID,
+    body: RectificationIn,
 ) -> FindingDetailOut:
-    finding = await finding_service.rectify(session, user, finding_id, body)
+    """open → submitted; the rectification must then be verified within SAFEGRID_VERIFICATION_DAYS."""
+    finding = await finding_service.rectify(
+        session, user, finding_id, body, verification_days=settings.verification_days
+    )
     return await _detail(session, finding)
 
 
@@ -133,4 +167,33 @@ async def void(
     session: SessionDep, user: SupervisorUser, finding_id: uuid.UUID, body: VoidIn
 ) -> FindingDetailOut:
     finding = await finding_service.void(session, user, finding_id, body)
+    return await _detail(session, finding)
+
+
+_DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such finding in your areas (`finding_not_found`)"},
+    409: {"description": "`not_suspected`, `not_confirmed`, `finding_closed`, `finding_void`, `id_conflict`"},
+    422: {"description": "`register_required`, `deadline_in_past`, or an invalid body"},
+}
+
+
+@router.post(
+    "/findings/{finding_id}/major-decision", response_model=FindingDetailOut, responses=_DECISION_ERRORS
+)
+async def major_decision(
+    session: SessionDep, user: SupervisorUser, finding_id: uuid.UUID, body: MajorDecisionIn
+) -> FindingDetailOut:
+    """A supervisor's decision on a suspected major hazard (疑似重大): `confirm` (重大; `register` required,
+    the finding's deadline becomes the register's) or `downgrade` (a general hazard). An event
+    (`confirm_major` / `downgrade_major`) keeps the before and after."""
+    finding = await major_hazards.decide(session, user, finding_id, body)
+    return await _detail(session, finding)
+
+
+@router.put("/findings/{finding_id}/register", response_model=FindingDetailOut, responses=_DECISION_ERRORS)
+async def update_register(
+    session: SessionDep, user: SupervisorUser, finding_id: uuid.UUID, body: RegisterUpdateIn
+) -> FindingDetailOut:
+    """Edits a confirmed major hazard's register entry (event `update_register`)."""
+    finding = await major_hazards.update_register(session, user, finding_id, body)
     return await _detail(session, finding)

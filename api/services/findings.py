@@ -6,19 +6,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Conflict, NotFound, Unprocessable
-from api.models import Area, Finding, FindingEvent, Photo, User, Venue
+from api.models import Area, Finding, FindingEvent, MajorHazard, Photo, User, Venue
 from api.schemas.findings import ExtensionIn, FindingIn, RectificationIn, VerificationIn, VoidIn
 from api.services import lifecycle
+from api.services import numbering as _numbering  # noqa: F401  (numbers every new finding on flush)
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
-from api.services.lifecycle import Action, Status
-from api.services.pagination import newest_first
-from api.services.scope import in_scope, in_subtree
+from api.services.lifecycle import Action, MajorStatus, Status
+from api.services.pagination import newest_first_rows
+from api.services.scope import in_scope, in_subtree, path_in_scope
 from api.timeutil import local_today, utcnow
 
 # Days past the deadline at which the escalation level (督办) reaches 1, 2 and 3.
@@ -31,6 +32,27 @@ def is_overdue(finding: Finding, today: date | None = None) -> bool:
 
 def overdue_clause(today: date) -> ColumnElement[bool]:
     return and_(Finding.status == Status.OPEN.value, Finding.deadline < today)
+
+
+def verification_overdue_clause(today: date) -> ColumnElement[bool]:
+    return and_(Finding.status == Status.SUBMITTED.value, Finding.verification_due < today)
+
+
+def is_verification_overdue(finding: Finding, today: date | None = None) -> bool:
+    return (
+        finding.status == Status.SUBMITTED
+        and finding.verification_due is not None
+        and finding.verification_due < (today or local_today())
+    )
+
+
+def due_within_clause(today: date, days: int) -> ColumnElement[bool]:
+    """Open or submitted, not yet overdue, due within `days` days (today included)."""
+    return and_(
+        Finding.status.in_((Status.OPEN.value, Status.SUBMITTED.value)),
+        Finding.deadline >= today,
+        Finding.deadline <= today + timedelta(days=days),
+    )
 
 
 def deadline_for(days: int, major: bool, today: date, major_cap: int) -> date:
@@ -102,6 +124,10 @@ async def open_finding(
     gb35181_flag: str | None = None,
     photo_ids: list[str] | None = None,
     flush: bool = True,
+    note: str | None = None,
+    location_text: str | None = None,
+    lat: float | None = None,
+    lng: float | None = None,
 ) -> Finding:
     """The one way a finding comes into being (from an inspection, a report or by hand).
 
@@ -119,6 +145,12 @@ async def open_finding(
         description=description,
         severity=severity,
         gb35181_flag=gb35181_flag,
+        # A major hazard found in the field is only suspected until a supervisor decides (疑似重大).
+        major_status=MajorStatus.SUSPECTED.value if severity == "major" else None,
+        note=note,
+        location_text=location_text,
+        lat=lat,
+        lng=lng,
         status=Status.OPEN.value,
         deadline=deadline,
         # A suspected major hazard is reported upwards the same day: it starts escalated.
@@ -161,13 +193,23 @@ class FindingFilters:
     source: str | None = None
     overdue: bool | None = None
     q: str | None = None
+    major_status: str | None = None
+    due_within: int | None = None
+    escalation_level: int | None = None
+    verification_overdue: bool | None = None
 
 
-async def list_findings(
-    session: AsyncSession, user: Principal, filters: FindingFilters, limit: int | None, cursor: str | None
-) -> tuple[Sequence[Finding], str | None]:
-    today = local_today()
-    stmt = select(Finding).where(in_scope(user, Finding.area_code))
+async def area_filter(session: AsyncSession, code: str) -> ColumnElement[bool]:
+    """The findings of an area and the areas below it; 422 for an area that does not exist (the tree is
+    public, so saying so leaks nothing), while an area outside one's scope simply matches nothing."""
+    area_path = await session.scalar(select(Area.path).where(Area.code == code))
+    if area_path is None:
+        raise Unprocessable(f"Unknown area {code!r}; see GET /areas.", code="unknown_area")
+    return in_subtree(area_path, Finding.area_code)
+
+
+def filter_findings(stmt: Any, filters: FindingFilters, today: date) -> Any:
+    """The list's filters other than area and text, shared by every list of findings."""
     if filters.status:
         stmt = stmt.where(Finding.status == filters.status)
     if filters.severity:
@@ -176,12 +218,34 @@ async def list_findings(
         stmt = stmt.where(Finding.source == filters.source)
     if filters.venue_id:
         stmt = stmt.where(Finding.venue_id == filters.venue_id)
-    if filters.area:
-        area_path = await session.scalar(select(Area.path).where(Area.code == filters.area))
-        stmt = stmt.where(in_subtree(area_path, Finding.area_code) if area_path else false())
     if filters.overdue is not None:
         clause = overdue_clause(today)
         stmt = stmt.where(clause if filters.overdue else ~clause)
+    if filters.major_status:
+        stmt = stmt.where(Finding.major_status == filters.major_status)
+    if filters.due_within is not None:
+        stmt = stmt.where(due_within_clause(today, filters.due_within))
+    if filters.escalation_level is not None:
+        stmt = stmt.where(Finding.escalation_level == filters.escalation_level)
+    if filters.verification_overdue is not None:
+        clause = verification_overdue_clause(today)
+        stmt = stmt.where(clause if filters.verification_overdue else ~clause)
+    return stmt
+
+
+async def list_findings(
+    session: AsyncSession, user: Principal, filters: FindingFilters, limit: int | None, cursor: str | None
+) -> tuple[list[tuple[Finding, Venue | None]], str | None]:
+    """One page of findings with their venues (one query: the venue is joined, not looked up per row)."""
+    today = local_today()
+    stmt = (
+        select(Finding, Venue)
+        .outerjoin(Venue, Venue.id == Finding.venue_id)
+        .where(in_scope(user, Finding.area_code))
+    )
+    stmt = filter_findings(stmt, filters, today)
+    if filters.area:
+        stmt = stmt.where(await area_filter(session, filters.area))
     if filters.q:
         # Searching "100%" or "a_b" means those characters, not LIKE wildcards.
         q = filters.q.strip()
@@ -193,7 +257,8 @@ async def list_findings(
                 venue_match,
             )
         )
-    return await newest_first(session, stmt, Finding.created_at, Finding.id, limit, cursor)
+    rows, next_cursor = await newest_first_rows(session, stmt, Finding.created_at, Finding.id, limit, cursor)
+    return [(f, v) for f, v in rows], next_cursor
 
 
 async def get_finding(
@@ -239,6 +304,7 @@ async def create_manual(
     finding_id = body.id or uuid.uuid4()
     existing = await session.get(Finding, finding_id)
     if existing is not None:
+        await _require_visible(session, user, existing)
         return await _manual_retry(session, user, existing, body), False
     area_code = body.area_code
     if body.venue_id is not None:
@@ -278,14 +344,26 @@ async def create_manual(
                 at=utcnow(),
                 venue_id=body.venue_id,
                 photo_ids=ids,
+                location_text=body.location_text,
+                lat=body.lat,
+                lng=body.lng,
             )
     except IntegrityError:
         # Two sends of the same finding raced; the other one won. Answer as its retry would be answered.
         winner = await session.get(Finding, finding_id, populate_existing=True)
         if winner is None:
             raise
+        await _require_visible(session, user, winner)
         return await _manual_retry(session, user, winner, body), False
     return finding, True
+
+
+async def _require_visible(session: AsyncSession, user: Principal, finding: Finding) -> None:
+    """An id taken by a finding the user cannot see answers as a GET of it would: 404, so that a POST
+    does not tell which ids exist in other areas."""
+    path = await session.scalar(select(Area.path).where(Area.code == finding.area_code))
+    if path is None or not path_in_scope(user, path):
+        raise NotFound("No such finding.", code="finding_not_found")
 
 
 async def _manual_retry(
@@ -316,6 +394,7 @@ async def _transition(
     client_id: uuid.UUID | None,
     photo_ids: Sequence[uuid.UUID] = (),
     changes: dict[str, Any] | None = None,
+    verification_days: int = 3,
 ) -> Finding:
     """One lifecycle transition asked for over the API: the finding locked in scope, the photos checked,
     and what follows a change (photos attached, the report told) done only when something changed."""
@@ -331,6 +410,7 @@ async def _transition(
         photo_ids=ids,
         changes=changes,
         client_id=client_id,
+        verification_days=verification_days,
     )
     if done.applied:
         await attach_photos(session, ids, finding.area_code)
@@ -340,10 +420,22 @@ async def _transition(
 
 
 async def rectify(
-    session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: RectificationIn
+    session: AsyncSession,
+    user: Principal,
+    finding_id: uuid.UUID,
+    body: RectificationIn,
+    *,
+    verification_days: int = 3,
 ) -> Finding:
     return await _transition(
-        session, user, finding_id, Action.RECTIFY, note=body.note, photo_ids=body.photo_ids, client_id=body.id
+        session,
+        user,
+        finding_id,
+        Action.RECTIFY,
+        note=body.note,
+        photo_ids=body.photo_ids,
+        client_id=body.id,
+        verification_days=verification_days,
     )
 
 
@@ -389,8 +481,9 @@ def escalation_target(deadline: date, today: date) -> int:
 
 async def sweep_escalations(session: AsyncSession, now: datetime | None = None, *, batch: int = 500) -> int:
     """Raises the escalation level (督办) of up to `batch` open findings past their deadline; each rise is
-    an event. Returns how many rose: callers repeat, one transaction per batch, while it returns `batch`,
-    so no transaction holds many row locks for long.
+    an event; an overdue finding that needs no rise gets its first overdue day noted. Returns how many it
+    handled: callers repeat, one transaction per batch, while it returns `batch`, so no transaction holds
+    many row locks for long.
 
     Safe to run from several processes at once: rows are locked (others skipped) and a level only rises.
     """
@@ -399,16 +492,23 @@ async def sweep_escalations(session: AsyncSession, now: datetime | None = None, 
     # The deadline a finding must have passed to be due for each level, highest first.
     due = [(level, today - timedelta(days=step)) for level, step in enumerate(ESCALATION_STEPS, start=1)]
     behind = or_(*(and_(Finding.deadline <= d, Finding.escalation_level < level) for level, d in due))
+    # A finding already at the level its lateness calls for (a suspected major hazard starts at 1) still
+    # gets the day it became overdue recorded, so nothing later can make it count as on time.
+    unnoted = Finding.overdue_since.is_(None)
     stmt = (
         select(Finding)
-        .where(overdue_clause(today), behind)
+        .where(overdue_clause(today), or_(behind, unnoted))
         .order_by(Finding.deadline, Finding.id)
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
-    raised = 0
+    handled = 0
     for finding in (await session.scalars(stmt)).all():
+        handled += 1
         target = escalation_target(finding.deadline, today)
+        if target <= finding.escalation_level:
+            lifecycle.note_lateness(finding, Status.OPEN, today)
+            continue
         await lifecycle.apply(
             session,
             finding,
@@ -418,13 +518,13 @@ async def sweep_escalations(session: AsyncSession, now: datetime | None = None, 
             note=f"期限已过 {(today - finding.deadline).days} 天，督办升级",
             changes={"escalation_level": target},
         )
-        raised += 1
-    return raised
+    await session.flush()
+    return handled
 
 
 async def finding_detail(session: AsyncSession, finding: Finding) -> dict[str, Any]:
     """The whole finding as GET /findings/{id} and every changing call reply with it: its audit trail,
-    creation first, and the current rectification."""
+    creation first, the current rectification, and a major hazard's decision and register."""
     events = await events_of(session, finding.id)
     rectification = None
     if finding.rectified_by is not None and finding.rectified_at is not None:
@@ -436,8 +536,11 @@ async def finding_detail(session: AsyncSession, finding: Finding) -> dict[str, A
             "note": finding.rectification_note,
             "photo_ids": finding.rectification_photo_ids or [],
         }
+    venue = await session.get(Venue, finding.venue_id) if finding.venue_id else None
+    decision = await session.get(MajorHazard, finding.id) if finding.major_status else None
     return {
-        **finding_dict(finding),
+        **finding_dict(finding, venue),
+        **decision_dict(decision),
         "events": [
             {
                 "seq": e.seq,
@@ -457,23 +560,77 @@ async def finding_detail(session: AsyncSession, finding: Finding) -> dict[str, A
     }
 
 
-def finding_dict(finding: Finding, today: date | None = None) -> dict[str, Any]:
+REGISTER_FIELDS = (
+    "responsible_person",
+    "measures",
+    "funds",
+    "deadline",
+    "contingency_plan",
+    "supervising_official",
+)
+
+
+def register_dict(decision: MajorHazard | None) -> dict[str, Any] | None:
+    if decision is None or decision.decision != "confirm" or decision.deadline is None:
+        return None
+    return {f: getattr(decision, f) for f in REGISTER_FIELDS}
+
+
+def decision_dict(decision: MajorHazard | None) -> dict[str, Any]:
+    """A major hazard's decision as the finding shows it: the register (confirmed ones), when it was
+    decided and who took part."""
+    return {
+        "register": register_dict(decision),
+        "decided_on": decision.decided_on if decision else None,
+        "participants": decision.participants if decision else None,
+    }
+
+
+def venue_dict(venue: Venue | None) -> dict[str, Any] | None:
+    if venue is None:
+        return None
+    return {
+        "id": venue.id,
+        "name": venue.name,
+        "kind": venue.kind,
+        "address": venue.address,
+        "owner_name": venue.owner_name,
+        "owner_phone": venue.owner_phone,
+    }
+
+
+def finding_dict(finding: Finding, venue: Venue | None = None, today: date | None = None) -> dict[str, Any]:
+    today = today or local_today()
+    submitted = finding.status == Status.SUBMITTED
     return {
         "id": finding.id,
+        "number": finding.number,
         "venue_id": finding.venue_id,
+        "venue": venue_dict(venue),
         "area_code": finding.area_code,
         "inspection_id": finding.inspection_id,
         "report_id": finding.report_id,
         "source": finding.source,
         "item_code": finding.item_code,
+        # An inspection's finding is titled with its item's prompt as the inspector saw it (the reference
+        # data has no separate hazard text).
+        "checklist_item": finding.title if finding.source == "inspection" and finding.item_code else None,
         "title": finding.title,
         "description": finding.description,
+        "note": finding.note,
+        "location_text": finding.location_text,
+        "lat": finding.lat,
+        "lng": finding.lng,
         "severity": finding.severity,
+        "major_status": finding.major_status,
         "status": finding.status,
         "deadline": finding.deadline,
         "overdue": is_overdue(finding, today),
         "escalation_level": finding.escalation_level,
         "photo_ids": finding.photo_ids or [],
+        "rectified_at": finding.rectified_at,
+        "verification_due": finding.verification_due if submitted else None,
+        "verification_overdue": is_verification_overdue(finding, today),
         "created_at": finding.created_at,
         "closed_at": finding.closed_at,
         "gb35181": finding.gb35181_flag,

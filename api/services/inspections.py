@@ -123,6 +123,9 @@ async def put_inspection(
             gb35181_flag=item.get("gb35181"),
             photo_ids=[str(p) for p in answer.photo_ids],
             flush=False,
+            note=description,
+            lat=body.lat,
+            lng=body.lng,
         )
     await session.flush()
     await findings.attach_photos(session, all_photos, venue.area_code)

@@ -5,118 +5,148 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import anyio.to_thread
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Unprocessable
-from api.models import Area, Finding, Venue
+from api.models import Area, Finding, FindingEvent, Venue
 from api.services.auth import Principal
-from api.services.findings import FindingFilters, is_overdue, list_findings
+from api.services.findings import FindingFilters, is_overdue, list_findings, user_names
 from api.services.pagination import MAX_LIMIT
+from api.services.spreadsheet import autofilter, header_row, text_cell
 from api.timeutil import LOCAL_TZ, local_today
 
 MAX_ROWS = 50_000
+CHUNK = 5_000
 
 SOURCES = {"inspection": "检查", "report": "举报", "manual": "手工录入"}
 SEVERITIES = {"general": "一般隐患", "major": "疑似重大隐患"}
+MAJOR_STATUSES = {"suspected": "疑似重大隐患", "confirmed": "重大事故隐患"}
 STATUSES = {"open": "待整改", "submitted": "待复查", "closed": "已销号", "void": "已作废"}
+# The escalation (督办) levels in words; the days are ESCALATION_STEPS in api/services/findings.py.
+ESCALATION_LEVELS = {0: "未督办", 1: "一级督办(镇)", 2: "二级督办(逾期7天)", 3: "三级督办(逾期30天)"}
 COLUMNS = [
-    ("编号", 38),
+    ("隐患编号", 16),
+    ("系统ID", 38),
     ("场所", 24),
+    ("负责人", 12),
+    ("联系电话", 14),
     ("区域", 18),
     ("来源", 10),
-    ("检查项", 12),
+    ("检查项", 40),
     ("隐患描述", 60),
     ("等级", 14),
     ("状态", 10),
     ("整改期限", 12),
     ("是否逾期", 10),
-    ("督办级别", 10),
+    ("督办级别", 18),
+    ("整改措施", 40),
+    ("整改人", 14),
+    ("复查人", 14),
     ("发现时间", 18),
     ("销号时间", 18),
 ]
 
 
+@dataclass
+class LedgerRow:
+    finding: Finding
+    venue: Venue | None
+    rectifier: str
+    verifier: str
+
+
 async def export_xlsx(session: AsyncSession, user: Principal, filters: FindingFilters) -> bytes:
     """Every finding the list would give for these filters (in scope, newest first), as one sheet."""
-    rows: list[Finding] = []
+    found: list[tuple[Finding, Venue | None]] = []
     cursor: str | None = None
     while True:
         page, cursor = await list_findings(session, user, filters, MAX_LIMIT, cursor)
-        rows.extend(page)
-        if len(rows) > MAX_ROWS:
+        found.extend(page)
+        if len(found) > MAX_ROWS:
             raise Unprocessable(
                 f"More than {MAX_ROWS} findings match; narrow the filters (area, status, severity).",
                 code="export_too_large",
             )
         if cursor is None:
             break
-    venue_ids = list({f.venue_id for f in rows if f.venue_id})
-    venues: dict[uuid.UUID, str] = {}
-    # In chunks: PostgreSQL takes at most 32,767 parameters in one statement.
-    for start in range(0, len(venue_ids), 5_000):
-        chunk = venue_ids[start : start + 5_000]
-        venues.update((await session.execute(select(Venue.id, Venue.name).where(Venue.id.in_(chunk)))).all())
+    # Who verified each closed finding: the actor of its accepting verification. In chunks: PostgreSQL
+    # takes at most 32,767 parameters in one statement.
+    closed = [f.id for f, _ in found if f.status == "closed"]
+    verified_by: dict[uuid.UUID, uuid.UUID] = {}
+    for start in range(0, len(closed), CHUNK):
+        rows = await session.execute(
+            select(FindingEvent.finding_id, FindingEvent.actor_id).where(
+                FindingEvent.finding_id.in_(closed[start : start + CHUNK]),
+                FindingEvent.action == "verify_pass",
+            )
+        )
+        verified_by.update({fid: actor for fid, actor in rows.all() if actor is not None})
+    people = list({f.rectified_by for f, _ in found if f.rectified_by} | set(verified_by.values()))
+    names: dict[uuid.UUID, str] = {}
+    for start in range(0, len(people), CHUNK):
+        names.update(await user_names(session, people[start : start + CHUNK]))
+    rows_out = [
+        LedgerRow(
+            finding=f,
+            venue=v,
+            rectifier=names.get(f.rectified_by, "") if f.rectified_by else "",
+            verifier=names.get(verified_by[f.id], "") if f.id in verified_by else "",
+        )
+        for f, v in found
+    ]
     areas = dict((await session.execute(select(Area.code, Area.name))).all())
     # Building the workbook is blocking work: it runs off the event loop.
-    return await anyio.to_thread.run_sync(_workbook, rows, venues, areas, local_today())
-
-
-def _text(sheet: Any, value: str) -> WriteOnlyCell:
-    # Typed text, always: a title such as "=HYPERLINK(...)" written by anyone must not become a live
-    # formula on the supervisor's desk.
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell
+    return await anyio.to_thread.run_sync(_workbook, rows_out, areas, local_today())
 
 
 def _local(moment: datetime | None) -> str:
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _workbook(
-    rows: Sequence[Finding], venues: dict[uuid.UUID, str], areas: dict[str, str], today: date
-) -> bytes:
+def _severity(f: Finding) -> str:
+    if f.major_status in MAJOR_STATUSES:
+        return MAJOR_STATUSES[f.major_status or ""]
+    return SEVERITIES.get(f.severity, f.severity)
+
+
+def _workbook(rows: Sequence[LedgerRow], areas: dict[str, str], today: date) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("隐患台账")
-    for index, (_, width) in enumerate(COLUMNS):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
-    sheet.freeze_panes = "A2"
-    header = []
-    for title, _ in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    for f in rows:
+    autofilter(sheet, len(COLUMNS), len(rows))
+    sheet.append(header_row(sheet, COLUMNS))
+    for row in rows:
+        f, venue = row.finding, row.venue
         description = f.title if not f.description else f"{f.title}\n{f.description}"
-        sheet.append(
-            [
-                _text(sheet, value) if isinstance(value, str) else value
-                for value in (
-                    str(f.id),
-                    venues.get(f.venue_id, "") if f.venue_id else "",
-                    areas.get(f.area_code, f.area_code),
-                    SOURCES.get(f.source, f.source),
-                    f.item_code or "",
-                    description,
-                    SEVERITIES.get(f.severity, f.severity),
-                    STATUSES.get(f.status, f.status),
-                    f.deadline.isoformat(),
-                    "是" if is_overdue(f, today) else "否",
-                    f.escalation_level,
-                    _local(f.created_at),
-                    _local(f.closed_at),
-                )
-            ]
-        )
+        values: list[Any] = [
+            f.number or "",
+            str(f.id),
+            venue.name if venue else "",
+            (venue.owner_name or "") if venue else "",
+            (venue.owner_phone or "") if venue else "",
+            areas.get(f.area_code, f.area_code),
+            SOURCES.get(f.source, f.source),
+            # The item's text as the inspector saw it (an inspection's finding is titled with it).
+            f.title if f.source == "inspection" and f.item_code else "",
+            description,
+            _severity(f),
+            STATUSES.get(f.status, f.status),
+            f.deadline.isoformat(),
+            "是" if is_overdue(f, today) else "否",
+            ESCALATION_LEVELS.get(f.escalation_level, str(f.escalation_level)),
+            f.rectification_note or "",
+            row.rectifier,
+            row.verifier,
+            _local(f.created_at),
+            _local(f.closed_at),
+        ]
+        sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in values])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -6,6 +6,9 @@
     open/submitted ──extend (supervisor, reason)──► same state, a later deadline not in the past
     open ──escalate (deadline passed, 督办)──► same state, higher escalation level only
     open/submitted/closed ──void (supervisor, reason)──► void
+    open/submitted ──confirm_major / downgrade_major (supervisor, a suspected major hazard)──► same state,
+                     major_status confirmed (the register's deadline) or downgraded (severity general)
+    open/submitted ──update_register (supervisor, a confirmed major hazard)──► same state
 
 Every transition appends a FindingEvent; nothing else in the code changes a finding's status.
 """
@@ -42,6 +45,15 @@ class Action(StrEnum):
     EXTEND = "extend"
     ESCALATE = "escalate"
     VOID = "void"
+    CONFIRM_MAJOR = "confirm_major"
+    DOWNGRADE_MAJOR = "downgrade_major"
+    UPDATE_REGISTER = "update_register"
+
+
+class MajorStatus(StrEnum):
+    SUSPECTED = "suspected"  # 疑似重大
+    CONFIRMED = "confirmed"  # 重大
+    DOWNGRADED = "downgraded"
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,9 @@ RULES: dict[Action, Rule] = {
     Action.EXTEND: Rule(frozenset({Status.OPEN, Status.SUBMITTED}), None),
     Action.ESCALATE: Rule(frozenset({Status.OPEN}), None),
     Action.VOID: Rule(frozenset({Status.OPEN, Status.SUBMITTED, Status.CLOSED}), Status.VOID),
+    Action.CONFIRM_MAJOR: Rule(frozenset({Status.OPEN, Status.SUBMITTED}), None),
+    Action.DOWNGRADE_MAJOR: Rule(frozenset({Status.OPEN, Status.SUBMITTED}), None),
+    Action.UPDATE_REGISTER: Rule(frozenset({Status.OPEN, Status.SUBMITTED}), None),
 }
 
 # Why a transition is refused, per current status: stable codes clients (and the phone's outbox) act on.
@@ -130,9 +145,42 @@ async def record(
     return event
 
 
-def _guard(finding: Finding, action: Action, changes: dict[str, Any], today: date) -> None:
+def _guard(
+    finding: Finding, action: Action, changes: dict[str, Any], today: date, photo_ids: list[str]
+) -> None:
     """Rules on what an action changes, beside the status."""
-    if action == Action.EXTEND:
+    if action in (Action.CONFIRM_MAJOR, Action.DOWNGRADE_MAJOR):
+        if finding.major_status != MajorStatus.SUSPECTED:
+            raise Conflict(
+                "Only a suspected major hazard (疑似重大) awaits this decision.",
+                code="not_suspected",
+                major_status_now=finding.major_status,
+            )
+        if "deadline" in changes and changes["deadline"] < today:
+            raise Unprocessable("The register's deadline is in the past.", code="deadline_in_past")
+    elif action == Action.UPDATE_REGISTER:
+        if finding.major_status != MajorStatus.CONFIRMED:
+            raise Conflict(
+                "Only a confirmed major hazard has a register entry.",
+                code="not_confirmed",
+                major_status_now=finding.major_status,
+            )
+        if "deadline" in changes and changes["deadline"] != finding.deadline and changes["deadline"] < today:
+            raise Unprocessable("The register's deadline is in the past.", code="deadline_in_past")
+    elif action == Action.VERIFY_PASS:
+        if finding.major_status == MajorStatus.SUSPECTED:
+            raise Conflict(
+                "A suspected major hazard closes only after a supervisor's decision (confirm or downgrade).",
+                code="major_decision_pending",
+            )
+        if finding.major_status == MajorStatus.CONFIRMED and not (
+            photo_ids or finding.rectification_photo_ids
+        ):
+            raise Unprocessable(
+                "A confirmed major hazard closes only with photo evidence of its rectification.",
+                code="evidence_required",
+            )
+    elif action == Action.EXTEND:
         deadline = changes["deadline"]
         if deadline < today:
             raise Unprocessable("An extension cannot set a deadline in the past.", code="deadline_in_past")
@@ -152,12 +200,15 @@ def _same_request(
     note: str | None,
     photo_ids: list[str],
     changes: dict[str, Any],
+    facts: dict[str, tuple[Any, Any]] | None = None,
 ) -> bool:
+    data = event.data or {}
     return (
         (event.action, event.actor_id) == (action.value, actor_id)
         and (event.note or None) == (note or None)
         and sorted(event.photo_ids or []) == sorted(photo_ids)
-        and all((event.data or {}).get(f, {}).get("after") == _wire(v) for f, v in changes.items())
+        and all(data.get(f, {}).get("after") == _wire(v) for f, v in changes.items())
+        and all(data.get(f, {}).get("after") == _wire(after) for f, (_, after) in (facts or {}).items())
     )
 
 
@@ -169,6 +220,7 @@ async def _retry_of(
     note: str | None,
     photo_ids: list[str],
     changes: dict[str, Any],
+    facts: dict[str, tuple[Any, Any]] | None = None,
 ) -> FindingEvent | None:
     """The event this request already made, when it is a resend (a phone whose reply was lost) of the
     finding's last transition."""
@@ -182,7 +234,7 @@ async def _retry_of(
     if (
         last is None
         or actor_id is None
-        or not _same_request(last, action, actor_id, note, photo_ids, changes)
+        or not _same_request(last, action, actor_id, note, photo_ids, changes, facts)
         or (target is not None and finding.status != target.value)
     ):
         return None
@@ -195,6 +247,27 @@ class Transition:
     # False when the request was a resend answered with the event it made before: nothing changed now,
     # so nothing that follows a change (a report's status) may happen again.
     applied: bool
+
+
+def note_lateness(finding: Finding, status: Status, today: date) -> None:
+    """Records the first day a finding stood overdue, for good.
+
+    It stood overdue when it was open past its deadline, or when the rectification it holds came after
+    the deadline. Decided from the state before a transition: a late rectification moves the finding to
+    submitted, where being open past the deadline can no longer be seen; a suspected major hazard starts
+    at escalation level 1, so the sweep's first rise (which notes it for general findings) comes only a
+    week late, and an extension granted meanwhile made a late major finding count as on time.
+    """
+    if finding.overdue_since is not None:
+        return
+    open_late = status == Status.OPEN and finding.deadline < today
+    rectified_late = (
+        status == Status.SUBMITTED
+        and finding.rectified_at is not None
+        and local_today(finding.rectified_at) > finding.deadline
+    )
+    if open_late or rectified_late:
+        finding.overdue_since = finding.deadline + timedelta(days=1)
 
 
 def _wire(value: Any) -> Any:
@@ -212,6 +285,8 @@ async def apply(
     photo_ids: list[str] | None = None,
     changes: dict[str, Any] | None = None,
     client_id: uuid.UUID | None = None,
+    facts: dict[str, tuple[Any, Any]] | None = None,
+    verification_days: int = 3,
 ) -> Transition:
     """Checks and performs one transition on a finding already locked by the caller, and records it.
 
@@ -220,6 +295,10 @@ async def apply(
     person answers as the first send did, without a second event; with `client_id` (made by the client)
     a resend is recognised even after others have changed the finding since, and the id used for another
     change is a conflict.
+
+    `facts` are what the action records outside the finding's row (a major-hazard decision and its
+    register), as (before, after) in wire form: kept in the event and compared on a resend like `changes`.
+    A submitted rectification must be verified within `verification_days` of its day (Asia/Shanghai).
     """
     changes = changes or {}
     photo_ids = list(photo_ids or [])
@@ -227,15 +306,15 @@ async def apply(
         sent = await session.scalar(select(FindingEvent).where(FindingEvent.client_id == client_id))
         if sent is not None:
             if sent.finding_id != finding.id or not _same_request(
-                sent, action, actor_id, note, photo_ids, changes
+                sent, action, actor_id, note, photo_ids, changes, facts
             ):
                 raise Conflict("This id was already used for another change.", code="id_conflict")
             return Transition(sent, applied=False)
     try:
         check(finding, action, actor_id)
-        _guard(finding, action, changes, local_today(at))
+        _guard(finding, action, changes, local_today(at), photo_ids)
     except AppError:
-        retry = await _retry_of(session, finding, action, actor_id, note, photo_ids, changes)
+        retry = await _retry_of(session, finding, action, actor_id, note, photo_ids, changes, facts)
         if retry is not None:
             return Transition(retry, applied=False)
         raise
@@ -244,16 +323,19 @@ async def apply(
     if target is not None:
         finding.status = target.value
     today = local_today(at)
-    if finding.status == Status.OPEN and finding.deadline < today and finding.overdue_since is None:
-        # Noted before an extension moves the deadline: a late extension does not undo being late.
-        finding.overdue_since = finding.deadline + timedelta(days=1)
-    data = {}
+    # Noted before anything moves the deadline: a late extension (or a register's later deadline) does
+    # not undo being late.
+    note_lateness(finding, Status(before), today)
+    data: dict[str, Any] = {}
     for field, value in changes.items():
         data[field] = {"before": _wire(getattr(finding, field)), "after": _wire(value)}
         setattr(finding, field, value)
+    for field, (was, now) in (facts or {}).items():
+        data[field] = {"before": _wire(was), "after": _wire(now)}
     if action == Action.RECTIFY:
         finding.rectified_by, finding.rectified_at = actor_id, at
         finding.rectification_note, finding.rectification_photo_ids = note, photo_ids
+        finding.verification_due = today + timedelta(days=verification_days)
     elif action == Action.VERIFY_PASS:
         finding.closed_at = at
         rectified = local_today(finding.rectified_at or at)
@@ -262,6 +344,7 @@ async def apply(
         # The failed rectification stays in the events; the next one starts from scratch.
         finding.rectified_by = finding.rectified_at = None
         finding.rectification_note, finding.rectification_photo_ids = None, None
+        finding.verification_due = None
     finding.updated_at = at
     event = await record(
         session,

@@ -45,12 +45,13 @@ from api.models import Area, Finding, Report, ReportEvent, Venue
 from api.schemas.common import has_control_characters
 from api.services import findings as finding_service
 from api.services import photos as photo_service
-from api.services import reference
+from api.services import reference, report_lifecycle
 from api.services import venues as venue_service
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
 from api.services.imaging import ProcessedImage
 from api.services.pagination import newest_first
+from api.services.report_lifecycle import TRIAGE_ACTIONS, ReportAction, ReportStatus
 from api.services.scope import in_scope, in_subtree
 from api.services.sealing import SealBroken, seal, unseal
 from api.storage import PhotoStorage
@@ -77,13 +78,7 @@ CENT = Decimal("0.01")
 REPORT_FINDING_NS = uuid.UUID("5d0f3c8e-2b7a-4c61-9e1d-7a4b8c2e6f10")
 
 
-class Status:
-    RECEIVED = "received"
-    ACCEPTED = "accepted"
-    RESOLVED = "resolved"
-    REJECTED = "rejected"
-    DUPLICATE = "duplicate"
-
+Status = ReportStatus
 
 TRIAGE_STATUS = {"accept": Status.ACCEPTED, "reject": Status.REJECTED, "duplicate": Status.DUPLICATE}
 
@@ -242,10 +237,8 @@ async def submit(
         lat=sub.lat,
         lng=sub.lng,
         contact=seal(settings, "contact", sub.contact) if sub.contact else None,
-        status=Status.RECEIVED,
         photo_ids=[],
         created_at=now,
-        updated_at=now,
     )
     try:
         async with session.begin_nested():
@@ -260,17 +253,15 @@ async def submit(
                 )
                 photo.created_at = now
                 report.photo_ids.append(str(photo.id))
-            session.add(report)
-            await session.flush()
-            session.add(
-                ReportEvent(
-                    report_id=report.id,
-                    action="received",
-                    actor_id=None,
-                    at=now,
-                    data={"photos": len(cleaned)},
-                )
+            report_lifecycle.apply(
+                session,
+                report,
+                ReportAction.RECEIVE,
+                actor_id=None,
+                at=now,
+                data={"photos": len(cleaned)},
             )
+            session.add(report)
             await session.flush()
     except IntegrityError:
         # The same draft arrived twice at once: the other request filed it.
@@ -309,7 +300,7 @@ async def lookup(session: AsyncSession, settings: Settings, text: str) -> Report
 # --------------------------------------------------------------------------- the office's view
 
 
-def _visible(user: Principal) -> ColumnElement[bool]:
+def visible_reports(user: Principal) -> ColumnElement[bool]:
     # Until triage gives it an area, a report belongs to the town's report desk (every supervisor).
     if user.is_admin:
         return true()
@@ -319,7 +310,7 @@ def _visible(user: Principal) -> ColumnElement[bool]:
 async def get_report(
     session: AsyncSession, user: Principal, report_id: uuid.UUID, *, lock: bool = False
 ) -> Report:
-    stmt = select(Report).where(Report.id == report_id, _visible(user))
+    stmt = select(Report).where(Report.id == report_id, visible_reports(user))
     if lock:
         stmt = stmt.with_for_update()
     report = await session.scalar(stmt)
@@ -340,7 +331,7 @@ class ReportFilters:
 async def list_reports(
     session: AsyncSession, user: Principal, filters: ReportFilters, limit: int | None, cursor: str | None
 ) -> tuple[list[Report], str | None]:
-    stmt = select(Report).where(_visible(user))
+    stmt = select(Report).where(visible_reports(user))
     if filters.status:
         stmt = stmt.where(Report.status == filters.status)
     if filters.category:
@@ -375,7 +366,7 @@ async def possible_duplicates(session: AsyncSession, user: Principal, report: Re
     """Reports of the 30 days before this one (or after it) within ~300 m of it, or about the same venue
     (the venue of its finding, or any venue within ~300 m of where it was reported)."""
     since = report.created_at - DUPLICATE_WINDOW
-    base = and_(Report.id != report.id, Report.created_at >= since, _visible(user))
+    base = and_(Report.id != report.id, Report.created_at >= since, visible_reports(user))
     found: dict[uuid.UUID, datetime] = {}
     venue_ids: set[uuid.UUID] = set()
     if report.lat is not None and report.lng is not None:
@@ -555,14 +546,11 @@ async def triage(
     session: AsyncSession, user: Principal, settings: Settings, report_id: uuid.UUID, t: Triage
 ) -> Report:
     report = await get_report(session, user, report_id, lock=True)
-    if report.status != Status.RECEIVED:
+    action = TRIAGE_ACTIONS[t.action]
+    if not report_lifecycle.can(report, action):
         if await _same_triage(session, report, t):
             return report
-        raise Conflict(
-            f"This report was already triaged (it is {report.status}).",
-            code="already_triaged",
-            status_now=report.status,
-        )
+        report_lifecycle.check(report, action)
     now = utcnow()
     data: dict[str, Any] = {"action": t.action}
     if t.action == "accept":
@@ -577,10 +565,8 @@ async def triage(
         assert t.duplicate_of is not None
         await _mark_duplicate(session, user, report, t.duplicate_of)
         data["duplicate_of"] = str(t.duplicate_of)
-    report.status = TRIAGE_STATUS[t.action]
     report.reply = t.reply or None
-    report.updated_at = now
-    session.add(_event(report, "triage", user, now, note=t.reply, data=data))
+    report_lifecycle.apply(session, report, action, actor_id=user.id, at=now, note=t.reply, data=data)
     await session.flush()
     return report
 
@@ -597,11 +583,11 @@ async def _accept(
             venue = await venue_service.get_venue(session, user, t.venue_id)
         except NotFound as exc:
             raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found") from exc
-    area_code = venue.area_code if venue is not None else t.area_code
+    area_code = venue.area_code if venue is not None else (t.area_code or report.area_code)
     if area_code is None:
         raise Unprocessable(
             "Accepting a report needs the venue (venue_id or venue) or at least an area_code.",
-            code="venue_required",
+            code="area_required",
         )
     await require_area_in_scope(session, user, area_code)
     finding_id = finding_id_for(report.id)
@@ -624,6 +610,11 @@ async def _accept(
         venue_id=venue.id if venue else None,
         report_id=report.id,
         photo_ids=list(report.photo_ids or []),
+        # The reporter's words and place go with the finding to whoever rectifies it.
+        note=report.description,
+        location_text=report.location_text,
+        lat=report.lat,
+        lng=report.lng,
     )
     report.finding_id = finding.id
     report.area_code = area_code
@@ -633,7 +624,7 @@ async def _accept(
 async def _mark_duplicate(session: AsyncSession, user: Principal, report: Report, target: uuid.UUID) -> None:
     if target == report.id:
         raise Unprocessable("A report cannot repeat itself.", code="duplicate_of_self")
-    original = await session.scalar(select(Report).where(Report.id == target, _visible(user)))
+    original = await session.scalar(select(Report).where(Report.id == target, visible_reports(user)))
     if original is not None:
         report.duplicate_of_report_id = original.id
         report.area_code = original.area_code
@@ -669,10 +660,16 @@ async def on_finding_changed(session: AsyncSession, finding: Finding) -> None:
     if report is None:
         return
     now = utcnow()
-    if finding.status == "closed" and report.status == Status.ACCEPTED:
-        report.status = Status.RESOLVED
-        report.updated_at = finding.closed_at or now
-        session.add(_event(report, "resolved", None, now, data={"finding_id": str(finding.id)}))
+    if finding.status == "closed" and report_lifecycle.can(report, ReportAction.RESOLVE):
+        report_lifecycle.apply(
+            session,
+            report,
+            ReportAction.RESOLVE,
+            actor_id=None,
+            at=now,
+            data={"finding_id": str(finding.id)},
+            public_at=finding.closed_at or now,
+        )
     elif finding.status == "void":
         # The public status stays; the office may tell the reporter more with a reply.
         session.add(_event(report, "finding_void", None, now, data={"finding_id": str(finding.id)}))

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from api.schemas.findings import FindingOut, RegisterOut
+
+
+class MajorHazardOut(FindingOut):
+    """A suspected or confirmed major hazard: the finding with its register entry (confirmed ones) and its
+    decision's date and participants (once decided)."""
+
+    register_entry: RegisterOut | None = Field(alias="register")
+    decided_on: date | None
+    participants: str | None
+
+
+class StockRow(BaseModel):
+    """Open (not closed, not void) major hazards of one area and everything below it."""
+
+    area_code: str
+    name: str
+    suspected_open: int
+    confirmed_open: int
+    total_open: int

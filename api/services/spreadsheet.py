@@ -1,0 +1,34 @@
+"""What every workbook the office downloads has in common: typed text cells, a bold frozen header with
+column widths, and an autofilter over the table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+
+def text_cell(sheet: Any, value: str) -> WriteOnlyCell:
+    # Typed text, always: what anyone wrote (a venue's name, a measure) never becomes a live formula.
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def header_row(sheet: Any, columns: Sequence[tuple[str, int]]) -> list[WriteOnlyCell]:
+    for index, (_, width) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    cells = []
+    for title, _ in columns:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = Font(bold=True)
+        cells.append(cell)
+    return cells
+
+
+def autofilter(sheet: Any, columns: int, rows: int) -> None:
+    sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1) + 1}"
