@@ -368,6 +368,16 @@ def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
     expect(page.get_by_role("heading", name="工作台")).to_be_visible()
     page.goto(f"/console/#/finding/{f['id']}")
     expect(page.get_by_test_id("register")).to_contain_text("拆除违规加建的彩钢板隔间")
+    page.get_by_test_id("act-register").click()
+    dlg = page.get_by_test_id("register-dialog")
+    expect(dlg.locator("[data-field=funds]")).to_have_value("12000 元")
+    dlg.locator("[data-field=funds]").fill("15000 元，镇财政补助 5000 元")
+    dlg.get_by_test_id("dialog-submit").click()
+    expect(dlg).to_have_count(0)
+    expect(page.get_by_test_id("register")).to_contain_text("镇财政补助")
+    expect(page.get_by_test_id("events").locator("[data-action=update_register]")).to_contain_text(
+        "修改挂牌督办信息"
+    )
     page.get_by_test_id("act-verify").click()
     dlg = page.get_by_test_id("verify-dialog")
     dlg.get_by_text("通过，销号").click()
@@ -385,3 +395,79 @@ def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
     assert closed["status"] == "closed"
     [verify] = [e for e in closed["events"] if e["action"] == "verify_pass"]
     assert len(verify["photo_ids"]) == 1
+
+
+def test_ledger_pages_filters_and_photos_by_keyboard(
+    live_server: LiveServer, console_page: Any, viewport: str, screenshot: Callable[..., Any]
+) -> None:
+    if viewport != "desktop":
+        pytest.skip("the tablet runs the main flow")
+    page = console_page
+    tag = uuid.uuid4().hex[:6]
+    pid = str(uuid.uuid4())
+    r = live_server.api(
+        "PUT", f"/photos/{pid}", INSPECTOR, files={"file": ("a.jpg", jpeg((200, 120, 40)), "image/jpeg")}
+    )
+    assert r.status_code == 201, r.text
+    vid = venue_id(live_server, "白云农家乐")
+    for i in range(3):
+        body = {
+            "id": str(uuid.uuid4()),
+            "venue_id": vid,
+            "title": f"厨房油烟管道积油 {tag} {i}",
+            "severity": "general",
+        }
+        if i == 0:
+            body["photo_ids"] = [pid]
+        r = live_server.api("POST", "/findings", INSPECTOR, json=body)
+        assert r.status_code == 201, r.text
+
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/findings?q={tag}&limit=2")
+    rows = page.get_by_test_id("finding-row")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("李强 13800000002")  # the venue's owner and phone
+    page.get_by_test_id("load-more").click()
+    expect(rows).to_have_count(3)
+    expect(page.get_by_test_id("load-more")).to_be_hidden()
+    expect(page.get_by_text("已显示 3 条，已全部显示")).to_be_visible()
+
+    # The photo opens from the keyboard, zooms with +, closes with Escape and gives the focus back.
+    thumb = page.locator(f"[data-testid=finding-row]:has-text('{tag} 0') [data-testid=thumb]")
+    expect(thumb.locator("img")).to_have_count(1)
+    thumb.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("lightbox")).to_be_visible()
+    expect(page.get_by_test_id("lightbox-image")).to_have_attribute("src", re.compile(r"^blob:"))
+    page.keyboard.press("+")
+    expect(page.get_by_test_id("lightbox").locator(".lb-zoom")).to_have_text("150%")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("lightbox")).to_have_count(0)
+    expect(thumb).to_be_focused()
+
+    # The filter form writes the address, so a filtered list can be bookmarked and sent on.
+    page.get_by_label("状态").select_option("submitted")
+    page.get_by_test_id("apply-filters").click()
+    expect(page).to_have_url(re.compile(rf"#/findings\?q={tag}&status=submitted$"))
+    expect(page.get_by_text("没有符合条件的隐患。")).to_be_visible()
+    shot(screenshot, page, "console-desktop-ledger")
+
+
+def test_a_report_rejected_with_a_reply(live_server: LiveServer, console_page: Any, viewport: str) -> None:
+    if viewport != "desktop":
+        pytest.skip("the tablet runs the main flow")
+    page = console_page
+    report = public_report(live_server, f"有人说后山有烟 {uuid.uuid4().hex[:6]}", "后山", 31.41, 109.62)
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/report/{report['id']}")
+    page.get_by_label("不予受理").check()
+    page.get_by_test_id("triage-submit").click()
+    expect(page.get_by_test_id("triage-error")).to_have_text("不予受理时，请写明理由（会告诉举报人）。")
+    page.get_by_label("答复举报人的理由").fill("经现场核查，是村民焚烧秸秆，已劝止。")
+    page.get_by_test_id("triage-submit").click()
+    expect(page.get_by_test_id("report-status")).to_have_text("不予受理")
+    after = live_server.api("GET", f"/reports/{report['id']}").json()
+    assert after["status"] == "rejected" and after["reply"] == "经现场核查，是村民焚烧秸秆，已劝止。"
+    assert after["finding_id"] is None

@@ -48,3 +48,9 @@ export function pagedList({ load, row, listClass = 'rows', emptyText, testid }) 
   more.addEventListener('click', next);
   return { node: h('div', { class: 'paged' }, list, status, more), first: next };
 }
+
+/** Rows per page: 50, or `limit` from the address (1..200) for a shorter or longer page. */
+export function pageSize(query) {
+  const n = Number(query.get('limit'));
+  return Number.isInteger(n) && n >= 1 && n <= 200 ? n : 50;
+}

@@ -13,7 +13,7 @@ import {
   SOURCE,
 } from '../labels.js';
 import { add, deadlineTags, empty, field, formDialog, h, loadError, majorTag, select, statusTag, thumbs, toast } from '../widgets.js';
-import { areaOptions, pagedList } from './common.js';
+import { areaOptions, pagedList, pageSize } from './common.js';
 
 const FILTERS = ['q', 'status', 'severity', 'major_status', 'area', 'source', 'overdue', 'due_within', 'escalation_level', 'verification_overdue'];
 
@@ -111,7 +111,7 @@ export async function findingsView(ctx, root, query) {
   const list = pagedList({
     testid: 'finding-list',
     emptyText: '没有符合条件的隐患。',
-    load: (cursor) => get(`/findings${qs({ ...params, limit: 50, cursor })}`),
+    load: (cursor) => get(`/findings${qs({ ...params, limit: pageSize(query), cursor })}`),
     row: (f) => findingRow(ctx, f),
   });
   add(root, h('div', { class: 'title-row' }, h('h1', {}, '隐患台账'), exportBtn), filterForm(ctx, query), list.node);

@@ -5,7 +5,7 @@ import { dateTime } from '/js/format.js';
 import { download, get, qs } from '../api.js';
 import { errorText, FINDING_STATUS, MAJOR_STATUS } from '../labels.js';
 import { add, deadlineTags, field, h, loadError, majorTag, select, statusTag, toast } from '../widgets.js';
-import { areaOptions, pagedList } from './common.js';
+import { areaOptions, pagedList, pageSize } from './common.js';
 
 function row(ctx, f) {
   const reg = f.register;
@@ -60,7 +60,7 @@ export async function majorView(ctx, root, query) {
   const list = pagedList({
     testid: 'major-list',
     emptyText: '没有重大事故隐患。',
-    load: (cursor) => get(`/major-hazards${qs({ ...params, limit: 50, cursor })}`),
+    load: (cursor) => get(`/major-hazards${qs({ ...params, limit: pageSize(query), cursor })}`),
     row: (f) => row(ctx, f),
   });
   add(root, h('div', { class: 'title-row' }, h('h1', {}, '重大事故隐患'), exportBtn));

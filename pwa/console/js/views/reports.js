@@ -6,7 +6,7 @@ import { dateTime } from '/js/format.js';
 import { get, post, qs } from '../api.js';
 import { errorText, EVENT_ACTION, REPORT_STATUS, SEVERITY } from '../labels.js';
 import { add, field, h, loadError, select, thumbs, toast } from '../widgets.js';
-import { areaOptions, pagedList } from './common.js';
+import { areaOptions, pagedList, pageSize } from './common.js';
 
 // Whether POST /reports/{id}/triage takes a client-made id. A triage is idempotent without one (the same
 // triage again answers 200 unchanged; the accepted finding's id is derived from the report's).
@@ -30,7 +30,7 @@ export async function reportsView(ctx, root, query) {
   const list = pagedList({
     testid: 'report-list',
     emptyText: status === 'received' ? '没有待核查的举报。' : '没有举报。',
-    load: (cursor) => get(`/reports${qs({ status, limit: 50, cursor })}`),
+    load: (cursor) => get(`/reports${qs({ status, limit: pageSize(query), cursor })}`),
     row: (r) =>
       h(
         'li',
