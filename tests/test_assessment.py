@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from api.models import Finding
+import pytest
+from openpyxl import load_workbook
+
+from api.models import Finding, Report
 from api.services.areas import upsert_area
+from api.timeutil import LOCAL_TZ
+from tests.clock import freeze
 from tests.conftest import Env
 from tests.helpers import (
     API,
@@ -56,7 +62,6 @@ async def test_figures_per_grid_and_per_village(env: Env) -> None:
     async def inspect(venue: str, answers: list[dict[str, Any]]) -> list[str]:
         r = await env.client.put(
             f"{API}/inspections/{new_id()}",
-            # Inspections count on the day of the visit.
             json=inspection_body(venue, answers, started_at=now_iso(), submitted_at=now_iso()),
             headers=a,
         )
@@ -88,6 +93,11 @@ async def test_figures_per_grid_and_per_village(env: Env) -> None:
         "open": 1,
         "overdue": 0,
         "major_open": 1,
+        "findings_general": 1,
+        "avg_days_to_close": 0.0,
+        "reports_received": 0,
+        "reports_accepted": 0,
+        "verification_overdue": 0,
     }
     assert (rows[g2]["inspections"], rows[g2]["open"], rows[g2]["overdue"], rows[g2]["on_time_rate"]) == (
         2,
@@ -212,3 +222,89 @@ async def test_an_extension_granted_when_already_overdue_does_not_make_it_punctu
     async with await env.session() as s:
         row = await s.get(Finding, uuid.UUID(fid))
         assert row is not None and row.overdue_since is None and row.closed_on_time is True
+
+
+async def test_inspections_count_when_they_reached_the_server(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The phone's submitted_at is kept and shown, never trusted: a backdated or future visit counts in
+    the period in which the server received it."""
+    village, g1, _ = await new_village(env)
+    a = await make_user(env, f"insp_{village}", "inspector", [village])
+    boss = await make_user(env, f"sup_{village}", "supervisor", [village])
+    shop = await put_venue(env, "时间测试店", g1)
+    received = datetime.combine(sh_today() - timedelta(days=10), time(10), tzinfo=LOCAL_TZ)
+    freeze(monkeypatch, received.astimezone(UTC))
+    for claimed in (received - timedelta(days=40), received + timedelta(days=40), received):
+        body = inspection_body(shop, [], started_at=claimed.isoformat(), submitted_at=claimed.isoformat())
+        body["answers"] = [{"item_code": GENERAL_ITEM, "result": "pass"}]
+        r = await env.client.put(f"{API}/inspections/{new_id()}", json=body, headers=a)
+        assert r.status_code == 201, r.text
+        # Kept as the phone said.
+        assert datetime.fromisoformat(r.json()["submitted_at"]) == claimed
+    monkeypatch.undo()
+    day = received.date().isoformat()
+    rows = await figures(env, boss, **{"from": day, "to": day})
+    assert rows[g1]["inspections"] == 3
+    for other in (received - timedelta(days=40), received + timedelta(days=40)):
+        d = other.date().isoformat()
+        assert (await figures(env, boss, **{"from": d, "to": d}))[g1]["inspections"] == 0
+
+
+async def test_days_to_close_reports_and_the_workbook(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    village, g1, g2 = await new_village(env)
+    a = await make_user(env, f"insp_{village}", "inspector", [village])
+    b = await make_user(env, f"insp2_{village}", "inspector", [village])
+    boss = await make_user(env, f"sup_{village}", "supervisor", [village])
+    shop = await put_venue(env, "结案测试店", g1)
+    opened = datetime.combine(sh_today() - timedelta(days=4), time(9), tzinfo=LOCAL_TZ)
+    freeze(monkeypatch, opened.astimezone(UTC))
+    r = await env.client.put(
+        f"{API}/inspections/{new_id()}", json=inspection_body(shop, [fail(GENERAL_ITEM)]), headers=a
+    )
+    assert r.status_code == 201, r.text
+    (fid,) = r.json()["finding_ids"]
+    freeze(monkeypatch, (opened + timedelta(days=3)).astimezone(UTC))
+    r = await env.client.post(f"{API}/findings/{fid}/rectification", json={"note": "已整改"}, headers=a)
+    assert r.status_code == 200, r.text
+    r = await env.client.post(f"{API}/findings/{fid}/verification", json={"result": "pass"}, headers=b)
+    assert r.status_code == 200, r.text
+    monkeypatch.undo()
+    # A report placed in grid 2 by triage, accepted.
+    async with await env.session() as s:
+        now = datetime.now(UTC)
+        s.add(
+            Report(
+                receipt_hash=new_id(),
+                category="RPT-10",
+                description="测试举报",
+                status="accepted",
+                area_code=g2,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await s.commit()
+    start = (sh_today() - timedelta(days=5)).isoformat()
+    rows = await figures(env, boss, **{"from": start})
+    assert rows[g1]["avg_days_to_close"] == 3.0 and rows[g1]["closed"] == 1
+    assert (rows[g2]["reports_received"], rows[g2]["reports_accepted"], rows[g2]["avg_days_to_close"]) == (
+        1,
+        1,
+        None,
+    )
+    r = await env.client.get(
+        f"{API}/stats/areas/export", params={"from": start, "to": sh_today().isoformat()}, headers=boss
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(r.content)).worksheets[0]
+    table = list(sheet.iter_rows(values_only=True))
+    assert table[0][:3] == ("区域代码", "区域", "检查次数")
+    assert sheet.auto_filter.ref == f"A1:P{len(table)}"
+    by_code = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
+    assert by_code[g1]["平均整改天数"] == 3.0 and by_code[g2]["举报受理"] == 1
+    r = await env.client.get(
+        f"{API}/stats/areas/export", params={"from": start, "to": start}, headers=env.auth("inspector_baiyun")
+    )
+    assert_problem(r, 403, "role_required")

@@ -16,3 +16,13 @@ class AreaFigures(BaseModel):
     open: int
     overdue: int
     major_open: int
+    # Findings opened in the period with severity general (major_opened has the major ones).
+    findings_general: int
+    # Days from creation to closing, on average, of the findings closed in the period; null when none.
+    avg_days_to_close: float | None
+    # Public reports that came in during the period and were placed in the area by triage, and of those
+    # the ones accepted (a finding was opened).
+    reports_received: int
+    reports_accepted: int
+    # Submitted rectifications past their verification deadline, today.
+    verification_overdue: int

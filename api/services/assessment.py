@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 from typing import Any
 
+import anyio.to_thread
+from openpyxl import Workbook
 from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from api.errors import Unprocessable
-from api.models import Area, Finding, Inspection
+from api.models import Area, Finding, Inspection, Report
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
 from api.services.scope import path_starts_with
+from api.services.spreadsheet import autofilter, header_row, text_cell
 from api.timeutil import local_midnight, local_today
 
 OPEN_STATES = ("open", "submitted")
@@ -43,6 +47,7 @@ async def by_area(
     parent = await require_area_in_scope(session, user, area_code)
     start, end = local_midnight(date_from), local_midnight(date_to + timedelta(days=1))
     today = local_today()
+    dialect = session.get_bind().dialect.name
 
     child = aliased(Area)
     leaf = aliased(Area)
@@ -55,11 +60,21 @@ async def by_area(
     in_period = and_(Finding.created_at >= start, Finding.created_at < end, Finding.status != "void")
     closed_in_period = and_(Finding.closed_at >= start, Finding.closed_at < end, Finding.status == "closed")
     is_open = Finding.status.in_(OPEN_STATES)
+    days_to_close = (
+        func.extract("epoch", Finding.closed_at - Finding.created_at) / 86400.0
+        if dialect == "postgresql"
+        else func.julianday(Finding.closed_at) - func.julianday(Finding.created_at)
+    )
     finding_stmt = (
         select(
             c.code,
             _count(in_period).label("findings_opened"),
             _count(and_(in_period, Finding.severity == "major")).label("major_opened"),
+            _count(and_(in_period, Finding.severity == "general")).label("findings_general"),
+            func.avg(case((closed_in_period, days_to_close), else_=None)).label("avg_days_to_close"),
+            _count(and_(Finding.status == "submitted", Finding.verification_due < today)).label(
+                "verification_overdue"
+            ),
             _count(closed_in_period).label("closed"),
             _count(and_(closed_in_period, Finding.closed_on_time.is_(True))).label("closed_on_time"),
             _count(is_open).label("open"),
@@ -76,16 +91,33 @@ async def by_area(
         .select_from(c)
         .join(leaf, under)
         .join(Inspection, Inspection.area_code == leaf.code)
-        # The day of the visit, not of the upload: work done offline counts where it was done.
-        .where(Inspection.submitted_at >= start, Inspection.submitted_at < end)
+        # When it reached the server: the phone's clock (submitted_at, kept and shown) can be set to move
+        # work into another period, the server's cannot.
+        .where(Inspection.created_at >= start, Inspection.created_at < end)
+        .group_by(c.code)
+    )
+    # Reports count where triage placed them (a report has no area before), in the period they came in.
+    report_in_period = and_(Report.created_at >= start, Report.created_at < end)
+    report_stmt = (
+        select(
+            c.code,
+            _count(report_in_period).label("received"),
+            _count(and_(report_in_period, Report.status.in_(("accepted", "resolved")))).label("accepted"),
+        )
+        .select_from(c)
+        .join(leaf, under)
+        .join(Report, Report.area_code == leaf.code)
         .group_by(c.code)
     )
     figures: dict[str, Any] = {row.code: row._mapping for row in (await session.execute(finding_stmt)).all()}
     inspections = dict((await session.execute(inspection_stmt)).all())
+    reports: dict[str, Any] = {row.code: row for row in (await session.execute(report_stmt)).all()}
     rows = []
     for area in (await session.execute(select(c.code, c.name).order_by(c.code))).all():
         f: Any = figures.get(area.code, {})
+        rep = reports.get(area.code)
         closed, on_time = int(f.get("closed", 0)), int(f.get("closed_on_time", 0))
+        avg_days = f.get("avg_days_to_close")
         rows.append(
             {
                 "area_code": area.code,
@@ -93,12 +125,57 @@ async def by_area(
                 "inspections": int(inspections.get(area.code, 0)),
                 "findings_opened": int(f.get("findings_opened", 0)),
                 "major_opened": int(f.get("major_opened", 0)),
+                "findings_general": int(f.get("findings_general", 0)),
                 "closed": closed,
                 "closed_on_time": on_time,
                 "on_time_rate": round(on_time / closed, 4) if closed else None,
                 "open": int(f.get("open", 0)),
                 "overdue": int(f.get("overdue", 0)),
                 "major_open": int(f.get("major_open", 0)),
+                "avg_days_to_close": round(float(avg_days), 2) if avg_days is not None else None,
+                "reports_received": int(rep.received) if rep else 0,
+                "reports_accepted": int(rep.accepted) if rep else 0,
+                "verification_overdue": int(f.get("verification_overdue", 0)),
             }
         )
     return rows
+
+
+FIGURE_COLUMNS = [
+    ("area_code", "区域代码", 16),
+    ("name", "区域", 18),
+    ("inspections", "检查次数", 10),
+    ("findings_opened", "发现隐患", 10),
+    ("findings_general", "一般隐患", 10),
+    ("major_opened", "重大隐患", 10),
+    ("closed", "销号", 8),
+    ("closed_on_time", "按期销号", 10),
+    ("on_time_rate", "按期销号率", 12),
+    ("avg_days_to_close", "平均整改天数", 14),
+    ("open", "未销号", 10),
+    ("overdue", "逾期", 8),
+    ("major_open", "重大隐患存量", 14),
+    ("verification_overdue", "复查逾期", 10),
+    ("reports_received", "举报受理", 10),
+    ("reports_accepted", "举报属实", 10),
+]
+
+
+async def export_xlsx(rows: list[dict[str, Any]], date_from: date, date_to: date) -> bytes:
+    # Building the workbook is blocking work: it runs off the event loop.
+    return await anyio.to_thread.run_sync(_workbook, rows, date_from, date_to)
+
+
+def _workbook(rows: list[dict[str, Any]], date_from: date, date_to: date) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(f"考核 {date_from.isoformat()}至{date_to.isoformat()}"[:31])
+    columns = [(title, width) for _, title, width in FIGURE_COLUMNS]
+    autofilter(sheet, len(columns), len(rows))
+    sheet.append(header_row(sheet, columns))
+    for row in rows:
+        sheet.append(
+            [text_cell(sheet, v) if isinstance(v := row[key], str) else v for key, _, _ in FIGURE_COLUMNS]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
