@@ -451,6 +451,7 @@ def test_ledger_pages_filters_and_photos_by_keyboard(
     page.get_by_test_id("apply-filters").click()
     expect(page).to_have_url(re.compile(rf"#/findings\?q={tag}&status=submitted$"))
     expect(page.get_by_text("没有符合条件的隐患。")).to_be_visible()
+    expect(page.get_by_test_id("active-filters")).to_have_text(f"当前筛选：搜索：{tag}；状态：待复查")
     shot(screenshot, page, "console-desktop-ledger")
 
 

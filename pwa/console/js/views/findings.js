@@ -114,7 +114,22 @@ export async function findingsView(ctx, root, query) {
     load: (cursor) => get(`/findings${qs({ ...params, limit: pageSize(query), cursor })}`),
     row: (f) => findingRow(ctx, f),
   });
-  add(root, h('div', { class: 'title-row' }, h('h1', {}, '隐患台账'), exportBtn), filterForm(ctx, query), list.node);
+  const form = filterForm(ctx, query);
+  // The filters in words, e.g. when the list was opened from a tile of the work queue.
+  const active = [];
+  for (const el of form.querySelectorAll('input, select')) {
+    if (!el.value) continue;
+    const label = form.querySelector(`label[for="${el.id}"]`);
+    const text = el.tagName === 'SELECT' ? el.selectedOptions[0].textContent.trim() : el.value;
+    active.push(`${label ? label.textContent : el.name}：${text}`);
+  }
+  add(
+    root,
+    h('div', { class: 'title-row' }, h('h1', {}, '隐患台账'), exportBtn),
+    active.length ? h('p', { class: 'notice', 'data-testid': 'active-filters' }, `当前筛选：${active.join('；')}`) : null,
+    form,
+    list.node,
+  );
   const r = await list.first();
   if (!r.ok) add(root, loadError(r));
 }
