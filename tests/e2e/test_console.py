@@ -472,3 +472,27 @@ def test_a_report_rejected_with_a_reply(live_server: LiveServer, console_page: A
     after = live_server.api("GET", f"/reports/{report['id']}").json()
     assert after["status"] == "rejected" and after["reply"] == "经现场核查，是村民焚烧秸秆，已劝止。"
     assert after["finding_id"] is None
+
+
+def test_a_report_marked_as_a_duplicate_of_a_nearby_one(
+    live_server: LiveServer, console_page: Any, viewport: str
+) -> None:
+    if viewport != "desktop":
+        pytest.skip("the tablet runs the main flow")
+    page = console_page
+    tag = uuid.uuid4().hex[:6]
+    first = public_report(
+        live_server, f"场镇老街烟花店门口堆放烟花 {tag}", "场镇老街18号", 31.41201, 109.62502
+    )
+    second = public_report(live_server, f"老街18号门口又堆了烟花 {tag}", "老街18号", 31.41203, 109.62504)
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/report/{second['id']}")
+    page.get_by_label("重复举报").check()
+    choice = page.get_by_label("与哪条重复")
+    expect(choice.locator(f"option[value='{first['id']}']")).to_contain_text(tag)
+    choice.select_option(first["id"])
+    page.get_by_test_id("triage-submit").click()
+    expect(page.get_by_test_id("report-status")).to_have_text("重复举报")
+    after = live_server.api("GET", f"/reports/{second['id']}").json()
+    assert after["status"] == "duplicate" and after["duplicate_of_report_id"] == first["id"]

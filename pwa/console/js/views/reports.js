@@ -82,7 +82,7 @@ function venueChooser(areaSelect, initialArea) {
   return { nodes: [field('搜索场所', search), field('场所', chooser, { hint: '选择场所后，隐患归属该场所所在的网格。' })], chooser };
 }
 
-function triageForm(ctx, r) {
+function triageForm(ctx, r, dups = []) {
   const id = crypto.randomUUID();
   const radios = ['accept', 'reject', 'duplicate'].map((v) => h('input', { type: 'radio', name: 'action', value: v, id: `tr-${v}`, checked: v === 'accept' }));
   const choice = () => radios.find((x) => x.checked).value;
@@ -93,7 +93,8 @@ function triageForm(ctx, r) {
   const title = h('input', { name: 'title', maxlength: '500', placeholder: `默认：群众举报：${r.category_name || r.category}` });
   const acceptReply = h('textarea', { name: 'reply_accept', rows: '2', maxlength: '2000', placeholder: '例如：已受理，已安排网格员核查整改。' });
   const rejectReply = h('textarea', { name: 'reply_reject', rows: '3', maxlength: '2000', placeholder: '例如：经现场核查，未发现所述问题。' });
-  const dupOf = select('duplicate_of', [['', '请选择'], ...(r.possible_duplicates || []).map((d) => [d, `附近的举报 ${String(d).slice(0, 8)}`])], '');
+  // Reports of the last 30 days nearby or about the same venue, as the server proposes them.
+  const dupOf = select('duplicate_of', [['', dups.length ? '请选择' : '附近没有相似的举报'], ...dups.map((d) => [d.id, `${dateTime(d.created_at)} ${REPORT_STATUS[d.status] || d.status}：${d.description.slice(0, 40)}`])], '');
   const dupId = h('input', { name: 'duplicate_of_id', maxlength: '36', placeholder: '或填写被重复的举报/隐患的 ID' });
   const dupReply = h('textarea', { name: 'reply_dup', rows: '2', maxlength: '2000', placeholder: '例如：该隐患已有人举报，正在整改。' });
   const error = h('div', { class: 'form-error', role: 'alert', 'data-testid': 'triage-error' });
@@ -185,6 +186,13 @@ export async function reportView(ctx, root, _query, id) {
     return;
   }
   const r = res.data;
+  const dups = [];
+  if (r.status === 'received') {
+    for (const d of (r.possible_duplicates || []).slice(0, 10)) {
+      const x = await get(`/reports/${encodeURIComponent(d)}`);
+      if (x.ok) dups.push(x.data);
+    }
+  }
   add(root, 
     h('h1', {}, `举报：${r.category_name || r.category}`),
     h(
@@ -197,11 +205,13 @@ export async function reportView(ctx, root, _query, id) {
       h('dt', {}, '举报内容'), h('dd', { class: 'pre' }, r.description),
       r.reply ? [h('dt', {}, '答复'), h('dd', {}, r.reply)] : null,
       h('dt', {}, '联系方式'), h('dd', {}, r.has_contact ? '举报人留了联系方式（仅系统管理员可查看）' : '没有留'),
+      r.duplicate_of_report_id ? [h('dt', {}, '重复于'), h('dd', {}, h('a', { href: `#/report/${r.duplicate_of_report_id}` }, '另一条举报'))] : null,
+      r.duplicate_of_finding_id ? [h('dt', {}, '重复于'), h('dd', {}, h('a', { href: `#/finding/${r.duplicate_of_finding_id}` }, '已有的隐患'))] : null,
       r.finding_id ? [h('dt', {}, '生成的隐患'), h('dd', {}, h('a', { href: `#/finding/${r.finding_id}`, 'data-testid': 'report-finding' }, '查看隐患'))] : null,
     ),
     h('h2', {}, '举报照片'),
     thumbs(r.photo_ids, '举报照片'),
-    r.status === 'received' ? triageForm(ctx, r) : null,
+    r.status === 'received' ? triageForm(ctx, r, dups) : null,
     r.events && r.events.length
       ? [
           h('h2', {}, '处理经过'),
