@@ -255,7 +255,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     expect(inspections).not_to_have_text("0")
     shot(screenshot, page, f"console-{viewport}-stats", full_page=True)
     with page.expect_download() as dl:
-        page.get_by_test_id("export-major").click()
+        page.get_by_test_id("export-stats").click()
     assert dl.value.suggested_filename.endswith(".xlsx")
     assert dl.value.path().read_bytes()[:2] == b"PK"  # an XLSX is a zip
 
