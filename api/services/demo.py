@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.models import User, Venue
+from api.models import Finding, Report, User, Venue
+from api.services import lifecycle, report_lifecycle
 from api.services.areas import upsert_area
 from api.services.auth import create_user
+from api.services.findings import open_finding, sweep_escalations
+from api.services.lifecycle import Action
+from api.services.report_lifecycle import ReportAction
+from api.timeutil import local_today, utcnow
 
 AREAS = [
     ("town", "云岭镇", None, "town"),
@@ -189,4 +196,109 @@ async def load(
                 )
             )
     await session.flush()
+    await _load_work(session)
     return result
+
+
+# Work waiting in every list of the office's console: (key, venue, inspector, title, note, severity,
+# deadline in days from the day of loading, rectified). Loaded once; a second run leaves them alone, so
+# their deadlines stay where the first run put them.
+WORK = [
+    (
+        "major",
+        "山泉民宿",
+        "inspector_baiyun",
+        "经营区与住宿区未分隔，住宿区无独立疏散出口",
+        "二楼客房与一楼餐厅共用楼梯",
+        "major",
+        3,
+        False,
+    ),
+    (
+        "due_soon",
+        "白云农家乐",
+        "inspector_baiyun",
+        "厨房燃气管道使用软管且超长",
+        "软管约3米，穿墙敷设",
+        "general",
+        2,
+        False,
+    ),
+    (
+        "overdue",
+        "青山木材加工厂",
+        "inspector_qingshan",
+        "车间内电线私拉乱接",
+        "配电箱旁飞线两处",
+        "general",
+        -5,
+        False,
+    ),
+    ("submitted", "场镇KTV", "inspector_jiezhen", "包间疏散指示标志不亮", "3号、5号包间", "general", 5, True),
+]
+DEMO_REPORT = {
+    "category": "RPT-12",
+    "description": "白云村一组有住户每晚把电动车推进楼道充电，电线从窗户拉出来。",
+    "location_text": "白云村一组12号旁的居民楼",
+    "lat": 31.4012,
+    "lng": 109.6324,
+}
+
+
+def work_id(key: str) -> uuid.UUID:
+    return uuid.uuid5(_DEMO_NS, f"work:{key}")
+
+
+async def _load_work(session: AsyncSession) -> None:
+    """A public report waiting for triage, a suspected major hazard, a finding due soon, an overdue one and
+    a rectification waiting for verification."""
+    now = utcnow()
+    today = local_today(now)
+    users = dict((await session.execute(select(User.username, User.id))).all())
+    for key, venue_name, inspector, title, note, severity, days, rectified in WORK:
+        fid = work_id(key)
+        if await session.get(Finding, fid) is not None:
+            continue
+        venue = await session.get(Venue, venue_id(venue_name))
+        if venue is None:
+            continue
+        finding = await open_finding(
+            session,
+            finding_id=fid,
+            area_code=venue.area_code,
+            source="manual",
+            title=title,
+            description=note,
+            severity=severity,
+            deadline=today + timedelta(days=days),
+            actor_id=users.get(inspector),
+            at=now,
+            venue_id=venue.id,
+            note=note,
+            lat=venue.lat,
+            lng=venue.lng,
+        )
+        if rectified:
+            await lifecycle.apply(
+                session,
+                finding,
+                Action.RECTIFY,
+                actor_id=users.get(inspector),
+                at=now,
+                note="已更换应急照明灯和疏散指示标志",
+            )
+    report_id = work_id("report")
+    if await session.get(Report, report_id) is None:
+        # Never a real receipt: nobody holds one for the demo report.
+        report = Report(
+            id=report_id,
+            receipt_hash=hashlib.sha256(f"demo-report:{report_id}".encode()).hexdigest(),
+            photo_ids=[],
+            created_at=now.replace(second=0, microsecond=0),
+            **DEMO_REPORT,
+        )
+        report_lifecycle.apply(session, report, ReportAction.RECEIVE, actor_id=None, at=report.created_at)
+        session.add(report)
+    await session.flush()
+    # The overdue one is escalated (督办) as the server's sweep would on its first round.
+    await sweep_escalations(session, now)
