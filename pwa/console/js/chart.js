@@ -18,10 +18,10 @@ let chartSeq = 0;
  */
 export function barChart({ title, description, rows, format = (v) => String(v), max, color = '#0b3d75', testid }) {
   const id = `chart${++chartSeq}`;
-  const labelW = 96;
-  const barW = 220;
-  const valueW = 64;
-  const rowH = 30;
+  const labelW = 84;
+  const barW = 150;
+  const valueW = 60;
+  const rowH = 28;
   const top = 8;
   const width = labelW + barW + valueW;
   const height = top * 2 + rows.length * rowH;
@@ -42,11 +42,11 @@ export function barChart({ title, description, rows, format = (v) => String(v), 
   rows.forEach((r, i) => {
     const y = top + i * rowH;
     const g = el('g', { class: 'bar', 'data-label': r.label });
-    g.append(el('text', { x: labelW - 8, y: y + rowH / 2 + 5, 'text-anchor': 'end', 'font-size': 14, fill: '#111' }, r.label));
+    g.append(el('text', { x: labelW - 8, y: y + rowH / 2 + 5, 'text-anchor': 'end', 'font-size': 13, fill: '#111' }, r.label));
     const v = r.value;
     const w = v === null || v === undefined ? 0 : Math.max(v > 0 ? 2 : 0, (Math.min(v, scale) / scale) * barW);
     g.append(el('rect', { x: labelW, y: y + 5, width: w.toFixed(1), height: rowH - 10, fill: color, rx: 2 }));
-    g.append(el('text', { x: labelW + w + 6, y: y + rowH / 2 + 5, 'font-size': 14, fill: '#111', 'font-weight': 700 }, v === null || v === undefined ? '无数据' : format(v)));
+    g.append(el('text', { x: labelW + w + 6, y: y + rowH / 2 + 5, 'font-size': 13, fill: '#111', 'font-weight': 700 }, v === null || v === undefined ? '无数据' : format(v)));
     svg.append(g);
   });
   return svg;
