@@ -496,3 +496,25 @@ def test_a_report_marked_as_a_duplicate_of_a_nearby_one(
     expect(page.get_by_test_id("report-status")).to_have_text("重复举报")
     after = live_server.api("GET", f"/reports/{second['id']}").json()
     assert after["status"] == "duplicate" and after["duplicate_of_report_id"] == first["id"]
+
+
+def test_a_revoked_sign_in_returns_to_the_sign_in_form(
+    live_server: LiveServer, console_page: Any, viewport: str
+) -> None:
+    if viewport != "desktop":
+        pytest.skip("the tablet runs the main flow")
+    page = console_page
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('safegrid.console.token')).access_token")
+    r = httpx.post(f"{live_server.url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 204
+    page.get_by_role("link", name="隐患台账").click()
+    expect(page.get_by_test_id("login-error")).to_have_text("登录已过期，请重新登录。")
+    assert page.evaluate("sessionStorage.length") == 0
+    page.get_by_label("用户名").fill(SUPERVISOR)
+    page.get_by_label("密码").fill(live_server.password)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(
+        page.get_by_role("heading", name="隐患台账")
+    ).to_be_visible()  # back where the supervisor was going

@@ -78,7 +78,7 @@ async function render() {
     console.error(e);
     node.append(h('p', { class: 'error', role: 'alert' }, `出错了：${e.message || e}`));
   }
-  if (mine !== seq) return;
+  if (mine !== seq || !ctx.me) return; // a newer screen, or the sign-in ran out meanwhile
   clear(ctx.main).append(node);
   const heading = node.querySelector('h1');
   document.title = `${heading ? heading.textContent : '控制台'} · 安格 镇应急办控制台`;
@@ -180,6 +180,7 @@ async function boot() {
   document.getElementById('sign-out').addEventListener('click', signOut);
   whenUnauthorized(() => {
     if (!ctx.me) return;
+    seq += 1; // a screen still loading must not cover the sign-in form
     setToken(null);
     ctx.me = null;
     loginView('登录已过期，请重新登录。');

@@ -31,7 +31,7 @@ export async function homeView(ctx, root) {
         'ul',
         { class: 'tiles', 'aria-labelledby': 'queue-h', 'data-testid': 'queue' },
         tile(d.reports_to_triage, '群众举报待核查', '#/reports?status=received', 'q-reports'),
-        tile(d.major_to_decide, '疑似重大隐患待认定', '#/findings?major_status=suspected&status=open', 'q-major', { danger: true }),
+        tile(d.major_to_decide, '疑似重大隐患待认定', '#/findings?major_status=suspected', 'q-major', { danger: true }),
         tile(d.due_soon, '3 天内到期', '#/findings?due_within=3', 'q-due'),
         tile(lvl['1'] ?? 0, '超期 · 一级督办', '#/findings?overdue=true&escalation_level=1', 'q-overdue-1', { danger: true, hint: '超期 1 天起' }),
         tile(lvl['2'] ?? 0, '超期 · 二级督办', '#/findings?overdue=true&escalation_level=2', 'q-overdue-2', { danger: true, hint: '超期 7 天起' }),
