@@ -222,6 +222,11 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     confirmed = live_server.api("GET", f"/findings/{major['id']}").json()
     assert confirmed["major_status"] == "confirmed" and confirmed["deadline"] == deadline
     assert confirmed["register"]["supervising_official"] == "镇应急办 李主任"
+    page.get_by_role("link", name="重大隐患").click()
+    row = page.locator(f"[data-testid=major-row][data-id='{major['id']}']")
+    expect(row).to_contain_text("责任人 李强（经营者）")
+    expect(row).to_contain_text("督办人 镇应急办 李主任")
+    shot(screenshot, page, f"console-{viewport}-major-register", full_page=True)
 
     # 3. An extension with its reason.
     page.goto(f"/console/#/finding/{general['id']}")
