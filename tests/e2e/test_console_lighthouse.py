@@ -90,6 +90,7 @@ def test_every_console_screen_scores_at_least_095(live_server: LiveServer) -> No
     )
     major = manual_finding(live_server, "液化气钢瓶放在大厅（无障碍检查）", "major")
     screens: list[list[Any]] = [
+        ["home", "#/", "[data-testid=queue]", None, None],
         ["reports", "#/reports", "[data-testid=report-row]", None, None],
         ["report", f"#/report/{report['id']}", "[data-testid=triage-form]", None, None],
         [
@@ -107,6 +108,13 @@ def test_every_console_screen_scores_at_least_095(live_server: LiveServer) -> No
             "[data-testid=act-major]",
             "[data-testid=act-major]",
             "[data-testid=major-dialog]",
+        ],
+        [
+            "extension dialog",
+            f"#/finding/{major['id']}",
+            "[data-testid=act-extend]",
+            "[data-testid=act-extend]",
+            "[data-testid=extension-dialog]",
         ],
         ["major register", "#/major", "[data-testid=major-row]", None, None],
         ["figures", "#/stats", "[data-testid=charts]", None, None],
