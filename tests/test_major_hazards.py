@@ -154,6 +154,8 @@ async def test_bad_decision_bodies_are_422(env: Env) -> None:
         r = await decide(env, fid, body)
         assert r.status_code == 422, (body, r.text)
     assert_problem(await decide(env, fid, decision(register=register(days=-1))), 422, "deadline_in_past")
+    tomorrow = (sh_today() + timedelta(days=1)).isoformat()
+    assert_problem(await decide(env, fid, decision(decided_on=tomorrow)), 422, "decided_on_in_future")
     assert (await get_finding(env, fid))["major_status"] == "suspected"
 
 

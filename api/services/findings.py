@@ -35,7 +35,12 @@ def overdue_clause(today: date) -> ColumnElement[bool]:
 
 
 def verification_overdue_clause(today: date) -> ColumnElement[bool]:
-    return and_(Finding.status == Status.SUBMITTED.value, Finding.verification_due < today)
+    # Never NULL, so that its negation keeps every row it does not match.
+    return and_(
+        Finding.status == Status.SUBMITTED.value,
+        Finding.verification_due.is_not(None),
+        Finding.verification_due < today,
+    )
 
 
 def is_verification_overdue(finding: Finding, today: date | None = None) -> bool:

@@ -59,6 +59,8 @@ async def decide(
             code="register_required",
         )
     now = utcnow()
+    if body.decided_on > local_today(now):
+        raise Unprocessable("The decision cannot be dated in the future.", code="decided_on_in_future")
     if body.decision == "confirm":
         assert body.register_entry is not None
         action = Action.CONFIRM_MAJOR
