@@ -136,6 +136,7 @@ def shot(screenshot: Callable[..., Any], page: Any, name: str, full_page: bool =
     """A screenshot of a screen, which must fit the viewport's width (no sideways scrolling)."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"{name}: the page is {width}px wide"
+    page.mouse.move(0, 0)  # no hover highlight left where the last click was
     screenshot(page, name, full_page=full_page)
 
 
