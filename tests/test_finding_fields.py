@@ -471,3 +471,19 @@ async def test_triage_carries_the_place_onto_the_finding(env: Env, pub: httpx.As
     assert events[1]["data"]["from_status"] == "received" and events[1]["data"]["to_status"] == "accepted"
     q2 = (await env.client.get(f"{API}/queue", headers=env.auth("supervisor"))).json()
     assert q2["reports_to_triage"] == q["reports_to_triage"] - 1
+
+
+async def test_rows_inserted_in_bulk_take_numbers_from_the_same_counter(env: Env) -> None:
+    from api.services.numbering import number_rows
+
+    before = NUMBER.match((await get_finding(env, await open_finding(env)))["number"])
+    assert before
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = [{"id": uuid.uuid4(), "created_at": now} for _ in range(3)]
+    async with await env.session() as s:
+        await number_rows(s, rows)
+        await s.commit()
+    serials = [int(NUMBER.match(r["number"]).group(2)) for r in rows]  # type: ignore[union-attr]
+    assert len(set(serials)) == 3 and min(serials) > int(before.group(2))
+    after = NUMBER.match((await get_finding(env, await open_finding(env)))["number"])
+    assert after and int(after.group(2)) > max(serials)

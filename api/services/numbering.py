@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from api.models import Finding, FindingCounter
@@ -41,17 +42,31 @@ def _reserve(session: Session, year: int, count: int) -> int:
     return last
 
 
+def _assign(session: Session, rows: list[dict[str, Any]]) -> None:
+    by_year: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_year[(row.get("created_at") or utcnow()).astimezone(LOCAL_TZ).year].append(row)
+    for year, group in sorted(by_year.items()):
+        group.sort(key=lambda r: (r.get("created_at") or utcnow(), str(r.get("id"))))
+        last = _reserve(session, year, len(group))
+        for offset, row in enumerate(group):
+            row["number"] = format_number(year, last - len(group) + 1 + offset)
+
+
+async def number_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Sets "number" on finding rows about to be inserted without the ORM (a bulk insert), which the
+    flush hook below does not see. Call it in the inserting transaction, just before the insert."""
+    fresh = [r for r in rows if not r.get("number")]
+    if fresh:
+        await session.run_sync(_assign, fresh)
+
+
 @event.listens_for(Session, "before_flush")
 def _number_new_findings(session: Session, _context: UOWTransaction, _instances: Any) -> None:
     fresh = [o for o in session.new if isinstance(o, Finding) and o.number is None]
     if not fresh:
         return
-    by_year: dict[int, list[Finding]] = defaultdict(list)
-    for finding in fresh:
-        created = finding.created_at or utcnow()
-        by_year[created.astimezone(LOCAL_TZ).year].append(finding)
-    for year, findings in sorted(by_year.items()):
-        findings.sort(key=lambda f: (f.created_at or utcnow(), str(f.id)))
-        last = _reserve(session, year, len(findings))
-        for offset, finding in enumerate(findings):
-            finding.number = format_number(year, last - len(findings) + 1 + offset)
+    rows: list[dict[str, Any]] = [{"id": f.id, "created_at": f.created_at} for f in fresh]
+    _assign(session, rows)
+    for finding, row in zip(fresh, rows, strict=True):
+        finding.number = row["number"]
