@@ -524,3 +524,14 @@ def test_a_revoked_sign_in_returns_to_the_sign_in_form(
     expect(
         page.get_by_role("heading", name="隐患台账")
     ).to_be_visible()  # back where the supervisor was going
+
+
+def test_an_admin_works_in_the_console_too(live_server: LiveServer, console_page: Any, viewport: str) -> None:
+    if viewport != "desktop":
+        pytest.skip("the tablet runs the main flow")
+    page = console_page
+    sign_in(page, "admin", live_server.password)
+    expect(page.get_by_test_id("queue")).to_be_visible()
+    expect(page.get_by_test_id("stock-table").get_by_role("rowheader", name="白云村")).to_be_visible()
+    page.get_by_role("link", name="各村考核").click()
+    expect(page.get_by_test_id("chart-overdue").locator("g.bar")).to_have_count(3)
