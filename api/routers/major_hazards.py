@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -19,6 +19,10 @@ router = APIRouter(tags=["major hazards"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 InRegister = Annotated[str | None, Query(pattern="^(suspected|confirmed)$")]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "`role_required` (supervisor+), `area_out_of_scope`"},
+    422: {"description": "`unknown_area`, `invalid_cursor`, `area_required`, or an invalid parameter"},
+}
 
 
 def register_filters(
@@ -32,7 +36,7 @@ def register_filters(
 RegisterFiltersDep = Annotated[major_hazards.RegisterFilters, Depends(register_filters)]
 
 
-@router.get("/major-hazards", response_model=Page[MajorHazardOut])
+@router.get("/major-hazards", response_model=Page[MajorHazardOut], responses=_ERRORS)
 async def list_major_hazards(
     session: SessionDep,
     user: SupervisorUser,
@@ -56,7 +60,10 @@ async def list_major_hazards(
 @router.get(
     "/major-hazards/export",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}, "description": "the register (重大事故隐患清单) as Excel"}},
+    responses={
+        200: {"content": {XLSX: {}}, "description": "the register (重大事故隐患清单) as Excel"},
+        **_ERRORS,
+    },
 )
 async def export_major_hazards(
     session: SessionDep, user: SupervisorUser, filters: RegisterFiltersDep
@@ -75,7 +82,7 @@ async def export_major_hazards(
     )
 
 
-@router.get("/major-hazards/stock", response_model=list[StockRow])
+@router.get("/major-hazards/stock", response_model=list[StockRow], responses=_ERRORS)
 async def major_hazard_stock(
     session: SessionDep,
     user: SupervisorUser,
