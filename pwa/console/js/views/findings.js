@@ -1,7 +1,7 @@
 // The findings ledger (隐患台账): filters, rows with venue, owner, note and photos; one finding with its
 // photos before and after, its register entry, its whole history, and the office's decisions on it.
 
-import { dateTime } from '/js/format.js';
+import { dateTime, shanghaiDate } from '/js/format.js';
 import { download, get, post, put, putPhoto, qs } from '../api.js';
 import {
   escalationWords,
@@ -216,7 +216,7 @@ async function majorDecision(ctx, f) {
     build: () => {
       const confirm = h('input', { type: 'radio', name: 'decision', value: 'confirm', checked: true, id: 'dec-confirm' });
       const downgrade = h('input', { type: 'radio', name: 'decision', value: 'downgrade', id: 'dec-downgrade' });
-      const decided = h('input', { type: 'date', name: 'decided_on', value: new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10) });
+      const decided = h('input', { type: 'date', name: 'decided_on', value: shanghaiDate(Date.now()), max: shanghaiDate(Date.now()) });
       const participants = h('textarea', { name: 'participants', rows: '2', maxlength: '500', placeholder: '例如：镇应急办 李主任、安监站 张工、白云村 王书记' });
       const note = h('textarea', { name: 'note', rows: '2', maxlength: '2000' });
       const reg = registerInputs({ deadline: f.deadline });
