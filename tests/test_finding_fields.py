@@ -473,6 +473,25 @@ async def test_triage_carries_the_place_onto_the_finding(env: Env, pub: httpx.As
     assert q2["reports_to_triage"] == q["reports_to_triage"] - 1
 
 
+async def test_the_finding_gets_the_words_triage_released(env: Env, pub: httpx.AsyncClient) -> None:
+    marker = new_id()
+    r = await submit(pub, description=f"我是三组李四，隔壁王五家囤烟花 {marker}", location_text="三组")
+    assert r.status_code == 201, r.text
+    listed = await env.client.get(
+        f"{API}/reports", params={"status": "received", "limit": 200}, headers=env.auth("supervisor")
+    )
+    report = next(i for i in listed.json()["items"] if marker in i["description"])
+    r = await env.client.post(
+        f"{API}/reports/{report['id']}/triage",
+        json={"action": "accept", "area_code": "v-baiyun-g2", "description": "三组有住户囤放烟花"},
+        headers=env.auth("supervisor"),
+    )
+    assert r.status_code == 200, r.text
+    f = await get_finding(env, r.json()["finding_id"], user="inspector_baiyun")
+    assert (f["note"], f["description"]) == ("三组有住户囤放烟花", "三组有住户囤放烟花")
+    assert "李四" not in str(f)
+
+
 async def test_rows_inserted_in_bulk_take_numbers_from_the_same_counter(env: Env) -> None:
     from api.services.numbering import number_rows
 

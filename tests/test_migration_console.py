@@ -90,6 +90,7 @@ T = {
         sa.column("source"),
         sa.column("item_code"),
         sa.column("title"),
+        sa.column("description"),
         sa.column("severity"),
         sa.column("status"),
         sa.column("deadline", sa.Date()),
@@ -199,6 +200,7 @@ async def test_existing_findings_get_their_console_fields(backend: str, tmp_path
                 "report_id": None,
                 "item_code": None,
                 "title": "x",
+                "description": None,
                 "severity": "general",
                 "status": "open",
                 "deadline": date(2026, 1, 10),
@@ -235,6 +237,7 @@ async def test_existing_findings_get_their_console_fields(backend: str, tmp_path
                         "id": f_report,
                         "source": "report",
                         "report_id": report,
+                        "description": "楼道堵塞（住址已删去）",
                         "created_at": utc("2026-01-01 00:00:00"),
                         "updated_at": t0,
                     },
@@ -279,8 +282,9 @@ async def test_existing_findings_get_their_console_fields(backend: str, tmp_path
             109.5,
             None,
         )
+        # The words triage released, never the reporter's own.
         assert (got[f_report].note, got[f_report].location_text, got[f_report].lat) == (
-            "楼道堵塞",
+            "楼道堵塞（住址已删去）",
             "桥头",
             31.6,
         )

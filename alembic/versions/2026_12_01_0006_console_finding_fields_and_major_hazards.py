@@ -2,9 +2,9 @@
 major-hazard status with its decision and register (一单四制), and the verification deadline.
 
 Existing findings are numbered in creation order per year (Asia/Shanghai), take their note from the
-inspection's answer (or the report's description), their place from the report or the inspection, a
-suspected major status from their severity, and, while submitted, a verification deadline three days
-(the default) after the day of their rectification.
+inspection's answer (or the report's description as triage released it), their place from the report or
+the inspection, a suspected major status from their severity, and, while submitted, a verification
+deadline three days (the default) after the day of their rectification.
 
 Revision ID: 0006
 Revises: 0005
@@ -96,6 +96,7 @@ def _backfill() -> None:
         sa.column("inspection_id", sa.Uuid()),
         sa.column("report_id", sa.Uuid()),
         sa.column("rectified_at", utc),
+        sa.column("description", sa.Text()),
         sa.column("number", sa.String()),
         sa.column("major_status", sa.String()),
         sa.column("note", sa.Text()),
@@ -114,7 +115,6 @@ def _backfill() -> None:
     reports = sa.table(
         "reports",
         sa.column("id", sa.Uuid()),
-        sa.column("description", sa.Text()),
         sa.column("location_text", sa.String()),
         sa.column("lat", sa.Float()),
         sa.column("lng", sa.Float()),
@@ -128,10 +128,10 @@ def _backfill() -> None:
             findings.c.source,
             findings.c.item_code,
             findings.c.rectified_at,
+            findings.c.description,
             inspections.c.answers,
             inspections.c.lat.label("i_lat"),
             inspections.c.lng.label("i_lng"),
-            reports.c.description.label("r_description"),
             reports.c.location_text.label("r_location"),
             reports.c.lat.label("r_lat"),
             reports.c.lng.label("r_lng"),
@@ -162,7 +162,9 @@ def _backfill() -> None:
             values["note"] = (answer or {}).get("note") or None
             values["lat"], values["lng"] = row.i_lat, row.i_lng
         elif row.source == "report":
-            values["note"] = row.r_description
+            # The finding's description is the report's as the office released it at triage (it may have
+            # left out what could point at the reporter), never more.
+            values["note"] = row.description
             values["location_text"] = row.r_location
             values["lat"], values["lng"] = row.r_lat, row.r_lng
         if row.status == "submitted" and row.rectified_at is not None:

@@ -610,8 +610,9 @@ async def _accept(
         venue_id=venue.id if venue else None,
         report_id=report.id,
         photo_ids=list(report.photo_ids or []),
-        # The reporter's words and place go with the finding to whoever rectifies it.
-        note=report.description,
+        # The reporter's words (as the office released them: it may have left out what could point at the
+        # reporter) and the place go with the finding to whoever rectifies it.
+        note=t.description or report.description,
         location_text=report.location_text,
         lat=report.lat,
         lng=report.lng,
