@@ -197,17 +197,12 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("findings", schema=None) as batch_op:
-        batch_op.drop_index("ix_findings_status_verification_due")
-        batch_op.drop_index("ix_findings_major_status_status")
-        batch_op.drop_index("ix_findings_number")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+), not batch mode: rebuilding the findings table on
+    # SQLite would cascade-delete its events.
+    op.drop_index("ix_findings_status_verification_due", table_name="findings")
+    op.drop_index("ix_findings_major_status_status", table_name="findings")
+    op.drop_index("ix_findings_number", table_name="findings")
     op.drop_table("major_hazards")
     op.drop_table("finding_counters")
-    with op.batch_alter_table("findings", schema=None) as batch_op:
-        batch_op.drop_column("verification_due")
-        batch_op.drop_column("lng")
-        batch_op.drop_column("lat")
-        batch_op.drop_column("location_text")
-        batch_op.drop_column("note")
-        batch_op.drop_column("major_status")
-        batch_op.drop_column("number")
+    for column in ("verification_due", "lng", "lat", "location_text", "note", "major_status", "number"):
+        op.drop_column("findings", column)
