@@ -263,6 +263,8 @@ async def test_new_filters_and_the_queue(env: Env) -> None:
         assert_problem(r, 422, "validation_error")
     r = await env.client.get(f"{API}/findings", params={"area": "no-such-area"}, headers=boss)
     assert_problem(r, 422, "unknown_area")
+    r = await env.client.get(f"{API}/reports", params={"area": "no-such-area"}, headers=boss)
+    assert_problem(r, 422, "unknown_area")
     # An area that exists but lies outside one's own simply matches nothing.
     assert await ids(env, boss, area="v-baiyun") == []
     # The ledger takes the same filters.

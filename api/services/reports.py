@@ -35,7 +35,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from PIL import Image
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -337,8 +337,11 @@ async def list_reports(
     if filters.category:
         stmt = stmt.where(Report.category == filters.category)
     if filters.area:
+        # Like the findings' filter: an area that does not exist is a mistake worth saying (422).
         area_path = await session.scalar(select(Area.path).where(Area.code == filters.area))
-        stmt = stmt.where(in_subtree(area_path, Report.area_code) if area_path else false())
+        if area_path is None:
+            raise Unprocessable(f"Unknown area {filters.area!r}; see GET /areas.", code="unknown_area")
+        stmt = stmt.where(in_subtree(area_path, Report.area_code))
     # Dates are days in Asia/Shanghai, both ends included.
     if filters.date_from:
         stmt = stmt.where(Report.created_at >= local_midnight(filters.date_from))
