@@ -535,3 +535,30 @@ def test_an_admin_works_in_the_console_too(live_server: LiveServer, console_page
     expect(page.get_by_test_id("stock-table").get_by_role("rowheader", name="白云村")).to_be_visible()
     page.get_by_role("link", name="各村考核").click()
     expect(page.get_by_test_id("chart-overdue").locator("g.bar")).to_have_count(3)
+
+
+def test_a_suspected_major_hazard_downgraded(
+    live_server: LiveServer, console_page: Any, viewport: str
+) -> None:
+    if viewport != "desktop":
+        pytest.skip("the tablet runs the main flow")
+    page = console_page
+    f = manual_finding(live_server, f"仓库内存放少量油漆 {uuid.uuid4().hex[:6]}", "major", "白云便利店")
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/finding/{f['id']}")
+    page.get_by_test_id("act-major").click()
+    dlg = page.get_by_test_id("major-dialog")
+    dlg.get_by_label("不构成重大，降为一般隐患").check()
+    expect(dlg.locator("[data-field=responsible_person]")).to_be_hidden()  # no register for a downgrade
+    dlg.get_by_label("参加认定人员").fill("镇应急办 李主任、安监站 张工")
+    dlg.get_by_label("说明").fill("油漆不足 20 升，不构成重大事故隐患")
+    dlg.get_by_test_id("dialog-submit").click()
+    expect(dlg).to_have_count(0)
+    expect(page.get_by_test_id("major-status")).to_have_text("已降为一般")
+    expect(page.get_by_test_id("events").locator("[data-action=downgrade_major]")).to_contain_text(
+        "降为一般隐患"
+    )
+    after = live_server.api("GET", f"/findings/{f['id']}").json()
+    assert after["major_status"] == "downgraded" and after["severity"] == "general"
+    assert after["register"] is None
