@@ -562,3 +562,34 @@ def test_a_suspected_major_hazard_downgraded(
     after = live_server.api("GET", f"/findings/{f['id']}").json()
     assert after["major_status"] == "downgraded" and after["severity"] == "general"
     assert after["register"] is None
+
+
+def test_the_console_refuses_other_origins_and_inline_code(
+    live_server: LiveServer, console_page: Any, viewport: str
+) -> None:
+    if viewport != "desktop":
+        pytest.skip("the policy does not depend on the viewport")
+    page = console_page
+    page.goto("/console/")
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible()
+    other = live_server.url.replace("127.0.0.1", "localhost")  # the same server, another origin
+    violated = page.evaluate(
+        """(src) => new Promise((resolve) => {
+            const seen = (e) => resolve(e.effectiveDirective);
+            document.addEventListener('securitypolicyviolation', seen, {once: true});
+            const img = new Image();
+            img.src = src;
+        })""",
+        f"{other}/icons/icon-192.png",
+    )
+    assert violated == "img-src"
+    blocked = page.evaluate(
+        """() => new Promise((resolve) => {
+            const seen = (e) => resolve(e.effectiveDirective);
+            document.addEventListener('securitypolicyviolation', seen, {once: true});
+            const s = document.createElement('script');
+            s.textContent = 'window.injected = true';
+            document.body.append(s);
+        })"""
+    )
+    assert blocked == "script-src-elem" and page.evaluate("window.injected") is None
