@@ -593,3 +593,30 @@ def test_the_console_refuses_other_origins_and_inline_code(
         })"""
     )
     assert blocked == "script-src-elem" and page.evaluate("window.injected") is None
+
+
+def test_each_tile_of_the_queue_opens_a_list_of_its_size(
+    live_server: LiveServer, console_page: Any, viewport: str
+) -> None:
+    if viewport != "desktop":
+        pytest.skip("the tablet runs the main flow")
+    page = console_page
+    sign_in(page, SUPERVISOR, live_server.password)
+    tiles = {
+        "q-reports": "report-row",
+        "q-major": "finding-row",
+        "q-due": "finding-row",
+        "q-overdue-1": "finding-row",
+        "q-overdue-2": "finding-row",
+        "q-overdue-3": "finding-row",
+        "q-verify": "finding-row",
+        "q-verify-overdue": "finding-row",
+    }
+    for tile, row in tiles.items():
+        page.goto("/console/#/")
+        count = page.get_by_test_id(tile).locator(".tile-count")
+        expect(count).to_have_text(re.compile(r"^\d+$"))
+        n = int(count.inner_text())
+        page.get_by_test_id(tile).click()
+        expect(page.get_by_role("status").filter(has_text=re.compile("已显示|没有"))).to_be_visible()
+        expect(page.get_by_test_id(row)).to_have_count(n)
