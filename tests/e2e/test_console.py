@@ -40,9 +40,10 @@ def today() -> date:
     return datetime.now(SHANGHAI).date()
 
 
-@pytest.fixture(params=list(VIEWPORTS))
-def viewport(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@pytest.fixture
+def viewport() -> str:
+    """Desktop, unless a test is parametrized over VIEWPORTS (the rules do not depend on the screen)."""
+    return "desktop"
 
 
 @pytest.fixture
@@ -147,6 +148,7 @@ def sign_in(page: Any, username: str, password: str) -> None:
     page.get_by_role("button", name="登录", exact=True).click()
 
 
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_supervisor_triages_confirms_extends_and_compares_villages(
     live_server: LiveServer, console_page: Any, viewport: str, screenshot: Callable[..., Any]
 ) -> None:
@@ -272,9 +274,8 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     watch.check()
 
 
-def test_an_inspector_is_sent_to_the_phone_app(
-    live_server: LiveServer, console_page: Any, viewport: str
-) -> None:
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_an_inspector_is_sent_to_the_phone_app(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     sign_in(page, INSPECTOR, live_server.password)
     expect(page.get_by_test_id("login-error")).to_contain_text("网格员请使用手机端")
@@ -283,10 +284,8 @@ def test_an_inspector_is_sent_to_the_phone_app(
 
 
 def test_refusal_in_chinese_and_a_decision_sent_twice_is_applied_once(
-    live_server: LiveServer, console_page: Any, viewport: str, screenshot: Callable[..., Any]
+    live_server: LiveServer, console_page: Any, screenshot: Callable[..., Any]
 ) -> None:
-    if viewport != "desktop":
-        pytest.skip("the rules do not depend on the viewport")
     page = console_page
     f = manual_finding(live_server, f"疏散通道堆放杂物 {uuid.uuid4().hex[:6]}", "general", "山泉民宿")
     # The supervisor rectifies it (through the API), so the same supervisor may not verify it.
@@ -344,10 +343,8 @@ REGISTER = {
 
 
 def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
-    live_server: LiveServer, console_page: Any, viewport: str, screenshot: Callable[..., Any]
+    live_server: LiveServer, console_page: Any, screenshot: Callable[..., Any]
 ) -> None:
-    if viewport != "desktop":
-        pytest.skip("the rules do not depend on the viewport")
     page = console_page
     f = manual_finding(live_server, f"彩钢板隔间住人 {uuid.uuid4().hex[:6]}", "major", "山泉民宿")
     r = live_server.api(
@@ -404,10 +401,8 @@ def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
 
 
 def test_ledger_pages_filters_and_photos_by_keyboard(
-    live_server: LiveServer, console_page: Any, viewport: str, screenshot: Callable[..., Any]
+    live_server: LiveServer, console_page: Any, screenshot: Callable[..., Any]
 ) -> None:
-    if viewport != "desktop":
-        pytest.skip("the tablet runs the main flow")
     page = console_page
     tag = uuid.uuid4().hex[:6]
     pid = str(uuid.uuid4())
@@ -461,9 +456,7 @@ def test_ledger_pages_filters_and_photos_by_keyboard(
     shot(screenshot, page, "console-desktop-ledger")
 
 
-def test_a_report_rejected_with_a_reply(live_server: LiveServer, console_page: Any, viewport: str) -> None:
-    if viewport != "desktop":
-        pytest.skip("the tablet runs the main flow")
+def test_a_report_rejected_with_a_reply(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     report = public_report(live_server, f"有人说后山有烟 {uuid.uuid4().hex[:6]}", "后山", 31.41, 109.62)
     sign_in(page, SUPERVISOR, live_server.password)
@@ -480,11 +473,7 @@ def test_a_report_rejected_with_a_reply(live_server: LiveServer, console_page: A
     assert after["finding_id"] is None
 
 
-def test_a_report_marked_as_a_duplicate_of_a_nearby_one(
-    live_server: LiveServer, console_page: Any, viewport: str
-) -> None:
-    if viewport != "desktop":
-        pytest.skip("the tablet runs the main flow")
+def test_a_report_marked_as_a_duplicate_of_a_nearby_one(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     tag = uuid.uuid4().hex[:6]
     first = public_report(
@@ -504,11 +493,7 @@ def test_a_report_marked_as_a_duplicate_of_a_nearby_one(
     assert after["status"] == "duplicate" and after["duplicate_of_report_id"] == first["id"]
 
 
-def test_a_revoked_sign_in_returns_to_the_sign_in_form(
-    live_server: LiveServer, console_page: Any, viewport: str
-) -> None:
-    if viewport != "desktop":
-        pytest.skip("the tablet runs the main flow")
+def test_a_revoked_sign_in_returns_to_the_sign_in_form(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     sign_in(page, SUPERVISOR, live_server.password)
     expect(page.get_by_role("heading", name="工作台")).to_be_visible()
@@ -526,9 +511,7 @@ def test_a_revoked_sign_in_returns_to_the_sign_in_form(
     ).to_be_visible()  # back where the supervisor was going
 
 
-def test_an_admin_works_in_the_console_too(live_server: LiveServer, console_page: Any, viewport: str) -> None:
-    if viewport != "desktop":
-        pytest.skip("the tablet runs the main flow")
+def test_an_admin_works_in_the_console_too(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     sign_in(page, "admin", live_server.password)
     expect(page.get_by_test_id("queue")).to_be_visible()
@@ -537,11 +520,7 @@ def test_an_admin_works_in_the_console_too(live_server: LiveServer, console_page
     expect(page.get_by_test_id("chart-overdue").locator("g.bar")).to_have_count(3)
 
 
-def test_a_suspected_major_hazard_downgraded(
-    live_server: LiveServer, console_page: Any, viewport: str
-) -> None:
-    if viewport != "desktop":
-        pytest.skip("the tablet runs the main flow")
+def test_a_suspected_major_hazard_downgraded(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     f = manual_finding(live_server, f"仓库内存放少量油漆 {uuid.uuid4().hex[:6]}", "major", "白云便利店")
     sign_in(page, SUPERVISOR, live_server.password)
@@ -565,10 +544,8 @@ def test_a_suspected_major_hazard_downgraded(
 
 
 def test_the_console_refuses_other_origins_and_inline_code(
-    live_server: LiveServer, console_page: Any, viewport: str
+    live_server: LiveServer, console_page: Any
 ) -> None:
-    if viewport != "desktop":
-        pytest.skip("the policy does not depend on the viewport")
     page = console_page
     page.goto("/console/")
     expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible()
@@ -595,11 +572,7 @@ def test_the_console_refuses_other_origins_and_inline_code(
     assert blocked == "script-src-elem" and page.evaluate("window.injected") is None
 
 
-def test_each_tile_of_the_queue_opens_a_list_of_its_size(
-    live_server: LiveServer, console_page: Any, viewport: str
-) -> None:
-    if viewport != "desktop":
-        pytest.skip("the tablet runs the main flow")
+def test_each_tile_of_the_queue_opens_a_list_of_its_size(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     sign_in(page, SUPERVISOR, live_server.password)
     tiles = {
