@@ -188,6 +188,10 @@ async function boot() {
   window.addEventListener('hashchange', () => {
     if (ctx.me) render();
   });
+  // Back at the console after a while: the work queue shows today's counts, not the morning's.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && ctx.me && parseHash(location.hash).path === '/') render();
+  });
   if (!getToken()) {
     loginView();
     return;
