@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.resources import resource_path
+
 # Secrets shipped in the repository for development; production refuses to start with them.
 DEV_SECRET = "dev-only-secret-change-me"
 PLACEHOLDER_SECRETS = {DEV_SECRET, "", "changeme", "change-me", "secret"}
@@ -45,7 +47,7 @@ class Settings(BaseSettings):
 
     escalation_sweep_seconds: int = 600
     major_deadline_days_cap: int = 3
-    pwa_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "pwa")
+    pwa_dir: Path = Field(default_factory=lambda: resource_path("pwa"))
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
