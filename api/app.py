@@ -15,6 +15,7 @@ from starlette.types import Scope
 from api import __version__
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
+from api.docs_pages import install_docs
 from api.errors import install_error_handlers
 from api.jobs import escalate_overdue
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
@@ -63,7 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Hazard inspection and rectification for township safety offices (API contract v1).",
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs and /redoc come from install_docs, with their assets served here rather than by a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.settings = settings
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(api)
+    install_docs(app, f"{API_PREFIX}/openapi.json")
     # Public report page (/report, /report/status): before the static mount, which would shadow it.
     app.include_router(public.pages)
     _mount_pwa(app, settings)
