@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
 from starlette.types import Scope
@@ -19,6 +19,7 @@ from api.docs_pages import install_docs
 from api.errors import install_error_handlers
 from api.jobs import escalate_overdue
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from api.pwa import AppHeadersMiddleware, ServiceWorkerSource
 from api.routers import assessment, auth, findings, inspections, photos, public, reference, reports, venues
 from api.storage import LocalPhotoStorage
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # No-store, no-referrer, strict CSP and no cookies on the public page and the public API.
     app.add_middleware(public.PublicHeadersMiddleware)
+    app.add_middleware(AppHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
     return app
 
@@ -112,12 +114,11 @@ def _mount_pwa(app: FastAPI, settings: Settings) -> None:
     if not pwa.is_dir():
         return
 
+    worker = ServiceWorkerSource(pwa)
+
     @app.get("/sw.js", include_in_schema=False)
-    async def service_worker() -> FileResponse:
-        # The service worker must be revalidated on every load, or an update can hide for a day.
-        return FileResponse(
-            pwa / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
-        )
+    async def service_worker() -> Response:
+        return await worker.response()
 
     app.router.routes.append(_PwaMount("/", app=StaticFiles(directory=pwa, html=True), name="pwa"))
 
