@@ -18,7 +18,7 @@ from api.db import create_engine, create_sessionmaker
 from api.docs_pages import install_docs
 from api.errors import install_error_handlers
 from api.jobs import escalate_overdue
-from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from api.middleware import AccessLogMiddleware, BodyLimitMiddleware, NulCharacterMiddleware
 from api.pwa import AppHeadersMiddleware, ServiceWorkerSource
 from api.routers import assessment, auth, findings, inspections, photos, public, reference, reports, venues
 from api.storage import LocalPhotoStorage
@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public.pages)
     _mount_pwa(app, settings)
 
+    # Inside the body limit: the NUL check buffers a JSON or URL-encoded body, which is bounded first.
+    app.add_middleware(NulCharacterMiddleware)
     upload = settings.max_upload_bytes + 256 * 1024
     app.add_middleware(
         BodyLimitMiddleware,
