@@ -32,8 +32,17 @@ class Settings(BaseSettings):
     # at 1/2, 1/4 or 1/8 scale with no resize (a 4000x3000 photo becomes 2000x1500, about 4x faster).
     photo_draft_tolerance: float = 0.05
 
-    login_max_failures: int = 5
+    # Failed sign-ins are counted over a window, per username from one client address, per client
+    # address, per username from everywhere and over everyone. Past each threshold every further failure
+    # locks that key for 1, 2, 4 … seconds up to its cap: a lock that others can cause (per username,
+    # global) stays short, so nobody can keep a user from signing in with the right password.
     login_window_seconds: int = 15 * 60
+    login_max_failures: int = 5  # one username from one address; its lock may reach the whole window
+    login_max_failures_per_client: int = 50  # one address, all usernames; lock up to the window
+    login_max_failures_per_user: int = 20  # one username, all addresses
+    login_user_lock_max_seconds: int = 60
+    login_max_failures_global: int = 500  # everyone
+    login_global_lock_max_seconds: int = 10
 
     report_max_photos: int = 5
     report_max_description: int = 4000
