@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         default_limit=1024 * 1024,
     )
+    app.add_middleware(public.ReportRateLimitMiddleware, path=f"{API_PREFIX}/public/reports")
     # No-store, no-referrer, strict CSP and no cookies on the public page and the public API.
     app.add_middleware(public.PublicHeadersMiddleware)
     app.add_middleware(AppHeadersMiddleware)

@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 
@@ -160,7 +161,10 @@ def client_address(request: Request) -> str:
 
 def limits_for(request: Request) -> PublicLimits:
     """The app's limits, made on first use from its settings (held on app.state, per process)."""
-    state = request.app.state
+    return limits_for_state(request.app.state)
+
+
+def limits_for_state(state: Any) -> PublicLimits:
     limits: PublicLimits | None = getattr(state, "public_limits", None)
     if limits is None:
         limits = PublicLimits.from_settings(state.settings)
