@@ -17,7 +17,7 @@ from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
 from api.docs_pages import install_docs
 from api.errors import install_error_handlers
-from api.jobs import escalate_overdue
+from api.jobs import escalate_overdue, prune_stale
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware, NulCharacterMiddleware
 from api.pwa import AppHeadersMiddleware, ServiceWorkerSource
 from api.routers import assessment, auth, findings, inspections, photos, public, reference, reports, venues
@@ -26,6 +26,18 @@ from api.storage import LocalPhotoStorage
 log = logging.getLogger("safegrid")
 
 API_PREFIX = "/api/v1"
+
+
+async def _prune_loop(app: FastAPI, settings: Settings) -> None:
+    while True:
+        # First after one interval: a process that starts and stops (tests, `serve` restarts) does no work.
+        await asyncio.sleep(settings.prune_interval_seconds)
+        try:
+            tokens, throttles = await prune_stale(app.state.sessionmaker, settings)
+            if tokens or throttles:
+                log.info("pruned %d token(s) and %d sign-in throttle row(s)", tokens, throttles)
+        except Exception:
+            log.exception("pruning failed")
 
 
 async def _escalation_loop(app: FastAPI, every: float) -> None:
@@ -48,13 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_sessionmaker(engine, read_only=True)
-        task = None
+        tasks = []
         if settings.escalation_sweep_seconds > 0:
-            task = asyncio.create_task(_escalation_loop(app, settings.escalation_sweep_seconds))
+            tasks.append(asyncio.create_task(_escalation_loop(app, settings.escalation_sweep_seconds)))
+        if settings.prune_interval_seconds > 0:
+            tasks.append(asyncio.create_task(_prune_loop(app, settings)))
         try:
             yield
         finally:
-            if task:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
 
     escalation_sweep_seconds: int = 600
+    # How often expired or revoked tokens and finished sign-in throttle rows are deleted (0: never).
+    prune_interval_seconds: int = 3600
     major_deadline_days_cap: int = 3
     pwa_dir: Path = Field(default_factory=lambda: resource_path("pwa"))
 

@@ -3,12 +3,17 @@ report photos carry no precise time, password changes revoke tokens, old rows ar
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from starlette.types import Message
 
+from api.models import User
 from tests.conftest import Env
-from tests.helpers import API, assert_problem
+from tests.helpers import API, assert_problem, make_user
 from tests.test_public_reports import next_address, public_app, submit
 
 
@@ -64,3 +69,90 @@ async def test_the_limit_answers_429_even_for_a_body_that_cannot_be_parsed(env: 
         body = assert_problem(r, 429, "rate_limited")
         assert body["retry_after"] == int(r.headers["retry-after"])
         assert r.headers["cache-control"] == "no-store"  # still the public channel's headers
+
+
+# --------------------------------------------------------------------------- passwords and tokens
+
+
+async def test_a_password_change_revokes_the_users_tokens(env: Env) -> None:
+    from api.services.auth import create_user
+
+    name = f"pw_{uuid.uuid4().hex[:8]}"
+    old = await make_user(env, name, "inspector", ["v-baiyun"], "first-password-1")
+    second = await make_user(env, f"{name}_2", "inspector", ["v-baiyun"], "first-password-1")
+    assert (await env.client.get(f"{API}/me", headers=old)).status_code == 200
+    async with await env.session() as s:
+        await create_user(
+            s, username=name, password="second-password-2", role="inspector", area_codes=["v-baiyun"]
+        )
+        await s.commit()
+    assert_problem(await env.client.get(f"{API}/me", headers=old), 401, "invalid_token")
+    assert (await env.client.get(f"{API}/me", headers=second)).status_code == 200  # someone else's stays
+    r = await env.client.post(f"{API}/auth/token", data={"username": name, "password": "second-password-2"})
+    assert r.status_code == 200
+
+
+async def test_prune_deletes_unusable_tokens_and_finished_throttle_rows(env: Env) -> None:
+    from api.jobs import prune_stale
+    from api.models import AuthToken, LoginThrottle
+    from api.services.auth import token_digest
+    from api.timeutil import utcnow
+
+    name = f"prune_{uuid.uuid4().hex[:8]}"
+    await make_user(env, name, "inspector", ["v-baiyun"], "prune-password-1")
+    now = utcnow()
+    window = timedelta(seconds=env.settings.login_window_seconds)
+    tag = uuid.uuid4().hex[:8]
+    async with await env.session() as s:
+        user_id = (await s.execute(select(User.id).where(User.username == name))).scalar_one()
+        tokens = {
+            "expired": AuthToken(
+                token_hash=token_digest(f"e{tag}"), user_id=user_id, expires_at=now - timedelta(1)
+            ),
+            "revoked": AuthToken(
+                token_hash=token_digest(f"r{tag}"),
+                user_id=user_id,
+                expires_at=now + timedelta(1),
+                revoked_at=now,
+            ),
+            "valid": AuthToken(
+                token_hash=token_digest(f"v{tag}"), user_id=user_id, expires_at=now + timedelta(1)
+            ),
+        }
+        s.add_all(tokens.values())
+        s.add_all(
+            [
+                LoginThrottle(key=f"old{tag}", failures=9, window_start=now - window * 2),
+                LoginThrottle(
+                    key=f"locked{tag}",
+                    failures=9,
+                    window_start=now - window * 2,
+                    locked_until=now + timedelta(60),
+                ),
+                LoginThrottle(key=f"recent{tag}", failures=2, window_start=now),
+            ]
+        )
+        await s.commit()
+    deleted_tokens, deleted_rows = await prune_stale(env.app.state.sessionmaker, env.settings)
+    assert deleted_tokens >= 2 and deleted_rows >= 1
+    async with await env.session() as s:
+        left = set((await s.scalars(select(AuthToken.token_hash).where(AuthToken.user_id == user_id))).all())
+        assert token_digest(f"v{tag}") in left
+        assert not {token_digest(f"e{tag}"), token_digest(f"r{tag}")} & left
+        keys = set((await s.scalars(select(LoginThrottle.key).where(LoginThrottle.key.endswith(tag)))).all())
+        assert keys == {f"locked{tag}", f"recent{tag}"}
+    # The tokens the suite signed in with are untouched.
+    assert (await env.client.get(f"{API}/me", headers=env.auth("supervisor"))).status_code == 200
+
+
+def test_demo_refuses_a_short_password_and_prune_runs(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    r = run(tmp_path, "demo", "--password", "short")
+    assert r.returncode == 2 and "at least 8 characters" in r.stderr
+    assert not (tmp_path / "safegrid.db").exists()  # refused before touching anything
+    r = run(tmp_path, "demo", "--password", "long-enough-1")
+    assert r.returncode == 0, r.stderr
+    r = run(tmp_path, "prune")
+    assert r.returncode == 0, r.stderr
+    assert "deleted 0 expired or revoked token(s)" in r.stdout

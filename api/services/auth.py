@@ -6,11 +6,12 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -26,6 +27,7 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _hasher.hash("not-a-password")
 
 ROLES = ("inspector", "supervisor", "admin")
+MIN_PASSWORD_LENGTH = 8
 _ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 
@@ -234,5 +236,36 @@ async def create_user(
         if display_name:
             user.display_name = display_name
         user.areas = [UserArea(area_code=c) for c in codes]
+        # A new password (or role, or areas) ends every session signed in under the old one.
+        await revoke_all(session, user.id)
     await session.flush()
     return user
+
+
+async def revoke_all(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def prune(session: AsyncSession, settings: Settings, now: datetime | None = None) -> tuple[int, int]:
+    """Deletes tokens that can no longer be used (expired or revoked) and throttle rows whose window and
+    lock are over; returns how many of each."""
+    now = now or utcnow()
+    tokens = await session.execute(
+        delete(AuthToken).where(or_(AuthToken.expires_at <= now, AuthToken.revoked_at.is_not(None)))
+    )
+    window_start = now - timedelta(seconds=settings.login_window_seconds)
+    throttles = await session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_start <= window_start,
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+        )
+    )
+    return _rowcount(tokens), _rowcount(throttles)
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
