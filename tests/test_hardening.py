@@ -13,7 +13,7 @@ from starlette.types import Message
 
 from api.models import User
 from tests.conftest import Env
-from tests.helpers import API, assert_problem, make_user
+from tests.helpers import API, assert_problem, make_jpeg, make_png, make_user
 from tests.test_public_reports import next_address, public_app, submit
 
 
@@ -156,3 +156,33 @@ def test_demo_refuses_a_short_password_and_prune_runs(tmp_path: Path) -> None:
     r = run(tmp_path, "prune")
     assert r.returncode == 0, r.stderr
     assert "deleted 0 expired or revoked token(s)" in r.stdout
+
+
+# --------------------------------------------------------------------------- stored report photos
+
+
+async def test_stored_report_photos_carry_only_the_day_as_their_time(env: Env) -> None:
+    from api.models import Photo, Report
+    from api.services import reports as report_service
+    from api.timeutil import local_midnight, local_today
+
+    async with public_app(env) as (_, c):
+        r = await submit(c, files=[make_jpeg(80, 60), make_png(40, 30)])
+        assert r.status_code == 201, r.text
+        receipt = r.json()["receipt"]
+    digest = report_service.receipt_hash(env.settings, report_service.normalize_receipt(receipt) or "")
+    async with await env.session() as s:
+        report = (await s.execute(select(Report).where(Report.receipt_hash == digest))).scalar_one()
+        photos = (
+            await s.scalars(select(Photo).where(Photo.id.in_([uuid.UUID(p) for p in report.photo_ids])))
+        ).all()
+    assert len(photos) == 2
+    day = local_midnight(local_today()).timestamp()
+    storage = env.app.state.storage
+    for photo in photos:
+        for key in (photo.file_key, photo.thumbnail_key):
+            path = storage.local_path(key)
+            assert path is not None and path.is_file()
+            assert path.stat().st_mtime == day, (path.stat().st_mtime, day)
+            assert path.parent.stat().st_mtime == day
+            assert path.parent.parent.stat().st_mtime == day
