@@ -19,6 +19,7 @@ from api.docs_pages import install_docs
 from api.errors import install_error_handlers
 from api.jobs import escalate_overdue, prune_stale
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware, NulCharacterMiddleware
+from api.openapi import install_problem_responses
 from api.pwa import AppHeadersMiddleware, ServiceWorkerSource
 from api.routers import assessment, auth, findings, inspections, photos, public, reference, reports, venues
 from api.storage import LocalPhotoStorage
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(api)
     install_docs(app, f"{API_PREFIX}/openapi.json")
+    install_problem_responses(app, API_PREFIX)
     # Public report page (/report, /report/status): before the static mount, which would shadow it.
     app.include_router(public.pages)
     _mount_pwa(app, settings)
