@@ -127,3 +127,23 @@ async def test_an_unknown_area_in_a_list_filter_is_422(env: Env) -> None:
     # A known area still filters.
     r = await env.client.get(f"{API}/venues", params={"area": "v-baiyun"}, headers=env.auth("supervisor"))
     assert r.status_code == 200 and r.json()["items"]
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, 0, "off"])
+async def test_booleans_in_bodies_are_json_booleans(env: Env, value: object) -> None:
+    r = await env.client.post(
+        f"{API}/reports/{new_id()}/reward",
+        json={"eligible": value, "amount": "100"},
+        headers=env.auth("supervisor"),
+    )
+    body = assert_problem(r, 422, "validation_error")
+    assert "eligible must be true or false" in body["detail"]
+
+
+async def test_a_real_boolean_passes_the_check(env: Env) -> None:
+    r = await env.client.post(
+        f"{API}/reports/{new_id()}/reward",
+        json={"eligible": True, "amount": "100"},
+        headers=env.auth("supervisor"),
+    )
+    assert_problem(r, 404)  # past validation: the report does not exist
