@@ -158,3 +158,14 @@ def test_constraints_pin_every_dependency_within_its_bounds() -> None:
 
 def _canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
+
+
+def test_the_image_installs_the_wheel_not_the_source_tree() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line or "pip wheel" in line]
+    assert any("pip wheel" in line for line in installs), installs
+    assert any(".whl" in line and "pip install" in line for line in installs), installs
+    assert not any(" -e " in f" {line} " or "--editable" in line for line in installs), installs
+    # The final image copies no source tree: only the built wheel comes from the build stage.
+    final = dockerfile.split("\nFROM ")[-1]
+    assert "COPY api" not in final and "COPY --from=build /dist" in final
