@@ -236,7 +236,7 @@ async def create_user(
         if display_name:
             user.display_name = display_name
         user.areas = [UserArea(area_code=c) for c in codes]
-        # A new password (or role, or areas) ends every session signed in under the old one.
+        # A new password (or role, or areas) revokes every token issued under the old one.
         await revoke_all(session, user.id)
     await session.flush()
     return user
