@@ -30,30 +30,52 @@ record() {  # record NAME EXIT_CODE
   esac
 }
 
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+passed=0; failures=0; skipped=0
+
+tally() {  # tally LOG: add the counts of a pytest or node --test run to the totals
+  local line n
+  line="$(grep -E '^=+ .*[0-9]+ (passed|failed|errors?|skipped|deselected).* in [0-9.]+s' "$1" | tail -1)"
+  if [ -z "$line" ]; then  # node's test runner: "# pass N", "# fail N"
+    line="$(grep -E '^# (pass|fail) [0-9]+$' "$1" | sed -E 's/^# (pass|fail) ([0-9]+)$/\2 \1/' | tr '\n' ' ')"
+    line="${line//pass/passed}"; line="${line//fail /failed }"
+  fi
+  for n in $(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+'); do passed=$((passed + n)); done
+  for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$line" | grep -oE '[0-9]+'); do failures=$((failures + n)); done
+  for n in $(grep -oE '[0-9]+ skipped' <<<"$line" | grep -oE '[0-9]+'); do skipped=$((skipped + n)); done
+}
+
 if [ -d tests/js ]; then
-  node --test tests/js/
+  node --test tests/js/ 2>&1 | tee "$logs/js"
   record "JavaScript unit tests" $?
+  tally "$logs/js"
 fi
 
 # The browser tests drive Chromium through Playwright's synchronous API, which keeps an event loop of its
 # own; they get a process of their own so the asyncio database tests never share a thread with it.
-.venv/bin/python -m pytest tests/e2e "$@"
+.venv/bin/python -m pytest tests/e2e "$@" 2>&1 | tee "$logs/e2e"
 record "browser tests (tests/e2e)" $?
+tally "$logs/e2e"
 
-.venv/bin/python -m pytest --ignore=tests/e2e "$@"
+.venv/bin/python -m pytest --ignore=tests/e2e "$@" 2>&1 | tee "$logs/python"
 record "Python suite (SQLite and PostgreSQL)" $?
+tally "$logs/python"
 
 echo
 echo "== summary =="
 for part in "JavaScript unit tests" "browser tests (tests/e2e)" "Python suite (SQLite and PostgreSQL)"; do
   [ -n "${result[$part]:-}" ] && echo "  $part: ${result[$part]}"
 done
+# One closing line over all parts, in the form test reports are read by.
+if [ "$failed" -ne 0 ] && [ "$failures" -eq 0 ]; then
+  failures=1  # a part failed without a count (it crashed before its summary)
+fi
+echo "total: $passed passed, $failures failed, $skipped skipped"
 if [ "$failed" -ne 0 ]; then
-  echo "test run FAILED"
   exit 1
 fi
 if [ "$ran_something" -eq 0 ]; then
   echo "no test ran" >&2
   exit 5
 fi
-echo "test run passed"
