@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
 from starlette.types import Scope
@@ -15,9 +15,12 @@ from starlette.types import Scope
 from api import __version__
 from api.config import Settings, get_settings
 from api.db import create_engine, create_sessionmaker
+from api.docs_pages import install_docs
 from api.errors import install_error_handlers
-from api.jobs import escalate_overdue
-from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from api.jobs import escalate_overdue, prune_stale
+from api.middleware import AccessLogMiddleware, BodyLimitMiddleware, NulCharacterMiddleware
+from api.openapi import install_problem_responses
+from api.pwa import AppHeadersMiddleware, ServiceWorkerSource
 from api.routers import (
     assessment,
     auth,
@@ -36,6 +39,18 @@ from api.storage import LocalPhotoStorage
 log = logging.getLogger("safegrid")
 
 API_PREFIX = "/api/v1"
+
+
+async def _prune_loop(app: FastAPI, settings: Settings) -> None:
+    while True:
+        # First after one interval: a process that starts and stops (tests, `serve` restarts) does no work.
+        await asyncio.sleep(settings.prune_interval_seconds)
+        try:
+            tokens, throttles = await prune_stale(app.state.sessionmaker, settings)
+            if tokens or throttles:
+                log.info("pruned %d token(s) and %d sign-in throttle row(s)", tokens, throttles)
+        except Exception:
+            log.exception("pruning failed")
 
 
 async def _escalation_loop(app: FastAPI, every: float) -> None:
@@ -58,13 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_sessionmaker(engine, read_only=True)
-        task = None
+        tasks = []
         if settings.escalation_sweep_seconds > 0:
-            task = asyncio.create_task(_escalation_loop(app, settings.escalation_sweep_seconds))
+            tasks.append(asyncio.create_task(_escalation_loop(app, settings.escalation_sweep_seconds)))
+        if settings.prune_interval_seconds > 0:
+            tasks.append(asyncio.create_task(_prune_loop(app, settings)))
         try:
             yield
         finally:
-            if task:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -75,7 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Hazard inspection and rectification for township safety offices (API contract v1).",
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs and /redoc come from install_docs, with their assets served here rather than by a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.settings = settings
@@ -103,10 +122,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(api)
+    install_docs(app, f"{API_PREFIX}/openapi.json")
+    install_problem_responses(app, API_PREFIX)
     # Public report page (/report, /report/status): before the static mount, which would shadow it.
     app.include_router(public.pages)
     _mount_pwa(app, settings)
 
+    # Inside the body limit: the NUL check buffers a JSON or URL-encoded body, which is bounded first.
+    app.add_middleware(NulCharacterMiddleware)
     upload = settings.max_upload_bytes + 256 * 1024
     app.add_middleware(
         BodyLimitMiddleware,
@@ -121,8 +144,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         default_limit=1024 * 1024,
     )
+    app.add_middleware(public.ReportRateLimitMiddleware, path=f"{API_PREFIX}/public/reports")
     # No-store, no-referrer, strict CSP and no cookies on the public page and the public API.
     app.add_middleware(public.PublicHeadersMiddleware)
+    app.add_middleware(AppHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)
     return app
 
@@ -132,12 +157,11 @@ def _mount_pwa(app: FastAPI, settings: Settings) -> None:
     if not pwa.is_dir():
         return
 
+    worker = ServiceWorkerSource(pwa)
+
     @app.get("/sw.js", include_in_schema=False)
-    async def service_worker() -> FileResponse:
-        # The service worker must be revalidated on every load, or an update can hide for a day.
-        return FileResponse(
-            pwa / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
-        )
+    async def service_worker() -> Response:
+        return await worker.response()
 
     app.router.routes.append(_PwaMount("/", app=StaticFiles(directory=pwa, html=True), name="pwa"))
 

@@ -1,4 +1,4 @@
-"""The `safegrid` command: serve, migrate, demo, user add, import-venues, sweep."""
+"""The `safegrid` command: serve, migrate, demo, user add, import-venues, sweep, prune."""
 
 from __future__ import annotations
 
@@ -70,7 +70,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from api.services import demo
+    from api.services.auth import MIN_PASSWORD_LENGTH
 
+    if args.password is not None and len(args.password) < MIN_PASSWORD_LENGTH:
+        print(f"error: the password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
+        return 2
     _migrate()
     rows = asyncio.run(_in_session(lambda s: demo.load(s, args.password, args.reset_passwords)))
     print("demo town 云岭镇 loaded. users:")
@@ -81,13 +85,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from api.services.auth import create_user
+    from api.services.auth import MIN_PASSWORD_LENGTH, create_user
 
     password = args.password
     if password is None:
         password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
-    if len(password) < 8:
-        print("error: the password needs at least 8 characters", file=sys.stderr)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(f"error: the password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
         return 2
     try:
         asyncio.run(
@@ -141,6 +145,22 @@ def cmd_sweep(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune(_args: argparse.Namespace) -> int:
+    from api.jobs import prune_stale
+
+    async def run() -> tuple[int, int]:
+        settings = get_settings()
+        engine = create_engine(settings)
+        try:
+            return await prune_stale(create_sessionmaker(engine), settings)
+        finally:
+            await engine.dispose()
+
+    tokens, throttles = asyncio.run(run())
+    print(f"deleted {tokens} expired or revoked token(s) and {throttles} sign-in throttle row(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safegrid", description="SafeGrid 安格 hazard inspection system")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.set_defaults(func=cmd_import_venues)
     sub.add_parser("sweep", help="raise escalation levels of overdue findings").set_defaults(func=cmd_sweep)
+    sub.add_parser(
+        "prune", help="delete expired or revoked tokens and finished sign-in throttle rows"
+    ).set_defaults(func=cmd_prune)
     return parser
 
 

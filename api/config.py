@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.resources import resource_path
+
 # Secrets shipped in the repository for development; production refuses to start with them.
 DEV_SECRET = "dev-only-secret-change-me"
 PLACEHOLDER_SECRETS = {DEV_SECRET, "", "changeme", "change-me", "secret"}
@@ -30,8 +32,17 @@ class Settings(BaseSettings):
     # at 1/2, 1/4 or 1/8 scale with no resize (a 4000x3000 photo becomes 2000x1500, about 4x faster).
     photo_draft_tolerance: float = 0.05
 
-    login_max_failures: int = 5
+    # Failed sign-ins are counted over a window, per username from one client address, per client
+    # address, per username from everywhere and over everyone. Past each threshold every further failure
+    # locks that key for 1, 2, 4 … seconds up to its cap: a lock that others can cause (per username,
+    # global) stays short, so nobody can keep a user from signing in with the right password.
     login_window_seconds: int = 15 * 60
+    login_max_failures: int = 5  # one username from one address; its lock may reach the whole window
+    login_max_failures_per_client: int = 50  # one address, all usernames; lock up to the window
+    login_max_failures_per_user: int = 20  # one username, all addresses
+    login_user_lock_max_seconds: int = 60
+    login_max_failures_global: int = 500  # everyone
+    login_global_lock_max_seconds: int = 10
 
     report_max_photos: int = 5
     report_max_description: int = 4000
@@ -44,10 +55,12 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
 
     escalation_sweep_seconds: int = 600
+    # How often expired or revoked tokens and finished sign-in throttle rows are deleted (0: never).
+    prune_interval_seconds: int = 3600
     major_deadline_days_cap: int = 3
     # Days after a rectification is submitted (its day in Asia/Shanghai) by which it must be verified (复查).
     verification_days: int = Field(default=3, ge=0, le=365)
-    pwa_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "pwa")
+    pwa_dir: Path = Field(default_factory=lambda: resource_path("pwa"))
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

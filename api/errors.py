@@ -88,7 +88,7 @@ def _parse_failure(exc: BaseException) -> BaseException | None:
     """The first body-size or multipart failure behind an exception, if any."""
     seen = exc.__cause__ or exc.__context__
     while seen is not None:
-        if isinstance(seen, MultiPartException) or type(seen).__name__ == "_BodyTooLarge":
+        if isinstance(seen, MultiPartException) or type(seen).__name__ in ("_BodyTooLarge", "NulInRequest"):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
@@ -118,6 +118,9 @@ def install_error_handlers(app: FastAPI) -> None:
         cause = _parse_failure(exc)
         if type(cause).__name__ == "_BodyTooLarge":
             return problem(413, "payload_too_large", "Payload too large", "The request body is too large.")
+        if type(cause).__name__ == "NulInRequest":
+            detail = "Text may not contain the NUL character (U+0000)."
+            return problem(422, "invalid_characters", "Invalid request", detail)
         if isinstance(cause, MultiPartException):
             return problem(
                 422, "invalid_form", "Invalid request", f"The form cannot be read: {cause.message}"

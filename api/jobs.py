@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.config import Settings
+from api.services.auth import prune
 from api.services.findings import sweep_escalations
 
 SWEEP_BATCH = 500
@@ -19,3 +21,11 @@ async def escalate_overdue(maker: async_sessionmaker[AsyncSession], batch: int =
         total += raised
         if raised < batch:
             return total
+
+
+async def prune_stale(maker: async_sessionmaker[AsyncSession], settings: Settings) -> tuple[int, int]:
+    """Deletes unusable tokens and finished sign-in throttle rows; returns (tokens, throttle rows)."""
+    async with maker() as session:
+        counts = await prune(session, settings)
+        await session.commit()
+    return counts

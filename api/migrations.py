@@ -1,21 +1,19 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from alembic.config import Config
 
 from alembic import command
 from api.config import Settings
 from api.db import create_engine, create_sessionmaker
+from api.resources import resource_path
 from api.services import checklists
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def alembic_config(settings: Settings) -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    cfg = Config(str(resource_path("alembic.ini")))
+    cfg.set_main_option("script_location", str(resource_path("alembic")))
     cfg.attributes["database_url"] = settings.effective_database_url
     return cfg
 

@@ -21,6 +21,8 @@ from typing import Protocol, runtime_checkable
 
 import anyio.to_thread
 
+from api.timeutil import local_midnight, local_today
+
 __all__ = [
     "InvalidPhotoKey",
     "LocalPhotoStorage",
@@ -117,18 +119,25 @@ class LocalPhotoStorage:
         except FileNotFoundError:
             pass
         _make_dirs(path.parent)
+        # Files and their folders carry the start of the day as their time, never the second of the
+        # upload: a public report's photo must not date the report more precisely than its record does.
+        day = local_midnight(local_today()).timestamp()
         fd, tmp_name = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as tmp:
                 os.fchmod(tmp.fileno(), 0o644)
                 tmp.write(data)
                 tmp.flush()
+                os.utime(tmp.fileno(), (day, day))
                 os.fsync(tmp.fileno())
             os.replace(tmp_name, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
             raise
+        for directory in (path.parent, path.parent.parent):
+            with contextlib.suppress(OSError):
+                os.utime(directory, (day, day))
         _fsync_dir(path.parent)
         return key
 

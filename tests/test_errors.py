@@ -157,7 +157,8 @@ async def test_control_characters_are_refused_not_a_500(env: Env) -> None:
     r = await env.client.post(
         f"{API}/findings", headers=h, json={"area_code": "v-baiyun-g1", "title": "堵塞\u0000通道"}
     )
-    assert_problem(r, 422, "validation_error")
+    # A NUL is refused before any endpoint, for every input (tests/test_nul_character.py).
+    assert_problem(r, 422, "invalid_characters")
     r = await env.client.post(f"{API}/public/reports", data={"category": "RPT-01", "description": "a\x00b"})
     assert_problem(r, 422, "invalid_characters")
 

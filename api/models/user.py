@@ -48,10 +48,12 @@ class AuthToken(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per username (hashed), shared by every API process through the database."""
+    """Failed sign-ins per username (hashed), shared by every API process through the database; past a
+    threshold each failure locks the username for a short, doubling time (`locked_until`)."""
 
     __tablename__ = "login_throttle"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

@@ -2,23 +2,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Response
+from fastapi import APIRouter, Form, Request, Response
 
-from api.deps import BearerDep, CurrentUser, SessionDep, SettingsDep
+from api.deps import BearerDep, CurrentUser, ReadSessionmakerDep, SessionDep, SettingsDep
 from api.schemas.auth import MeOut, TokenOut
 from api.services import auth as auth_service
+from api.services.ratelimit import client_address, login_guard_for
 
 router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/token", response_model=TokenOut)
 async def issue_token(
+    request: Request,
     session: SessionDep,
+    read_maker: ReadSessionmakerDep,
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
 ) -> TokenOut:
-    token, expires_at = await auth_service.authenticate(session, settings, username, password)
+    token, expires_at = await auth_service.authenticate(
+        session,
+        read_maker,
+        settings,
+        login_guard_for(request),
+        username,
+        password,
+        client_address(request),
+    )
     return TokenOut(access_token=token, expires_at=expires_at)
 
 

@@ -16,13 +16,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import SessionDep, SettingsDep, StorageDep
-from api.errors import NotFound, Unprocessable
+from api.errors import NotFound, TooManyRequests, Unprocessable, problem
 from api.schemas.reference import CodeName
 from api.schemas.reports import PublicStatusOut, ReceiptOut
 from api.services import photos as photo_service
 from api.services import reference
 from api.services import reports as report_service
-from api.services.ratelimit import client_address, limits_for
+from api.services.ratelimit import client_address, limits_for, limits_for_state
 
 router = APIRouter(prefix="/public", tags=["public"])
 
@@ -67,8 +67,8 @@ async def submit_report(
     files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> ReceiptOut:
     """Files an anonymous report. 201 with the receipt, shown once; the same `draft_id` again → 200 and
-    the same receipt (see api/services/reports.py for how the receipt is derived)."""
-    limits_for(request).check_report(client_address(request))
+    the same receipt (see api/services/reports.py for how the receipt is derived). The rate limit is
+    taken by ReportRateLimitMiddleware, before the body is read."""
     draft: uuid.UUID | None = None
     if _text(draft_id):
         try:
@@ -123,6 +123,30 @@ async def report_page(settings: SettingsDep) -> FileResponse:
     if not page.is_file():
         raise NotFound("The report page is not installed.")
     return FileResponse(page, media_type="text/html; charset=utf-8")
+
+
+# --------------------------------------------------------------------------- rate limit first
+
+
+class ReportRateLimitMiddleware:
+    """Takes a public report's rate-limit token before anything reads the request body: a client over
+    the limit is answered 429 at once, without its multipart body (up to five photos) being received,
+    parsed and spooled first."""
+
+    def __init__(self, app: ASGIApp, path: str) -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path:
+            client = scope.get("client")
+            try:
+                limits_for_state(scope["app"].state).check_report(client[0] if client else "unknown")
+            except TooManyRequests as exc:
+                response = problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 # --------------------------------------------------------------------------- headers

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -34,8 +35,28 @@ def has_control_characters(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
+def _is_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    args = get_args(annotation)
+    return bool(args) and bool in args and all(a in (bool, type(None)) for a in args)
+
+
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _booleans_are_booleans(cls, data: Any) -> Any:
+        # JSON has true and false; "yes", "off", 1 or "0" in a boolean field is a client bug to report,
+        # not a value to guess (Pydantic's lax mode would accept them).
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                key = field.alias or name
+                value = data.get(key)
+                if value is not None and not isinstance(value, bool) and _is_bool(field.annotation):
+                    raise PydanticCustomError("bool_type", f"{key} must be true or false")
+        return data
 
     @field_validator("*", mode="after")
     @classmethod

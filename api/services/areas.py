@@ -22,6 +22,16 @@ async def get_area(session: AsyncSession, code: str) -> Area:
     return area
 
 
+async def filter_area_path(session: AsyncSession, code: str) -> str:
+    """The path of an area named in a list filter (`?area=`). An unknown code is 422 `unknown_area`: an
+    empty list would read as "nothing there" when the filter itself is wrong. Scope still applies to the
+    rows; the tree itself is visible to every signed-in user."""
+    path = await session.scalar(select(Area.path).where(Area.code == code))
+    if path is None:
+        raise Unprocessable(f"Unknown area {code!r}; see GET /areas.", code="unknown_area")
+    return path
+
+
 async def require_area_in_scope(session: AsyncSession, user: Principal, code: str) -> Area:
     area = await session.get(Area, code)
     if area is None:

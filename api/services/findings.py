@@ -15,7 +15,7 @@ from api.models import Area, Finding, FindingEvent, MajorHazard, Photo, User, Ve
 from api.schemas.findings import ExtensionIn, FindingIn, RectificationIn, VerificationIn, VoidIn
 from api.services import lifecycle
 from api.services import numbering as _numbering  # noqa: F401  (numbers every new finding on flush)
-from api.services.areas import require_area_in_scope
+from api.services.areas import filter_area_path, require_area_in_scope
 from api.services.auth import Principal
 from api.services.lifecycle import Action, MajorStatus, Status
 from api.services.pagination import newest_first_rows
@@ -205,12 +205,8 @@ class FindingFilters:
 
 
 async def area_filter(session: AsyncSession, code: str) -> ColumnElement[bool]:
-    """The findings of an area and the areas below it; 422 for an area that does not exist (the tree is
-    public, so saying so leaks nothing), while an area outside one's scope simply matches nothing."""
-    area_path = await session.scalar(select(Area.path).where(Area.code == code))
-    if area_path is None:
-        raise Unprocessable(f"Unknown area {code!r}; see GET /areas.", code="unknown_area")
-    return in_subtree(area_path, Finding.area_code)
+    """The findings of an area and the areas below it; an area outside one's scope simply matches nothing."""
+    return in_subtree(await filter_area_path(session, code), Finding.area_code)
 
 
 def filter_findings(stmt: Any, filters: FindingFilters, today: date) -> Any:

@@ -16,13 +16,16 @@ anyone else is never read, so it cannot be used to dodge a limit.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 
@@ -158,9 +161,120 @@ def client_address(request: Request) -> str:
 
 def limits_for(request: Request) -> PublicLimits:
     """The app's limits, made on first use from its settings (held on app.state, per process)."""
-    state = request.app.state
+    return limits_for_state(request.app.state)
+
+
+def limits_for_state(state: Any) -> PublicLimits:
     limits: PublicLimits | None = getattr(state, "public_limits", None)
     if limits is None:
         limits = PublicLimits.from_settings(state.settings)
         state.public_limits = limits
     return limits
+
+
+def lock_seconds(failures: int, threshold: int, max_lock: float) -> float:
+    """The lock after `failures` failures: none below the threshold, then 1, 2, 4 … seconds up to the cap."""
+    if failures < threshold:
+        return 0.0
+    return float(min(max_lock, 2 ** min(failures - threshold, 30)))
+
+
+class FailureBackoff:
+    """Failed attempts per key over a window, in memory; past the threshold each failure locks the key
+    for a doubling time. Keys are HMACs under a secret made at start, like KeyedLimiter's."""
+
+    def __init__(
+        self,
+        threshold: int,
+        window: float,
+        max_lock: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = MAX_KEYS,
+    ) -> None:
+        self.threshold = threshold
+        self.window = window
+        self.max_lock = max_lock
+        self.clock = clock
+        self.max_keys = max_keys
+        self._secret = secrets.token_bytes(32)
+        # key -> [failures, window start, locked until]
+        self._entries: dict[bytes, list[float]] = {}
+
+    def key(self, *parts: str) -> bytes:
+        joined = "\x00".join(parts).encode("utf-8", "replace")
+        return hmac.new(self._secret, joined, hashlib.sha256).digest()[:16]
+
+    def wait(self, key: bytes) -> float:
+        """Seconds until the key may try again (0: now)."""
+        entry = self._entries.get(key)
+        return max(0.0, entry[2] - self.clock()) if entry else 0.0
+
+    def fail(self, key: bytes) -> None:
+        now = self.clock()
+        entry = self._entries.get(key)
+        if entry is None or now - entry[1] >= self.window:
+            if entry is None and len(self._entries) >= self.max_keys:
+                self._prune(now)
+            entry = [0.0, now, 0.0]
+            self._entries[key] = entry
+        entry[0] += 1
+        lock = lock_seconds(int(entry[0]), self.threshold, self.max_lock)
+        if lock:
+            entry[2] = now + lock
+
+    def reset(self, key: bytes) -> None:
+        self._entries.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, e in self._entries.items() if now - e[1] >= self.window and now >= e[2]]:
+            del self._entries[key]
+        while len(self._entries) >= self.max_keys:  # still full: forget the oldest windows
+            del self._entries[min(self._entries, key=lambda k: self._entries[k][1])]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass
+class LoginGuard:
+    """The in-memory part of sign-in throttling (the per-username part is in the database)."""
+
+    pairs: FailureBackoff  # one username from one address
+    clients: FailureBackoff  # one address, any username
+    everyone: FailureBackoff  # one key for all
+    _turns: dict[str, tuple[asyncio.Lock, list[int]]]  # username key -> (lock, [requests holding it])
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Callable[[], float] = time.monotonic) -> LoginGuard:
+        window = float(settings.login_window_seconds)
+        return cls(
+            pairs=FailureBackoff(settings.login_max_failures, window, window, clock),
+            clients=FailureBackoff(settings.login_max_failures_per_client, window, window, clock),
+            everyone=FailureBackoff(
+                settings.login_max_failures_global, window, settings.login_global_lock_max_seconds, clock
+            ),
+            _turns={},
+        )
+
+    @asynccontextmanager
+    async def turn(self, username_key: str) -> AsyncIterator[None]:
+        """Attempts on one username take turns in this process, so parallel guesses cannot all pass the
+        check before any failure is counted."""
+        lock, users = self._turns.setdefault(username_key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._turns[username_key]
+
+
+def login_guard_for(request: Request) -> LoginGuard:
+    state = request.app.state
+    guard: LoginGuard | None = getattr(state, "login_guard", None)
+    if guard is None:
+        guard = LoginGuard.from_settings(state.settings)
+        state.login_guard = guard
+    return guard

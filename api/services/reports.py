@@ -41,13 +41,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.errors import Conflict, NotFound, Unprocessable
-from api.models import Area, Finding, Report, ReportEvent, Venue
+from api.models import Finding, Report, ReportEvent, Venue
 from api.schemas.common import has_control_characters
 from api.services import findings as finding_service
 from api.services import photos as photo_service
 from api.services import reference, report_lifecycle
 from api.services import venues as venue_service
-from api.services.areas import require_area_in_scope
+from api.services.areas import filter_area_path, require_area_in_scope
 from api.services.auth import Principal
 from api.services.imaging import ProcessedImage
 from api.services.pagination import newest_first
@@ -337,11 +337,7 @@ async def list_reports(
     if filters.category:
         stmt = stmt.where(Report.category == filters.category)
     if filters.area:
-        # Like the findings' filter: an area that does not exist is a mistake worth saying (422).
-        area_path = await session.scalar(select(Area.path).where(Area.code == filters.area))
-        if area_path is None:
-            raise Unprocessable(f"Unknown area {filters.area!r}; see GET /areas.", code="unknown_area")
-        stmt = stmt.where(in_subtree(area_path, Report.area_code))
+        stmt = stmt.where(in_subtree(await filter_area_path(session, filters.area), Report.area_code))
     # Dates are days in Asia/Shanghai, both ends included.
     if filters.date_from:
         stmt = stmt.where(Report.created_at >= local_midnight(filters.date_from))

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import NotFound, Unprocessable
 from api.models import Area, Finding, Inspection, Venue
 from api.services import reference
-from api.services.areas import require_area_in_scope
+from api.services.areas import filter_area_path, require_area_in_scope
 from api.services.auth import Principal
 from api.services.once import insert_or_winner
 from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
@@ -108,8 +108,7 @@ async def list_venues(
     if filters.risk_level:
         stmt = stmt.where(Venue.risk_level == filters.risk_level)
     if filters.area:
-        area_path = await session.scalar(select(Area.path).where(Area.code == filters.area))
-        stmt = stmt.where(in_subtree(area_path, Venue.area_code) if area_path else false())
+        stmt = stmt.where(in_subtree(await filter_area_path(session, filters.area), Venue.area_code))
     if cursor:
         name, vid = decode_cursor(cursor, 2)
         try:

@@ -155,8 +155,16 @@ function applyUpdate() {
   app.waitingWorker.postMessage({ type: 'skip-waiting' });
 }
 
+// Without the service worker the app does not open offline: say so on screen, not only in the console.
+function offlineUnavailable() {
+  if (document.getElementById('offline-banner')) return;
+  document.getElementById('banners').append(
+    h('div', { id: 'offline-banner', class: 'banner', role: 'alert' }, '此浏览器无法离线使用本应用：没有网络时打不开。请使用新版 Chrome 并通过 HTTPS 访问。'),
+  );
+}
+
 async function registerWorker() {
-  if (!('serviceWorker' in navigator)) return;
+  if (!('serviceWorker' in navigator)) return offlineUnavailable();
   try {
     const reg = await navigator.serviceWorker.register('/sw.js', { type: 'module', scope: '/', updateViaCache: 'none' });
     if (reg.waiting && navigator.serviceWorker.controller) offerUpdate(reg.waiting);
@@ -177,6 +185,7 @@ async function registerWorker() {
     setInterval(() => reg.update().catch(() => {}), 60 * 60 * 1000);
   } catch (e) {
     console.warn('service worker registration failed', e);
+    offlineUnavailable();
   }
 }
 

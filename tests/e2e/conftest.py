@@ -155,10 +155,36 @@ def live_server() -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def playwright_instance() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # The assertions' 5 s default is too short on a loaded two-core machine; match the contexts' default.
+    expect.set_options(timeout=15000)
     with sync_playwright() as p:
         yield p
+
+
+def wait_js(page: Any, expression: str, arg: Any = None, timeout: float = 15000) -> Any:
+    """Polls a JavaScript function until it returns something truthy, and returns it.
+
+    Not `page.wait_for_function`: that compiles its predicate inside the page, which a page whose
+    Content-Security-Policy forbids eval (the report page, the inspector app) refuses at random moments.
+    `page.evaluate` goes through the DevTools protocol, which the policy does not govern. A reload or
+    navigation in between (the context is destroyed) is waited out like a false answer.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    last: Exception | None = None
+    while True:
+        try:
+            value = page.evaluate(expression, arg)
+            if value:
+                return value
+        except Exception as exc:  # the page navigated while evaluating
+            if "Target" in str(exc) and "closed" in str(exc):
+                raise
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} ms waiting for {expression!r} (last: {last})")
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

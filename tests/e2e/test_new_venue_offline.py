@@ -10,6 +10,8 @@ import uuid
 from typing import Any
 
 import pytest
+from conftest import wait_js
+from playwright.sync_api import expect
 from test_inspector_app import (
     INSPECTOR,
     add_photo,
@@ -125,8 +127,8 @@ def test_new_venue_made_offline_is_inspected_and_synced_in_order_once(
     # Back online: the outbox drains by itself.
     mark = len(live_server.log())
     ctx.set_offline(False)
-    page.wait_for_function(ALL_DONE, timeout=60000)
-    page.wait_for_function("() => document.querySelector('#sync-badge .count').textContent === '0'")
+    wait_js(page, ALL_DONE, timeout=60000)
+    expect(page.locator("#sync-badge .count")).to_have_text("0")
 
     # In order: the venue, then the photo, then the inspection that needs both; each once.
     sent = [(m, route) for m, route, status in writes(live_server.log()[mark:]) if status < 300]
@@ -165,7 +167,7 @@ def test_new_venue_made_offline_is_inspected_and_synced_in_order_once(
     row = page.locator(f"[data-testid=venue-row]:has-text('{name}')")
     row.wait_for()
     page.goto("/#/sync")
-    page.wait_for_function(ALL_DONE)
+    wait_js(page, ALL_DONE)
     page.wait_for_timeout(1000)
     assert writes(live_server.log()[mark:]) == []
     check_server()

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import GPS_FIX, LiveServer
 from tests.helpers import gps_exif, jpeg_segments
@@ -62,7 +63,7 @@ class Watch:
 
 def fill_report(page: Any, description: str, photo: bytes | None = None) -> None:
     page.goto("/report")
-    page.wait_for_function("document.querySelectorAll('#category option').length > 1")
+    expect(page.locator("#category option[value=RPT-10]")).to_be_attached()
     page.select_option("#category", "RPT-10")
     page.fill("#description", description)
     page.fill("#location_text", "白云村一组12号旁边的楼道")
@@ -71,7 +72,7 @@ def fill_report(page: Any, description: str, photo: bytes | None = None) -> None
             "#photos", files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}]
         )
         page.wait_for_selector("#photo-list li img")
-        page.wait_for_function("!document.getElementById('submit').disabled")
+        expect(page.locator("#submit")).to_be_enabled()
 
 
 def read_receipt(page: Any) -> str:
