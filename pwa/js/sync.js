@@ -6,6 +6,7 @@
 
 import { call, putPhoto } from './api.js';
 import * as db from './db.js';
+import { evidenceFields } from './exif.js';
 import * as ob from './outbox.js';
 
 const LOCK = 'safegrid-outbox';
@@ -204,15 +205,20 @@ async function sendItem(item) {
   for (const pid of ob.photosToSend(cur)) {
     const row = photoRows.find((r) => r && r.id === pid);
     if (!row || !row.blob) {
-      await saveOutcome(cur, 'attention', { status: 0, problem: { detail: '手机上找不到这张照片，请退回修改后重新提交' } });
+      await saveOutcome(cur, 'attention', { status: 0, problem: { text: '手机上找不到这张照片，请退回修改后重新提交' } });
       return 'continue';
     }
-    const r = await putPhoto(pid, row.blob, (loaded) => {
-      emit({ type: 'progress', id: cur.id, fraction: ob.progressFraction(cur, sizes, { id: pid, loaded }) });
-    });
+    const r = await putPhoto(
+      pid,
+      row.blob,
+      (loaded) => {
+        emit({ type: 'progress', id: cur.id, fraction: ob.progressFraction(cur, sizes, { id: pid, loaded }) });
+      },
+      evidenceFields(row.evidence),
+    );
     const outcome = ob.classifyPhoto(r.status);
     if (outcome !== 'done') {
-      const problem = r.status === 409 ? { ...r.problem, detail: `照片编号冲突：${(r.problem && r.problem.detail) || ''}` } : r.problem;
+      const problem = r.status === 409 ? { ...r.problem, text: '照片编号冲突：该编号已用于另一张照片' } : r.problem;
       await saveOutcome(cur, outcome, { status: r.status, problem });
       return outcome === 'attention' ? 'continue' : 'stop';
     }
@@ -243,7 +249,7 @@ async function confirmTransition(item, r) {
   const f = await call(`/findings/${encodeURIComponent(findingId)}`);
   const outcome = ob.confirmOutcome(item, f.status, f.data, me && me.id);
   if (outcome === 'done') return { outcome, info: { status: f.status, problem: null, result: f.data } };
-  if (f.ok) return { outcome, info: { status: r.status, problem: { ...r.problem, detail: ob.takenText(item, f.data) } } };
+  if (f.ok) return { outcome, info: { status: r.status, problem: { ...r.problem, text: ob.takenText(item, f.data) } } };
   return { outcome, info: { status: f.status, problem: f.problem } };
 }
 

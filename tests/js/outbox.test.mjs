@@ -11,6 +11,7 @@ import {
   confirmOutcome,
   nextWakeAt,
   reasonText,
+  waitText,
   ownTransition,
   photosToSend,
   progressFraction,
@@ -185,9 +186,14 @@ test('progress counts photo bytes, including the one in flight', () => {
 });
 
 
-test('a refusal reads in Chinese when the server names its code, else its detail or the status', () => {
+test('a refusal reads in Chinese when the server names its code, else the status, never the English detail', () => {
   assert.equal(reasonText(422, { code: 'photo_required', detail: "Item 'JX-EQ-01' failed and needs at least one photo." }), '不合格项须至少拍一张照片');
   assert.equal(reasonText(403, { code: 'four_eyes', detail: 'The rectification submitter cannot verify it.' }), '整改提交人不能复查自己的整改');
-  assert.equal(reasonText(422, { code: 'something_new', detail: 'A new rule.' }), 'A new rule.');
+  assert.equal(reasonText(422, { code: 'something_new', detail: 'A new rule.' }), '内容不符合要求（错误代码 something_new）');
+  assert.equal(reasonText(429, { code: 'rate_limited', detail: 'Too many failed sign-ins; try again later.', retry_after: 600 }), '操作太频繁，请 10 分钟后再试');
+  assert.equal(reasonText(429, { code: 'rate_limited', retry_after: 42 }), '操作太频繁，请 42 秒后再试');
+  assert.equal(reasonText(503, { title: 'Service Unavailable' }), '服务器出错，稍后自动重试');
+  assert.equal(reasonText(422, { code: 'bad_version', detail: '检查表版本已停用' }), '检查表版本已停用');
+  assert.equal(waitText(3601), '2 小时');
   assert.equal(reasonText(413, null), '文件太大');
 });
