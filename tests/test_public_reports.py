@@ -441,6 +441,21 @@ async def test_public_page_headers(pub: httpx.AsyncClient) -> None:
     assert (await pub.get("/report")).headers["content-type"].startswith("text/html")
 
 
+async def test_the_report_page_has_its_own_service_worker_for_its_own_scope(pub: httpx.AsyncClient) -> None:
+    r = await pub.get("/report/sw.js")
+    assert r.status_code == 200
+    assert_public_headers(r)
+    assert r.headers["content-type"].startswith("text/javascript")
+    # Allowed to control /report (above its folder), and nothing wider.
+    assert r.headers["service-worker-allowed"] == "/report"
+    # The page may register a worker of its own origin only.
+    page = await pub.get("/report")
+    assert "worker-src 'self'" in page.headers["content-security-policy"]
+    assert "service-worker-allowed" not in page.headers
+    # The worker keeps no report, receipt or status lookup.
+    assert "/public/reports" not in r.text
+
+
 class _PageScan(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

@@ -63,7 +63,7 @@ class Watch:
 def fill_report(page: Any, description: str, photo: bytes | None = None) -> None:
     page.goto("/report")
     page.wait_for_function("document.querySelectorAll('#category option').length > 1")
-    page.select_option("#category", "RPT-10")
+    page.select_option("#category", "blocked_exit")
     page.fill("#description", description)
     page.fill("#location_text", "白云村一组12号旁边的楼道")
     if photo is not None:
