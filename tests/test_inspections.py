@@ -437,3 +437,46 @@ async def test_a_structural_danger_opens_a_major_finding_due_today(env: Env) -> 
     assert f["severity"] == "major"
     assert f["title"] == house["ZJF-ST-02"]["hazard"]
     assert f["deadline"] == sh_today().isoformat()
+
+
+async def test_loading_the_reference_again_makes_a_new_version_and_keeps_the_old(env: Env) -> None:
+    """`safegrid migrate` after the reference gained hazards and kinds: the templates as an older release
+    stored them get a new version beside them, and nothing changes when it runs again."""
+    from api.services import checklists as checklist_service
+
+    old_keys = {"hazard", "kinds", "immediate", "stop_use"}
+    async with await env.session() as s:
+        latest = await checklist_service.get_latest(s, "fire_exits")
+        assert latest is not None
+        old_items = [{k: v for k, v in i.items() if k not in old_keys} for i in latest.items]
+        s.add(
+            ChecklistTemplate(
+                code="fire_exits",
+                version=latest.version + 1,
+                title=latest.title,
+                venue_kinds=latest.venue_kinds,
+                items=old_items,
+                source=latest.source,
+            )
+        )
+        await s.commit()
+        old_version = latest.version + 1
+    try:
+        async with await env.session() as s:
+            added = await checklist_service.seed_builtin(s)
+            await s.commit()
+        assert added == [("fire_exits", old_version + 1)]
+        async with await env.session() as s:
+            assert await checklist_service.seed_builtin(s) == []
+        old = await prompts(env, "fire_exits", old_version)
+        assert all(i["hazard"] is None and i["kinds"] is None for i in old.values())
+        new = await prompts(env, "fire_exits", old_version + 1)
+        assert all(i["hazard"] for i in new.values())
+    finally:
+        async with await env.session() as s:
+            await s.execute(
+                delete(ChecklistTemplate).where(
+                    ChecklistTemplate.code == "fire_exits", ChecklistTemplate.version >= old_version
+                )
+            )
+            await s.commit()
