@@ -301,3 +301,35 @@ export function photosToSend(item) {
   const doneSet = new Set(item.photos_done || []);
   return (item.photo_ids || []).filter((id) => !doneSet.has(id));
 }
+
+/** How many server thumbnails the phone keeps for offline viewing (the newest ones). */
+export const THUMB_CAP = 200;
+
+/**
+ * What the phone can delete so that its storage stays flat however long it is used: synced outbox items
+ * past their display time (prunable), drafts the server has confirmed (their outbox item is done or gone),
+ * the oldest server thumbnails beyond THUMB_CAP, kept copies of findings no longer on the phone's lists,
+ * and checklist versions pinned for drafts that are gone. Photos are deleted as soon as they are on the
+ * server (sync.js). Returns {outbox, drafts, thumbs, meta}: keys to delete.
+ */
+export function prunePlan({ outbox = [], drafts = [], thumbs = [], metaKeys = [], findingIds = [], now, keepMs, keepCount, thumbCap = THUMB_CAP }) {
+  const gone = new Set(prunable(outbox, now, keepMs, keepCount));
+  const live = new Map(outbox.filter((i) => !gone.has(i.id)).map((i) => [i.id, i]));
+  const confirmed = (d) => {
+    if (d.status === 'synced') return true;
+    if (d.status !== 'queued') return false;
+    const item = d.outbox_id ? live.get(d.outbox_id) : null;
+    return !item || item.state === STATES.DONE;
+  };
+  const dropDrafts = drafts.filter(confirmed).map((d) => d.id);
+  const keptDrafts = drafts.filter((d) => !confirmed(d));
+  const pins = new Set(keptDrafts.filter((d) => d.checklist_code).map((d) => `checklist:${d.checklist_code}@${d.checklist_version}`));
+  const listed = new Set(findingIds.map(String));
+  const meta = metaKeys.filter((k) => {
+    if (k.startsWith('finding:')) return !listed.has(k.slice('finding:'.length));
+    if (k.startsWith('checklist:')) return !pins.has(k);
+    return false;
+  });
+  const byAge = [...thumbs].sort((a, b) => (b.at || 0) - (a.at || 0));
+  return { outbox: [...gone], drafts: dropDrafts, thumbs: byAge.slice(thumbCap).map((t) => t.id), meta };
+}

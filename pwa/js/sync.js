@@ -84,12 +84,30 @@ async function mapAll(fn) {
   });
 }
 
-/** On app start: items left 'uploading' by a crash are pending again; old synced items are dropped. */
+/** On app start: items left 'uploading' by a crash are pending again; what the server holds and the
+ * phone no longer needs is deleted (ob.prunePlan), so the phone's storage stays flat. */
 export async function recover() {
   await mapAll(ob.recover);
-  const all = await db.getAll('outbox');
-  const old = ob.prunable(all, Date.now());
-  if (old.length) await db.run('outbox', 'readwrite', (s) => old.forEach((id) => s.outbox.delete(id)));
+  await prune();
+}
+
+export async function prune(now = Date.now()) {
+  const [outbox, drafts, thumbs, metaKeys, findings] = await Promise.all([
+    db.getAll('outbox'),
+    db.getAll('drafts'),
+    db.getAll('thumbs'),
+    db.run('meta', 'readonly', (s) => s.meta.getAllKeys()),
+    db.getAll('findings'),
+  ]);
+  const plan = ob.prunePlan({ outbox, drafts, thumbs: thumbs.map((t) => ({ id: t.id, at: t.at })), metaKeys, findingIds: findings.map((f) => f.id), now });
+  if (!plan.outbox.length && !plan.drafts.length && !plan.thumbs.length && !plan.meta.length) return plan;
+  await db.run(['outbox', 'drafts', 'thumbs', 'meta'], 'readwrite', (s) => {
+    plan.outbox.forEach((id) => s.outbox.delete(id));
+    plan.drafts.forEach((id) => s.drafts.delete(id));
+    plan.thumbs.forEach((id) => s.thumbs.delete(id));
+    plan.meta.forEach((k) => s.meta.delete(k));
+  });
+  return plan;
 }
 
 /** Retry now whatever waits on a timer or on the sign-in ("sync now", back online, app start). */
@@ -145,7 +163,10 @@ async function drainLoop() {
     if (outcome === 'done') sent += 1;
     if (outcome === 'stop') break;
   }
-  if (sent) emit({ type: 'synced', count: sent });
+  if (sent) {
+    await prune().catch((e) => console.warn('pruning failed', e));
+    emit({ type: 'synced', count: sent });
+  }
   emit({ type: 'changed' });
   return ob.summarize(await db.getAll('outbox'));
 }
@@ -170,12 +191,8 @@ function afterDone(item) {
     // The server holds the photos now: free the phone's storage.
     for (const pid of item.photo_ids || []) s.photos.delete(pid);
     const ref = item.ref || {};
-    if (item.kind === 'inspection' && ref.draft_id) {
-      const req = s.drafts.get(ref.draft_id);
-      req.onsuccess = () => {
-        if (req.result) s.drafts.put({ ...req.result, status: 'synced', synced_at: new Date().toISOString() });
-      };
-    }
+    // The server has confirmed the inspection: its draft (answers, note) is no longer needed here.
+    if (item.kind === 'inspection' && ref.draft_id) s.drafts.delete(ref.draft_id);
     if (item.kind === 'venue' && ref.venue_id) {
       const req = s.venues.get(ref.venue_id);
       req.onsuccess = () => {
