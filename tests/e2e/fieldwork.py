@@ -116,7 +116,7 @@ WAIT_SYNCED = """async (ms) => {
     const all = await db.getAll('outbox');
     const stuck = all.filter((i) => i.state === 'attention' || i.state === 'auth');
     if (stuck.length) return { ok: false, stuck: stuck.map((i) => [i.title, i.error]) };
-    if (all.every((i) => i.state === 'done')) return { ok: true };
+    if (all.length && all.every((i) => i.state === 'done')) return { ok: true };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return { ok: false, stuck: 'timeout' };
