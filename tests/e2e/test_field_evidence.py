@@ -195,3 +195,36 @@ def test_a_verifier_sees_before_and_after_side_by_side(live_server, new_context)
     img = page.locator("[data-testid=lightbox-img]")
     expect(img).to_have_attribute("src", re.compile("^blob:"))
     page.wait_for_function("() => document.querySelector('[data-testid=lightbox-img]').naturalWidth === 640")
+
+
+def test_a_photo_zooms_with_two_fingers(live_server, new_context, tmp_path):
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page, "山泉民宿", "fire_exits")
+    item = page.locator("[data-testid=item]").first
+    item.locator("[data-result=fail]").click()
+    item = page.locator("[data-testid=item]").first
+    add_photo(page, item, photo_file(tmp_path / "p.jpg", seed=3))
+    page.locator("[data-testid=item] .photo-open").first.click()
+    img = page.locator("[data-testid=lightbox-img]")
+    expect(img).to_have_attribute("src", re.compile("^blob:"))
+    box = page.locator(".lb-stage").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp = ctx.new_cdp_session(page)
+
+    def touch(kind: str, spread: float | None) -> None:
+        points = (
+            []
+            if spread is None
+            else [{"x": cx - spread, "y": cy, "id": 0}, {"x": cx + spread, "y": cy, "id": 1}]
+        )
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", 30)
+    for spread in range(40, 130, 10):
+        touch("touchMove", spread)
+    touch("touchEnd", None)
+    # Fingers moved from 60 px apart to 240 px: about four times larger (capped at 5).
+    scale = float(img.get_attribute("data-scale") or "1")
+    assert 3 <= scale <= 5, scale
