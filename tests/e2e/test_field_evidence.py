@@ -133,6 +133,7 @@ def test_position_can_be_retried_on_the_summary_when_it_failed(live_server, new_
     ctx.grant_permissions(["geolocation"])
     page.click("[data-testid=gps-retry]")
     expect(line).to_contain_text("已记录（约 8 米）")
+    expect(line).not_to_contain_text("null")
     expect(page.locator("[data-testid=gps-retry]")).to_have_count(0)
 
 

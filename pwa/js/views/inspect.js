@@ -17,7 +17,7 @@ import {
   validate,
 } from '../form.js';
 import * as sync from '../sync.js';
-import { add, confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
+import { add, clear, confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
 
 async function load(id) {
   const draft = await db.get('drafts', id);
@@ -206,7 +206,9 @@ export async function summaryView(app, root, id) {
   const drawGps = (problem = '', busy = false) => {
     const d = session.draft;
     const text = d.lat != null ? `已记录（约 ${d.accuracy_m} 米）` : busy ? '正在定位…' : `未取得${problem ? `：${problem}` : ''}`;
-    gpsLine.replaceChildren(
+    clear(gpsLine);
+    add(
+      gpsLine,
       h('p', { class: 'muted small' }, `照片 ${photoCount} 张 · 位置：${text}`),
       d.lat == null && !busy
         ? h('button', { type: 'button', class: 'btn secondary small', 'data-testid': 'gps-retry', onclick: retryGps }, '重新定位')
