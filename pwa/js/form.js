@@ -59,8 +59,8 @@ export function forKind(template, kind) {
 /** What the inspector must do when an item fails: 停止使用 (structural danger), 立即整改 (same day), or
  * fix within its deadline. {kind: 'stop'|'now'|'days', label, detail} */
 export function failAction(item) {
-  if (item.stop_use) return { kind: 'stop', label: '停止使用、人员撤离', detail: '如不合格：立即停止使用，撤离房内及周边人员，设置警戒，并马上报告镇应急办。' };
-  if (item.immediate) return { kind: 'now', label: '立即整改', detail: '如不合格：须当场整改，离开前复查。' };
+  if (item.stop_use) return { kind: 'stop', label: '停止使用、人员撤离', detail: '停止使用、人员撤离：立即停止使用该房屋，撤离房内及周边人员，设置警戒，并马上报告镇应急办。' };
+  if (item.immediate) return { kind: 'now', label: '立即整改', detail: '立即整改：请业主当场整改，离开前复查。' };
   return { kind: 'days', label: `${item.deadline_days} 天内整改`, detail: '' };
 }
 
