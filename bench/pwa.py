@@ -4,9 +4,14 @@
    (decoded bodies, i.e. before any compression), with the goal of <= 150 KB;
 2. Lighthouse mobile performance and accessibility scores (goal >= 0.95 each) via `npx --yes lighthouse`;
 3. bytes uploaded for one inspection with three 4000x3000 camera photos, against the raw photo bytes
-   (goal <= 0.1).
+   (goal <= 0.1);
+4. field conditions: the same inspection sent over an emulated 3G link (Chromium network emulation:
+   1.6 Mbps down, 750 kbps up, 150 ms latency; goal <= 30 s), against the time its bytes need at that
+   upload rate; a day's work saved offline (20 inspections, 60 photos) through reloads and a browser
+   restart: the phone storage it uses against the photo bytes, the time to sync it, and the order it
+   reaches the server in; the public report page opened with no network after a first visit.
 
-Usage: python bench/pwa.py [--skip-lighthouse]
+Usage: python bench/pwa.py [--skip-lighthouse] [--only-field]
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, context_options, running_server  # noqa: E402
+import time  # noqa: E402
+
+from conftest import CHROMIUM, CHROMIUM_ARGS, GPS_FIX, context_options, running_server  # noqa: E402
+from fieldwork import phone_photos, phone_storage, save_inspections, wait_synced  # noqa: E402
 from test_inspector_app import (  # noqa: E402
     answer_all,
     camera_jpeg,
@@ -169,13 +177,156 @@ def upload_ratio(pw: Any, server: Any, tmp: Path) -> dict[str, Any]:
     }
 
 
+# Chromium DevTools network emulation of a 3G link (bytes per second, milliseconds).
+THREE_G = {
+    "offline": False,
+    "latency": 150,
+    "downloadThroughput": 1_600_000 / 8,
+    "uploadThroughput": 750_000 / 8,
+}
+
+
+def over_3g(pw: Any, server: Any, tmp: Path) -> dict[str, Any]:
+    """One inspection with three camera photos, submitted on a 3G link: seconds until the outbox is empty."""
+    photos = [camera_jpeg(tmp / f"g{i}.jpg", seed=40 + i) for i in range(3)]
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    ctx = browser.new_context(**context_options(base_url=server.url))
+    page = ctx.new_page()
+    sign_in(page, "inspector_qingshan", server.password)
+    venues = server.get_all("/venues", "inspector_qingshan")
+    checklists = server.api("GET", "/checklists", "inspector_qingshan").json()
+    small = {k for c in checklists if c["code"] == "small_venue_fire" for k in c["venue_kinds"]}
+    venue = next(v for v in venues if v["kind"] in small)
+    open_checklist(page, venue["name"], "small_venue_fire")
+    answer_all(page, "pass")
+    codes = photo_required_items(server, 3)
+    fail_with_photos(page, codes, [[photos[0]], [photos[1]], [photos[2]]])
+    sizes = page.evaluate(
+        "(async () => { const db = await import('/js/db.js');"
+        " return (await db.getAll('photos')).map((p) => p.size); })()"
+    )
+    page.click("[data-testid=to-summary]")
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", THREE_G)
+    start = time.monotonic()
+    page.click("[data-testid=submit-inspection]")
+    page.wait_for_selector("[data-testid=outbox-item]")
+    wait_synced(page, 120_000)
+    seconds = time.monotonic() - start
+    browser.close()
+    wire = sum(sizes) / THREE_G["uploadThroughput"]
+    return {"seconds": seconds, "bytes": sum(sizes), "wire_seconds": wire, "ratio": seconds / wire}
+
+
+def day_offline(pw: Any, server: Any, tmp: Path, n: int = 20, photos_each: int = 3) -> dict[str, Any]:
+    """A day's work saved offline, kept through reloads and a browser restart, then synced."""
+    user = "inspector_baiyun"
+    profile = tmp / "profile"
+    opts = context_options(base_url=server.url)
+    ctx = pw.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **opts
+    )
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    sign_in(page, user, server.password)
+    wait_for_service_worker(page)
+    template = server.api("GET", "/checklists/small_venue_fire", user).json()
+    venues = [v for v in server.get_all("/venues", user) if v["kind"] in template["venue_kinds"]]
+    day = [venues[i % len(venues)] for i in range(n)]
+    photos = phone_photos(6)
+    before = {i["id"] for i in server.get_all("/inspections", user)}
+    ctx.set_offline(True)
+    made = save_inspections(page, day, template, photos, photos_each, GPS_FIX)
+    page.reload()
+    page.wait_for_selector("[data-testid=venue-row]")
+    ctx.close()
+    # The browser is started again, still with no network: everything is still on the phone.
+    ctx = pw.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **opts
+    )
+    ctx.set_offline(True)
+    page = ctx.pages[0] if ctx.pages else ctx.new_page()
+    page.goto("/#/sync")
+    page.wait_for_selector("[data-testid=outbox-item]")
+    held = phone_storage(page)
+    assert held["counts"]["outbox"] == n and held["counts"]["photos"] == n * photos_each, held["counts"]
+    start = time.monotonic()
+    ctx.set_offline(False)
+    page.evaluate("window.safegrid.drainSoon()")
+    wait_synced(page, 600_000)
+    seconds = time.monotonic() - start
+    after = phone_storage(page)
+    ctx.close()
+    new = [i for i in server.get_all("/inspections", user) if i["id"] not in before]
+    arrived = [i["id"] for i in sorted(new, key=lambda i: i["created_at"])]
+    return {
+        "inspections": len(new),
+        "photos": held["counts"]["photos"],
+        "photo_bytes": held["photo_bytes"],
+        "usage": held["usage"],
+        "usage_after": after["usage"],
+        "photos_after": after["counts"]["photos"],
+        "seconds": seconds,
+        "in_order": arrived == made,
+    }
+
+
+def report_offline(pw: Any, server: Any) -> dict[str, Any]:
+    """The public report page, opened again with no network after one visit."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    ctx = browser.new_context(**context_options(base_url=server.url))
+    page = ctx.new_page()
+    page.goto("/report")
+    page.wait_for_selector("#category option[value=fire_hazard]", state="attached")
+    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    ctx.set_offline(True)
+    start = time.monotonic()
+    page.goto("/report")
+    page.wait_for_selector("#category option[value=fire_hazard]", state="attached")
+    seconds = time.monotonic() - start
+    browser.close()
+    return {"opened": True, "seconds": seconds}
+
+
+def field(pw: Any, server: Any, tmp: Path) -> None:
+    g = over_3g(pw, server, tmp)
+    print("one inspection with three camera photos over emulated 3G (1.6 Mbps down, 750 kbps up, 150 ms)")
+    print(f"  photos as compressed on the phone: {g['bytes'] / KB:.0f} KB")
+    print(
+        f"  synced in {g['seconds']:.1f} s   goal <= 30 s   {'OK' if g['seconds'] <= 30 else 'OVER'};"
+        f" {g['ratio']:.2f}x the {g['wire_seconds']:.1f} s its bytes need at 750 kbps"
+    )
+    d = day_offline(pw, server, tmp)
+    print(f"a day's work offline: {d['inspections']} inspections, {d['photos']} photos,")
+    print("  kept through a reload and a browser restart")
+    print(
+        f"  phone storage used (navigator.storage.estimate): {d['usage'] / KB / KB:.1f} MB"
+        f" = {d['usage'] / d['photo_bytes']:.2f}x the {d['photo_bytes'] / KB / KB:.1f} MB of photos"
+    )
+    print(
+        f"  right after the sync: {d['photos_after']} photos left on the phone,"
+        f" estimate {d['usage_after'] / KB / KB:.1f} MB"
+    )
+    print(
+        f"  synced on the local network in {d['seconds']:.1f} s"
+        f" ({d['seconds'] / d['photos']:.2f} s per photo);"
+        f" in the order made: {'yes' if d['in_order'] else 'NO'}"
+    )
+    r = report_offline(pw, server)
+    print(f"report page opened with no network after a first visit: yes, in {r['seconds']:.2f} s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--skip-lighthouse", action="store_true")
+    ap.add_argument("--only-field", action="store_true", help="only the field-conditions figures")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
     with running_server() as server, sync_playwright() as pw, tempfile.TemporaryDirectory() as tmp:
+        if args.only_field:
+            field(pw, server, Path(tmp))
+            return 0
         load = cold_load(pw, server.url)
         total = load["page"] + load["worker"]
         print("cold first load of the app shell (decoded bytes, before compression)")
@@ -211,6 +362,7 @@ def main() -> int:
         print(f"  inspection body: {up['inspection_sent'] / KB:8.1f} KB")
         print(f"  each photo after compression: {', '.join(f'{n / KB:.0f} KB' for n in up['photo_sizes'])}")
         print(f"  ratio sent/raw: {up['ratio']:.3f}  goal <= 0.1  {'OK' if up['ratio'] <= 0.1 else 'OVER'}")
+        field(pw, server, Path(tmp))
     return 0
 
 

@@ -23,6 +23,7 @@ const SHELL = [
   '/js/data.js',
   '/js/db.js',
   '/js/drafts.js',
+  '/js/exif.js',
   '/js/form.js',
   '/js/format.js',
   '/js/image.js',

@@ -23,7 +23,7 @@ GENERAL_ITEM = "JX-MG-01"  # general, 7 days, no photo needed on fail
 GENERAL_ITEM_15 = "JX-MG-03"  # general, 15 days, no photo needed
 GENERAL_ZERO_DAY = "JX-EQ-05"  # general, 0 days (fix on the spot), photo required
 MAJOR_ZERO_DAY = "JX-LY-01"  # major, 0 days, photo required
-MAJOR_LONG = "JX-LY-05"  # major, 90 days (capped), photo required
+MAJOR_LONG = "JX-LY-06"  # major, 30 days (capped), photo required, any small venue
 
 BAIYUN_SHOP = "白云便利店"  # v-baiyun-g1
 BAIYUN_INN = "山泉民宿"  # v-baiyun-g2

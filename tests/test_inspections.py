@@ -75,7 +75,8 @@ async def test_each_fail_opens_one_finding_in_answer_order(env: Env) -> None:
         assert f["inspection_id"] == iid
         assert f["venue_id"] == venue_id(BAIYUN_SHOP)
         assert f["area_code"] == "v-baiyun-g1"
-        assert f["title"] == items[answer["item_code"]]["prompt"]
+        # A finding reads as the hazard found, in words the owner can act on, not as the question.
+        assert f["title"] == items[answer["item_code"]]["hazard"]
         assert f["description"] == answer["note"]
         assert f["photo_ids"] == answer["photo_ids"]
         assert f["status"] == "open"
@@ -112,7 +113,7 @@ async def test_inspection_reply_shape(env: Env) -> None:
         (GENERAL_ITEM_15, "general", 0, 15),
         (GENERAL_ZERO_DAY, "general", 0, 0),
         (MAJOR_ZERO_DAY, "major", 1, 0),
-        (MAJOR_LONG, "major", 1, None),  # 90 days in the checklist, capped for a major hazard
+        (MAJOR_LONG, "major", 1, None),  # 30 days in the checklist, capped for a major hazard
     ],
 )
 async def test_severity_and_deadline_come_from_the_item(
@@ -120,7 +121,7 @@ async def test_severity_and_deadline_come_from_the_item(
 ) -> None:
     if days is None:
         days = env.settings.major_deadline_days_cap
-        assert days < 90
+        assert days < 30
     photos = [await put_photo(env, A)]
     day_before = sh_today()
     reply = await put_inspection(env, inspection_body(BAIYUN_SHOP, [fail(item, photos)]), A)
@@ -291,7 +292,12 @@ async def test_a_new_checklist_version_never_changes_a_past_inspection(env: Env)
 
     new_version = before["version"] + 1
     items = [dict(i) for i in before["items"] if i["code"] != GENERAL_ITEM_15]
-    items[0] = {**items[0], "prompt": "（新版）" + items[0]["prompt"], "deadline_days": 1}
+    items[0] = {
+        **items[0],
+        "prompt": "（新版）" + items[0]["prompt"],
+        "hazard": "（新版）" + items[0]["hazard"],
+        "deadline_days": 1,
+    }
     async with await env.session() as s:
         s.add(
             ChecklistTemplate(
@@ -340,7 +346,7 @@ async def test_a_new_checklist_version_never_changes_a_past_inspection(env: Env)
             A,
         )
         f = await get_finding(env, str(reply["finding_ids"][0]))
-        assert f["title"] == items[0]["prompt"]
+        assert f["title"] == items[0]["hazard"]
         assert f["deadline"] == (sh_today() + timedelta(days=1)).isoformat()
     finally:
         async with await env.session() as s:
@@ -387,3 +393,90 @@ async def test_list_inspections_by_venue_with_a_cursor(env: Env) -> None:
 async def test_inspection_needs_an_inspector(env: Env) -> None:
     r = await env.client.put(f"{API}/inspections/{new_id()}", json=inspection_body(BAIYUN_SHOP))
     assert_problem(r, 401, "unauthorized")
+
+
+async def test_items_say_the_hazard_the_kinds_and_what_to_do_now(env: Env) -> None:
+    small = await prompts(env)
+    for item in small.values():
+        assert item["hazard"] and "CL-" not in item["hazard"] and "？" not in item["hazard"]
+        assert item["kinds"]
+    # A 便利店 has no child-care room and no sprinklers to demand; a kindergarten can have both.
+    assert "small_retail" not in small["JX-LY-05"]["kinds"]
+    assert "small_education" in small["JX-LY-05"]["kinds"]
+    assert "small_retail" not in small["JX-EQ-04"]["kinds"]
+    assert "small_retail" in small["JX-EV-01"]["kinds"]
+    assert small["JX-EB-01"]["immediate"] is True and small["JX-MG-01"]["immediate"] is False
+    house = await prompts(env, "self_built_house")
+    crack = house["ZJF-ST-02"]
+    assert crack["stop_use"] is True and crack["immediate"] is True and crack["major"] is True
+    assert house["ZJF-UC-03"]["kinds"] == ["self_built_house_commercial"]
+
+
+async def test_a_hazard_on_an_item_that_cannot_apply_to_the_venue_is_refused(env: Env) -> None:
+    items = await prompts(env)
+    assert "small_retail" not in items["JX-LY-05"]["kinds"]
+    p = await put_photo(env, A)
+    r = await env.client.put(
+        f"{API}/inspections/{new_id()}",
+        json=inspection_body(BAIYUN_SHOP, [fail("JX-LY-05", [p])]),
+        headers=env.auth(A),
+    )
+    assert_problem(r, 422, "item_not_for_venue")
+    # The phone sends such an item as 不适用 (a pass would be accepted as well): no finding.
+    answers = [{"item_code": "JX-LY-05", "result": "na"}, {"item_code": "JX-EQ-04", "result": "pass"}]
+    reply = await put_inspection(env, inspection_body(BAIYUN_SHOP, answers), A, new_id())
+    assert reply["finding_ids"] == []
+
+
+async def test_a_structural_danger_opens_a_major_finding_due_today(env: Env) -> None:
+    house = await prompts(env, "self_built_house")
+    p = await put_photo(env, A)
+    body = inspection_body("王家自建房", [fail("ZJF-ST-02", [p])], checklist_code="self_built_house")
+    reply = await put_inspection(env, body, A, new_id())
+    f = await get_finding(env, str(reply["finding_ids"][0]))
+    assert f["severity"] == "major"
+    assert f["title"] == house["ZJF-ST-02"]["hazard"]
+    assert f["deadline"] == sh_today().isoformat()
+
+
+async def test_loading_the_reference_again_makes_a_new_version_and_keeps_the_old(env: Env) -> None:
+    """`safegrid migrate` after the reference gained hazards and kinds: the templates as an older release
+    stored them get a new version beside them, and nothing changes when it runs again."""
+    from api.services import checklists as checklist_service
+
+    old_keys = {"hazard", "kinds", "immediate", "stop_use"}
+    async with await env.session() as s:
+        latest = await checklist_service.get_latest(s, "fire_exits")
+        assert latest is not None
+        old_items = [{k: v for k, v in i.items() if k not in old_keys} for i in latest.items]
+        s.add(
+            ChecklistTemplate(
+                code="fire_exits",
+                version=latest.version + 1,
+                title=latest.title,
+                venue_kinds=latest.venue_kinds,
+                items=old_items,
+                source=latest.source,
+            )
+        )
+        await s.commit()
+        old_version = latest.version + 1
+    try:
+        async with await env.session() as s:
+            added = await checklist_service.seed_builtin(s)
+            await s.commit()
+        assert added == [("fire_exits", old_version + 1)]
+        async with await env.session() as s:
+            assert await checklist_service.seed_builtin(s) == []
+        old = await prompts(env, "fire_exits", old_version)
+        assert all(i["hazard"] is None and i["kinds"] is None for i in old.values())
+        new = await prompts(env, "fire_exits", old_version + 1)
+        assert all(i["hazard"] for i in new.values())
+    finally:
+        async with await env.session() as s:
+            await s.execute(
+                delete(ChecklistTemplate).where(
+                    ChecklistTemplate.code == "fire_exits", ChecklistTemplate.version >= old_version
+                )
+            )
+            await s.commit()

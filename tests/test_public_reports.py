@@ -91,7 +91,19 @@ async def test_categories_are_public(env: Env) -> None:
     r = await env.client.get(f"{API}/public/report-categories")
     assert r.status_code == 200
     assert r.json() == reference.report_categories()
-    assert {c["code"] for c in r.json()} >= {"RPT-01", "RPT-10"}
+    codes = [c["code"] for c in r.json()]
+    # The everyday hazards in plain words first, the legal categories after them.
+    assert codes[:7] == ["fire_hazard", "ebike", "gas", "blocked_exit", "hot_work", "unsafe_house", "other"]
+    assert "RPT-01" in codes[7:] and "RPT-10" not in codes
+    # Nobody is asked to judge whether a hazard is 重大事故隐患.
+    assert not any("重大事故隐患" in c["name"] and "认定" not in c["name"] for c in r.json())
+
+
+async def test_a_category_no_longer_offered_is_still_accepted(env: Env, pub: httpx.AsyncClient) -> None:
+    # Drafts made before the list changed, and reports filed under it, keep their code and its name.
+    assert "RPT-10" in reference.report_category_names()
+    r = await submit(pub, category="RPT-12")
+    assert r.status_code == 201, r.text
 
 
 async def test_submit_then_lookup_shows_status_only(env: Env, pub: httpx.AsyncClient) -> None:
@@ -427,6 +439,21 @@ async def test_public_page_headers(pub: httpx.AsyncClient) -> None:
         csp = r.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "script-src 'self'" in csp and "style-src 'self'" in csp
     assert (await pub.get("/report")).headers["content-type"].startswith("text/html")
+
+
+async def test_the_report_page_has_its_own_service_worker_for_its_own_scope(pub: httpx.AsyncClient) -> None:
+    r = await pub.get("/report/sw.js")
+    assert r.status_code == 200
+    assert_public_headers(r)
+    assert r.headers["content-type"].startswith("text/javascript")
+    # Allowed to control /report (above its folder), and nothing wider.
+    assert r.headers["service-worker-allowed"] == "/report"
+    # The page may register a worker of its own origin only.
+    page = await pub.get("/report")
+    assert "worker-src 'self'" in page.headers["content-security-policy"]
+    assert "service-worker-allowed" not in page.headers
+    # The worker keeps no report, receipt or status lookup.
+    assert "/public/reports" not in r.text
 
 
 class _PageScan(HTMLParser):

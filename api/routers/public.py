@@ -116,6 +116,18 @@ async def report_status(
 pages = APIRouter(include_in_schema=False)
 
 
+@pages.get("/report/sw.js")
+async def report_service_worker(settings: SettingsDep) -> FileResponse:
+    """The report page's own service worker. It lives beside the page's files but controls `/report`
+    itself, which lies above its folder: the header allows that scope, and no wider."""
+    script = settings.pwa_dir / "report" / "sw.js"
+    if not script.is_file():
+        raise NotFound("The report page is not installed.")
+    return FileResponse(
+        script, media_type="text/javascript; charset=utf-8", headers={"Service-Worker-Allowed": "/report"}
+    )
+
+
 @pages.get("/report")
 @pages.get("/report/status")
 async def report_page(settings: SettingsDep) -> FileResponse:
@@ -153,7 +165,7 @@ class ReportRateLimitMiddleware:
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'none'; object-src 'none'; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"

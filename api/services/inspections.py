@@ -68,6 +68,15 @@ async def put_inspection(
         if code in seen:
             raise Unprocessable(f"Item {code!r} is answered twice.", code="duplicate_answer")
         seen.add(code)
+        # An item that cannot apply to this kind of venue (a 便利店 has no child-care room) is not shown on
+        # the phone and is sent as 不适用; a pass is harmless, but a hazard found there is refused.
+        kinds = items[code].get("kinds")
+        if answer.result == "fail" and kinds is not None and venue.kind not in kinds:
+            raise Unprocessable(
+                f"Item {code!r} does not apply to a venue of kind {venue.kind!r}.",
+                code="item_not_for_venue",
+                item_code=code,
+            )
         if answer.result == "fail" and items[code]["photo_required"] and not answer.photo_ids:
             raise Unprocessable(
                 f"Item {code!r} failed and needs at least one photo.", code="photo_required", item_code=code
@@ -109,7 +118,7 @@ async def put_inspection(
             finding_id=fid,
             area_code=venue.area_code,
             source="inspection",
-            title=item["prompt"],
+            title=item.get("hazard") or item["prompt"],
             description=description,
             severity="major" if item["major"] else "general",
             deadline=findings.deadline_for(

@@ -53,7 +53,28 @@ def venue_kind_codes() -> set[str]:
 
 
 def report_categories() -> list[dict[str, str]]:
-    return [{"code": c["code"], "name": c["zh"]} for c in load()["report_categories"]]
+    """The categories offered to the public, everyday ones first (the file's order)."""
+    offered = [c for c in load()["report_categories"] if c.get("listed", True)]
+    return [{"code": c["code"], "name": c["zh"]} for c in offered]
+
+
+def report_category_names() -> dict[str, str]:
+    """Every category a report may carry, offered or not: reports filed (or drafted on a phone) under a
+    category no longer offered keep it."""
+    return {c["code"]: c["zh"] for c in load()["report_categories"]}
+
+
+def _item_kinds(item: dict[str, Any], template_kinds: list[str]) -> list[str]:
+    """The venue kinds (API codes) an item can apply to: its own `applies_to_kinds` (JXnn or API codes)
+    where narrower than its checklist, else every kind of the checklist."""
+    listed = item.get("applies_to_kinds")
+    if not listed:
+        return list(template_kinds)
+    kinds = [SMALL_VENUE_KINDS.get(k, k) for k in listed]
+    unknown = set(kinds) - set(template_kinds)
+    if unknown:
+        raise ValueError(f"{item['code']}: applies_to_kinds outside its checklist: {sorted(unknown)}")
+    return [k for k in template_kinds if k in kinds]
 
 
 def _gb_flag(value: object) -> str:
@@ -80,12 +101,18 @@ def checklist_templates() -> list[dict[str, Any]]:
         items = []
         for item in cl["items"]:
             flag = _gb_flag(item.get("gb35181_major"))
+            # A structural danger (stop use, evacuate) is severe whatever GB 35181 says of fire.
+            stop_use = bool(item.get("stop_use", False))
             items.append(
                 {
                     "code": item["code"],
                     "prompt": item["prompt_zh"],
+                    "hazard": item["hazard_zh"],
+                    "kinds": _item_kinds(item, kinds),
+                    "immediate": item.get("action") == "immediate",
+                    "stop_use": stop_use,
                     "category": item["category"],
-                    "major": flag == "true",
+                    "major": flag == "true" or stop_use,
                     "deadline_days": int(item.get("default_deadline_days", 7)),
                     "photo_required": bool(item.get("photo_on_fail", False)),
                     "gb35181": flag,

@@ -145,7 +145,7 @@ class Submission:
 
 def validate(settings: Settings, sub: Submission, photo_count: int) -> None:
     """The size and shape rules of a submission, checked before any photo is read."""
-    if sub.category not in {c["code"] for c in reference.report_categories()}:
+    if sub.category not in reference.report_category_names():
         raise Unprocessable(
             f"Unknown category {sub.category!r}; see GET /public/report-categories.", code="unknown_category"
         )
@@ -422,7 +422,7 @@ async def events_of(session: AsyncSession, report_id: uuid.UUID) -> list[tuple[R
 
 
 def category_name(code: str) -> str | None:
-    return next((c["name"] for c in reference.report_categories() if c["code"] == code), None)
+    return reference.report_category_names().get(code)
 
 
 async def report_detail(session: AsyncSession, user: Principal, report: Report) -> dict[str, Any]:

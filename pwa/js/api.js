@@ -95,12 +95,14 @@ export async function listAll(path, params = {}, { maxPages = 50 } = {}) {
 }
 
 /**
- * PUT a photo as multipart `file`. Uses XMLHttpRequest in a page (upload progress), fetch in a worker.
- * Resolves to {status, ok, data, problem}.
+ * PUT a photo as multipart `file`, with its evidence as form fields (`captured_at`, `lat`, `lng`,
+ * `accuracy_m`: strings, only those known). Uses XMLHttpRequest in a page (upload progress), fetch in a
+ * worker. Resolves to {status, ok, data, problem}.
  */
-export async function putPhoto(id, blob, onProgress) {
+export async function putPhoto(id, blob, onProgress, fields = {}) {
   const path = `${BASE}/photos/${encodeURIComponent(id)}`;
   const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
   fd.append('file', blob, `${id}.jpg`);
   const t = await token();
   if (typeof XMLHttpRequest === 'undefined') {

@@ -230,7 +230,7 @@ async function render() {
     await view(app, node, ...params);
   } catch (e) {
     console.error(e);
-    node.append(h('p', { class: 'empty error' }, `出错了：${e.message || e}`));
+    node.append(h('p', { class: 'empty error' }, '页面出错了，请返回后重试。')); // the details are in the console
   }
   if (seq !== renderSeq) return; // a newer navigation won while this view was loading
   clear(main).append(node);

@@ -135,6 +135,6 @@ export async function serverThumb(id) {
   const hit = await db.get('thumbs', key);
   if (hit) return hit.blob;
   const blob = await photoBlob(id, true);
-  if (blob) await db.put('thumbs', { id: key, blob });
+  if (blob) await db.put('thumbs', { id: key, blob, at: Date.now() }); // the oldest are pruned (outbox.prunePlan)
   return blob;
 }

@@ -2,7 +2,23 @@
 // source of truth for the screen; every change is written to IndexedDB at once, in order.
 
 import * as db from './db.js';
+import { evidenceFor, readExifOf } from './exif.js';
 import { compress } from './image.js';
+
+/** The phone's position now, or null (no permission, no fix within the time). */
+export function devicePosition(timeoutMs = 20000) {
+  return new Promise((resolve) => {
+    if (typeof navigator === 'undefined' || !navigator.geolocation) {
+      resolve(null);
+      return;
+    }
+    navigator.geolocation.getCurrentPosition(
+      (p) => resolve({ lat: p.coords.latitude, lng: p.coords.longitude, accuracy_m: Math.round(p.coords.accuracy * 10) / 10 }),
+      () => resolve(null),
+      { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 30000 },
+    );
+  });
+}
 
 const FIX = ['lat', 'lng', 'accuracy_m'];
 
@@ -62,8 +78,17 @@ export class DraftSession {
     return work;
   }
 
+  /** The canvas re-encode drops the camera's metadata, so when and where the photo was taken is read
+   * from the original first (EXIF), with the phone's position at capture time beside it; both are kept
+   * with the photo and sent with it as evidence. A position that comes after the photo is stored is
+   * added to it then. */
   async storePhoto(file, attach) {
-    const { blob, width, height } = await compress(file);
+    const takenAt = Date.now();
+    let device;
+    const position = devicePosition().then((p) => (device = p));
+    const [exif, { blob, width, height }] = await Promise.all([readExifOf(file), compress(file)]);
+    const lastModified = file.lastModified || null;
+    const evidence = evidenceFor({ exif, device, lastModified, now: takenAt });
     const rec = {
       id: crypto.randomUUID(),
       blob,
@@ -73,6 +98,7 @@ export class DraftSession {
       type: 'image/jpeg',
       draft_id: this.draft.id,
       created_at: new Date().toISOString(),
+      evidence,
     };
     this.draft = { ...attach(this.draft, rec.id), updated_at: new Date().toISOString() };
     const snapshot = this.draft;
@@ -82,6 +108,13 @@ export class DraftSession {
         this.putDraft(s, snapshot);
       }),
     );
+    if (device === undefined && evidence.lat === null) {
+      position.then((p) => {
+        const late = p && evidenceFor({ exif, device: p, lastModified, now: takenAt });
+        if (!late || late.lat === null) return;
+        db.update('photos', rec.id, (cur) => (cur && cur.evidence && cur.evidence.lat == null ? { ...cur, evidence: late } : undefined)).catch(() => {});
+      });
+    }
     return rec;
   }
 

@@ -42,6 +42,28 @@ export function templatesForKind(checklists, kind) {
   return list.sort((a, b) => (a.code === 'fire_exits') - (b.code === 'fire_exits'));
 }
 
+/** Can an item apply to a venue of this kind? Items list their kinds (reference data); an item of an
+ * older template lists none and applies everywhere, and so does every item when the kind is unknown. */
+export function appliesTo(item, kind) {
+  return !kind || !Array.isArray(item.kinds) || item.kinds.includes(kind);
+}
+
+/** The template as shown for a venue kind: only the items that can apply to it (the rest are sent as
+ * 不适用 by buildInspectionBody). The same object when nothing is left out. */
+export function forKind(template, kind) {
+  if (!template) return template;
+  const items = template.items.filter((i) => appliesTo(i, kind));
+  return items.length === template.items.length ? template : { ...template, items };
+}
+
+/** What the inspector must do when an item fails: 停止使用 (structural danger), 立即整改 (same day), or
+ * fix within its deadline. {kind: 'stop'|'now'|'days', label, detail} */
+export function failAction(item) {
+  if (item.stop_use) return { kind: 'stop', label: '停止使用、人员撤离', detail: '停止使用、人员撤离：立即停止使用该房屋，撤离房内及周边人员，设置警戒，并马上报告镇应急办。' };
+  if (item.immediate) return { kind: 'now', label: '立即整改', detail: '立即整改：请业主当场整改，离开前复查。' };
+  return { kind: 'days', label: `${item.deadline_days} 天内整改`, detail: '' };
+}
+
 /** Items grouped by category, keeping the template's order of first appearance. */
 export function groupByCategory(items) {
   const groups = new Map();
@@ -60,6 +82,7 @@ export function newDraft({ id, venue, template, now, position = null }) {
     id,
     venue_id: venue.id,
     venue_name: venue.name,
+    venue_kind: venue.kind || null,
     checklist_code: template.code,
     checklist_version: template.version,
     checklist_title: template.title,
@@ -163,8 +186,9 @@ function blankToNull(s) {
   return t === '' ? null : t;
 }
 
-/** The PUT /inspections/{id} body, answers in template order. Built once at submit and stored, so a retry
- * sends exactly the same bytes' meaning (the server treats another body under the same id as a conflict). */
+/** The PUT /inspections/{id} body, answers in template order; the items that cannot apply to the venue's
+ * kind (not shown) are 不适用. Built once at submit and stored, so a retry sends exactly the same bytes'
+ * meaning (the server treats another body under the same id as a conflict). */
 export function buildInspectionBody(template, draft, submittedAt) {
   return {
     venue_id: draft.venue_id,
@@ -177,6 +201,7 @@ export function buildInspectionBody(template, draft, submittedAt) {
     accuracy_m: draft.accuracy_m ?? null,
     note: blankToNull(draft.note),
     answers: template.items.map((item) => {
+      if (!appliesTo(item, draft.venue_kind)) return { item_code: item.code, result: 'na', note: null, photo_ids: [] };
       const a = answerOf(draft, item.code);
       return { item_code: item.code, result: a.result, note: blankToNull(a.note), photo_ids: [...a.photo_ids] };
     }),

@@ -136,22 +136,53 @@ const CODE_TEXT = {
   payload_too_large: '内容太大',
   validation_error: '内容不符合要求',
   rate_limited: '操作太频繁，请稍后再试',
+  item_not_for_venue: '有检查项不适用于此类场所，却记为不合格',
+  invalid_credentials: '用户名或密码错误',
+  unauthorized: '登录已过期，请重新登录',
+  forbidden: '没有权限',
+  not_found: '服务器上找不到该对象',
+  finding_not_found: '隐患不存在，或不在您的辖区',
+  inspection_not_found: '检查记录不存在，或不在您的辖区',
+  checklist_not_found: '检查表不存在',
 };
 
-/** A short Chinese reason for an item that needs attention: the server's `code` in Chinese, else its
- * problem+json detail, else the HTTP status in words. */
+/** "3 分钟" / "40 秒": how long to wait, from a Retry-After in seconds. */
+export function waitText(seconds) {
+  const s = Math.max(1, Math.ceil(Number(seconds) || 0));
+  if (s < 60) return `${s} 秒`;
+  const m = Math.ceil(s / 60);
+  return m < 60 ? `${m} 分钟` : `${Math.ceil(m / 60)} 小时`;
+}
+
+const STATUS_TEXT_ZH = {
+  0: '网络不通',
+  400: '请求有误',
+  401: '登录已过期，请重新登录',
+  403: '没有权限',
+  404: '服务器上找不到该对象',
+  409: '与服务器上的记录冲突',
+  413: '文件太大',
+  415: '不是图片文件',
+  422: '内容不符合要求',
+  429: '操作太频繁，请稍后再试',
+};
+
+/** A short Chinese reason for a refusal: the server's `code` in Chinese, else the HTTP status in words
+ * (its problem+json `detail` is English, for scripts and logs, and never shown); an unknown code is named
+ * for support. A 429 says how long to wait when the server says so. `text` is a reason the phone itself
+ * wrote. */
 export function reasonText(status, problem) {
-  if (problem && CODE_TEXT[problem.code]) return CODE_TEXT[problem.code];
-  if (problem && problem.detail) return String(problem.detail);
-  if (problem && problem.title) return String(problem.title);
-  if (status === 0) return '网络不通';
-  if (status === 403) return '没有权限';
-  if (status === 404) return '服务器上找不到该对象';
-  if (status === 409) return '与服务器上的记录冲突';
-  if (status === 413) return '文件太大';
-  if (status === 415) return '不是图片文件';
-  if (status === 422) return '内容不符合要求';
-  return `服务器返回 ${status}`;
+  if (problem && problem.text) return String(problem.text); // written on the phone, in Chinese
+  const code = problem && problem.code;
+  if (status === 429 || code === 'rate_limited') {
+    const wait = problem && problem.retry_after;
+    return wait ? `操作太频繁，请 ${waitText(wait)}后再试` : CODE_TEXT.rate_limited;
+  }
+  if (code && CODE_TEXT[code]) return CODE_TEXT[code];
+  // A code this version does not know yet: its detail if the server wrote it in Chinese, never English.
+  if (problem && typeof problem.detail === 'string' && /[\u4e00-\u9fff]/.test(problem.detail)) return problem.detail;
+  const base = STATUS_TEXT_ZH[status] || (status >= 500 ? '服务器出错，稍后自动重试' : `服务器返回 ${status}`);
+  return code ? `${base}（错误代码 ${code}）` : base;
 }
 
 const OPEN_STATES = new Set([STATES.PENDING, STATES.UPLOADING, STATES.RETRY, STATES.ATTENTION, STATES.AUTH]);
@@ -269,4 +300,36 @@ export function progressFraction(item, sizes, inFlight = null) {
 export function photosToSend(item) {
   const doneSet = new Set(item.photos_done || []);
   return (item.photo_ids || []).filter((id) => !doneSet.has(id));
+}
+
+/** How many server thumbnails the phone keeps for offline viewing (the newest ones). */
+export const THUMB_CAP = 200;
+
+/**
+ * What the phone can delete so that its storage stays flat however long it is used: synced outbox items
+ * past their display time (prunable), drafts the server has confirmed (their outbox item is done or gone),
+ * the oldest server thumbnails beyond THUMB_CAP, kept copies of findings no longer on the phone's lists,
+ * and checklist versions pinned for drafts that are gone. Photos are deleted as soon as they are on the
+ * server (sync.js). Returns {outbox, drafts, thumbs, meta}: keys to delete.
+ */
+export function prunePlan({ outbox = [], drafts = [], thumbs = [], metaKeys = [], findingIds = [], now, keepMs, keepCount, thumbCap = THUMB_CAP }) {
+  const gone = new Set(prunable(outbox, now, keepMs, keepCount));
+  const live = new Map(outbox.filter((i) => !gone.has(i.id)).map((i) => [i.id, i]));
+  const confirmed = (d) => {
+    if (d.status === 'synced') return true;
+    if (d.status !== 'queued') return false;
+    const item = d.outbox_id ? live.get(d.outbox_id) : null;
+    return !item || item.state === STATES.DONE;
+  };
+  const dropDrafts = drafts.filter(confirmed).map((d) => d.id);
+  const keptDrafts = drafts.filter((d) => !confirmed(d));
+  const pins = new Set(keptDrafts.filter((d) => d.checklist_code).map((d) => `checklist:${d.checklist_code}@${d.checklist_version}`));
+  const listed = new Set(findingIds.map(String));
+  const meta = metaKeys.filter((k) => {
+    if (k.startsWith('finding:')) return !listed.has(k.slice('finding:'.length));
+    if (k.startsWith('checklist:')) return !pins.has(k);
+    return false;
+  });
+  const byAge = [...thumbs].sort((a, b) => (b.at || 0) - (a.at || 0));
+  return { outbox: [...gone], drafts: dropDrafts, thumbs: byAge.slice(thumbCap).map((t) => t.id), meta };
 }

@@ -6,6 +6,7 @@
 
 import { call, putPhoto } from './api.js';
 import * as db from './db.js';
+import { evidenceFields } from './exif.js';
 import * as ob from './outbox.js';
 
 const LOCK = 'safegrid-outbox';
@@ -83,12 +84,30 @@ async function mapAll(fn) {
   });
 }
 
-/** On app start: items left 'uploading' by a crash are pending again; old synced items are dropped. */
+/** On app start: items left 'uploading' by a crash are pending again; what the server holds and the
+ * phone no longer needs is deleted (ob.prunePlan), so the phone's storage stays flat. */
 export async function recover() {
   await mapAll(ob.recover);
-  const all = await db.getAll('outbox');
-  const old = ob.prunable(all, Date.now());
-  if (old.length) await db.run('outbox', 'readwrite', (s) => old.forEach((id) => s.outbox.delete(id)));
+  await prune();
+}
+
+export async function prune(now = Date.now()) {
+  const [outbox, drafts, thumbs, metaKeys, findings] = await Promise.all([
+    db.getAll('outbox'),
+    db.getAll('drafts'),
+    db.getAll('thumbs'),
+    db.run('meta', 'readonly', (s) => s.meta.getAllKeys()),
+    db.getAll('findings'),
+  ]);
+  const plan = ob.prunePlan({ outbox, drafts, thumbs: thumbs.map((t) => ({ id: t.id, at: t.at })), metaKeys, findingIds: findings.map((f) => f.id), now });
+  if (!plan.outbox.length && !plan.drafts.length && !plan.thumbs.length && !plan.meta.length) return plan;
+  await db.run(['outbox', 'drafts', 'thumbs', 'meta'], 'readwrite', (s) => {
+    plan.outbox.forEach((id) => s.outbox.delete(id));
+    plan.drafts.forEach((id) => s.drafts.delete(id));
+    plan.thumbs.forEach((id) => s.thumbs.delete(id));
+    plan.meta.forEach((k) => s.meta.delete(k));
+  });
+  return plan;
 }
 
 /** Retry now whatever waits on a timer or on the sign-in ("sync now", back online, app start). */
@@ -144,7 +163,10 @@ async function drainLoop() {
     if (outcome === 'done') sent += 1;
     if (outcome === 'stop') break;
   }
-  if (sent) emit({ type: 'synced', count: sent });
+  if (sent) {
+    await prune().catch((e) => console.warn('pruning failed', e));
+    emit({ type: 'synced', count: sent });
+  }
   emit({ type: 'changed' });
   return ob.summarize(await db.getAll('outbox'));
 }
@@ -169,12 +191,8 @@ function afterDone(item) {
     // The server holds the photos now: free the phone's storage.
     for (const pid of item.photo_ids || []) s.photos.delete(pid);
     const ref = item.ref || {};
-    if (item.kind === 'inspection' && ref.draft_id) {
-      const req = s.drafts.get(ref.draft_id);
-      req.onsuccess = () => {
-        if (req.result) s.drafts.put({ ...req.result, status: 'synced', synced_at: new Date().toISOString() });
-      };
-    }
+    // The server has confirmed the inspection: its draft (answers, note) is no longer needed here.
+    if (item.kind === 'inspection' && ref.draft_id) s.drafts.delete(ref.draft_id);
     if (item.kind === 'venue' && ref.venue_id) {
       const req = s.venues.get(ref.venue_id);
       req.onsuccess = () => {
@@ -204,15 +222,20 @@ async function sendItem(item) {
   for (const pid of ob.photosToSend(cur)) {
     const row = photoRows.find((r) => r && r.id === pid);
     if (!row || !row.blob) {
-      await saveOutcome(cur, 'attention', { status: 0, problem: { detail: '手机上找不到这张照片，请退回修改后重新提交' } });
+      await saveOutcome(cur, 'attention', { status: 0, problem: { text: '手机上找不到这张照片，请退回修改后重新提交' } });
       return 'continue';
     }
-    const r = await putPhoto(pid, row.blob, (loaded) => {
-      emit({ type: 'progress', id: cur.id, fraction: ob.progressFraction(cur, sizes, { id: pid, loaded }) });
-    });
+    const r = await putPhoto(
+      pid,
+      row.blob,
+      (loaded) => {
+        emit({ type: 'progress', id: cur.id, fraction: ob.progressFraction(cur, sizes, { id: pid, loaded }) });
+      },
+      evidenceFields(row.evidence),
+    );
     const outcome = ob.classifyPhoto(r.status);
     if (outcome !== 'done') {
-      const problem = r.status === 409 ? { ...r.problem, detail: `照片编号冲突：${(r.problem && r.problem.detail) || ''}` } : r.problem;
+      const problem = r.status === 409 ? { ...r.problem, text: '照片编号冲突：该编号已用于另一张照片' } : r.problem;
       await saveOutcome(cur, outcome, { status: r.status, problem });
       return outcome === 'attention' ? 'continue' : 'stop';
     }
@@ -243,7 +266,7 @@ async function confirmTransition(item, r) {
   const f = await call(`/findings/${encodeURIComponent(findingId)}`);
   const outcome = ob.confirmOutcome(item, f.status, f.data, me && me.id);
   if (outcome === 'done') return { outcome, info: { status: f.status, problem: null, result: f.data } };
-  if (f.ok) return { outcome, info: { status: r.status, problem: { ...r.problem, detail: ob.takenText(item, f.data) } } };
+  if (f.ok) return { outcome, info: { status: r.status, problem: { ...r.problem, text: ob.takenText(item, f.data) } } };
   return { outcome, info: { status: f.status, problem: f.problem } };
 }
 

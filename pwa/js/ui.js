@@ -116,8 +116,10 @@ export function photoButtons(onFiles, { label = '拍照', testid = '' } = {}) {
   );
 }
 
-/** A row of previews with a delete button each. photos: [{id, blob}] */
+/** A row of previews with a delete button each; a tap opens the photo large. photos: [{id, blob}] */
 export function photoStrip(photos, onDelete) {
+  const urlsOf = photos.map((p) => blobUrl(p.blob));
+  const open = (i) => lightbox(urlsOf.map((src, k) => ({ label: `照片 ${k + 1}`, src })), i);
   return h(
     'ul',
     { class: 'photo-strip', 'aria-label': '照片' },
@@ -125,7 +127,11 @@ export function photoStrip(photos, onDelete) {
       h(
         'li',
         {},
-        h('img', { src: blobUrl(p.blob), alt: `照片 ${i + 1}`, width: '72', height: '72', loading: 'lazy' }),
+        h(
+          'button',
+          { type: 'button', class: 'photo-open', 'aria-label': `查看照片 ${i + 1}`, onclick: () => open(i) },
+          h('img', { src: urlsOf[i], alt: `照片 ${i + 1}`, width: '72', height: '72', loading: 'lazy' }),
+        ),
         onDelete
           ? h('button', { type: 'button', class: 'photo-del', 'aria-label': `删除照片 ${i + 1}`, onclick: () => onDelete(p.id) }, '×')
           : null,
@@ -140,4 +146,106 @@ export function field(label, input, error) {
 
 export function emptyState(text) {
   return h('p', { class: 'empty' }, text);
+}
+
+/**
+ * A photo viewer over the whole screen: pinch (or the mouse wheel) to zoom, drag to move a zoomed photo,
+ * double-tap to zoom in or out, arrows for the next one. items: [{label, src}] where src is a URL or a
+ * function resolving to one (a full-size photo fetched only when shown).
+ */
+export function lightbox(items, start = 0) {
+  let index = start;
+  let scale = 1;
+  let tx = 0;
+  let ty = 0;
+  const made = [];
+  const pointers = new Map();
+  let pinch = null;
+  const img = h('img', { class: 'lb-img', alt: '', draggable: 'false', 'data-testid': 'lightbox-img' });
+  const stage = h('div', { class: 'lb-stage' }, img);
+  const caption = h('span', { class: 'lb-caption', 'aria-live': 'polite' });
+  const apply = () => {
+    img.style.transform = `translate(${tx}px, ${ty}px) scale(${scale})`;
+    img.dataset.scale = String(Math.round(scale * 100) / 100);
+  };
+  const zoomTo = (s) => {
+    scale = Math.min(5, Math.max(1, s));
+    if (scale === 1) tx = ty = 0;
+    apply();
+  };
+  const show = async (i) => {
+    index = (i + items.length) % items.length;
+    scale = 1;
+    tx = ty = 0;
+    apply();
+    const it = items[index];
+    caption.textContent = `${it.label || '照片'}（${index + 1}/${items.length}）`;
+    img.alt = it.label || '照片';
+    img.removeAttribute('src');
+    const src = typeof it.src === 'function' ? await it.src() : it.src;
+    if (index !== items.indexOf(it)) return;
+    if (src) {
+      if (typeof it.src === 'function') made.push(src);
+      img.src = src;
+    } else caption.textContent = `${it.label || '照片'}：离线，联网后可查看大图`;
+  };
+  const dlg = h(
+    'dialog',
+    { class: 'lightbox', 'aria-label': '查看照片', 'data-testid': 'lightbox' },
+    stage,
+    h(
+      'div',
+      { class: 'lb-bar' },
+      items.length > 1 ? h('button', { type: 'button', class: 'btn small', onclick: () => show(index - 1) }, '‹ 上一张') : null,
+      caption,
+      items.length > 1 ? h('button', { type: 'button', class: 'btn small', onclick: () => show(index + 1) }, '下一张 ›') : null,
+      h('button', { type: 'button', class: 'btn small primary', 'data-testid': 'lightbox-close', onclick: () => close() }, '关闭'),
+    ),
+  );
+  const close = () => {
+    dlg.close();
+    dlg.remove();
+    for (const u of made) URL.revokeObjectURL(u);
+  };
+  dlg.addEventListener('cancel', (e) => {
+    e.preventDefault();
+    close();
+  });
+  stage.addEventListener('pointerdown', (e) => {
+    stage.setPointerCapture(e.pointerId);
+    pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+    if (pointers.size === 2) {
+      const [a, b] = [...pointers.values()];
+      pinch = { d: Math.hypot(a.x - b.x, a.y - b.y) || 1, scale };
+    }
+  });
+  stage.addEventListener('pointermove', (e) => {
+    const prev = pointers.get(e.pointerId);
+    if (!prev) return;
+    const cur = { x: e.clientX, y: e.clientY };
+    pointers.set(e.pointerId, cur);
+    if (pointers.size === 2 && pinch) {
+      const [a, b] = [...pointers.values()];
+      zoomTo((pinch.scale * Math.hypot(a.x - b.x, a.y - b.y)) / pinch.d);
+    } else if (pointers.size === 1 && scale > 1) {
+      tx += cur.x - prev.x;
+      ty += cur.y - prev.y;
+      apply();
+    }
+  });
+  const up = (e) => {
+    pointers.delete(e.pointerId);
+    if (pointers.size < 2) pinch = null;
+  };
+  stage.addEventListener('pointerup', up);
+  stage.addEventListener('pointercancel', up);
+  stage.addEventListener('dblclick', () => zoomTo(scale > 1 ? 1 : 2.5));
+  stage.addEventListener('wheel', (e) => {
+    e.preventDefault();
+    zoomTo(scale * (e.deltaY < 0 ? 1.2 : 1 / 1.2));
+  }, { passive: false });
+  document.body.append(dlg);
+  dlg.showModal();
+  show(index);
+  return dlg;
 }

@@ -42,7 +42,16 @@
     draft_conflict: '这份举报已经提交过了。',
     invalid_draft_id: '页面出错，请刷新后重试。',
     validation_error: '填写的内容有误，请检查后重试。',
+    invalid_characters: '填写的内容里有无法识别的字符，请删掉后重试。',
+    rate_limited: '提交太频繁，请稍后再试。',
   };
+
+  function waitText(seconds) {
+    var s = Math.max(1, Math.ceil(seconds));
+    if (s < 60) return s + ' 秒';
+    var m = Math.ceil(s / 60);
+    return m < 60 ? m + ' 分钟' : Math.ceil(m / 60) + ' 小时';
+  }
 
   function $(id) {
     return document.getElementById(id);
@@ -243,6 +252,8 @@
       list.appendChild(li);
     });
     $('photos').disabled = photos.length >= MAX_PHOTOS;
+    $('photos-add').disabled = photos.length >= MAX_PHOTOS;
+    $('photos-add').textContent = photos.length >= MAX_PHOTOS ? '已达 5 张' : photos.length ? '再添加照片' : '添加照片';
   }
 
   function setPhotos(blobs) {
@@ -330,7 +341,36 @@
     $('description-count').textContent = String($('description').value.length);
   }
 
+  // An empty or wrong field says so under itself, and the first one gets the focus (a single message at
+  // the bottom of a long form is out of sight on a phone).
+  function fieldError(id, text) {
+    var el = $(id + '-error');
+    var input = $(id);
+    if (text) {
+      show(el, text);
+      input.setAttribute('aria-invalid', 'true');
+    } else {
+      hide(el);
+      input.removeAttribute('aria-invalid');
+    }
+  }
+
+  function checkFields() {
+    var problems = [];
+    if (!$('category').value) problems.push(['category', '请选择举报类别。']);
+    if (!$('description').value.trim()) problems.push(['description', '请写明发现了什么问题。']);
+    fieldError('category', null);
+    fieldError('description', null);
+    problems.forEach(function (p) {
+      fieldError(p[0], p[1]);
+    });
+    if (problems.length) $(problems[0][0]).focus();
+    return problems.length === 0;
+  }
+
   function resetForm() {
+    fieldError('category', null);
+    fieldError('description', null);
     $('report-form').reset();
     setPhotos([]);
     setPosition(null);
@@ -363,11 +403,23 @@
         first.value = '';
         first.textContent = '请选择';
         select.appendChild(first);
+        // The everyday hazards first; the categories of the national reward rules (RPT-xx) after them.
+        var groups = [
+          { label: '常见隐患', el: null, test: function (c) { return !/^RPT-/.test(c.code); } },
+          { label: '其他违法行为（安全生产举报奖励范围）', el: null, test: function (c) { return /^RPT-/.test(c.code); } },
+        ];
+        groups.forEach(function (g) {
+          g.el = document.createElement('optgroup');
+          g.el.label = g.label;
+        });
         cats.forEach(function (c) {
           var o = document.createElement('option');
           o.value = c.code;
           o.textContent = c.name;
-          select.appendChild(o);
+          (groups[0].test(c) ? groups[0] : groups[1]).el.appendChild(o);
+        });
+        groups.forEach(function (g) {
+          if (g.el.children.length) select.appendChild(g.el);
         });
         select.value = keep;
       })
@@ -380,10 +432,9 @@
   async function onSubmit(ev) {
     ev.preventDefault();
     formError('');
+    if (!checkFields()) return;
     var category = $('category').value;
     var description = $('description').value.trim();
-    if (!category) return formError(ERROR_TEXT.unknown_category);
-    if (!description) return formError(ERROR_TEXT.description_required);
     var draft = {
       draft_id: newId(),
       category: category,
@@ -439,7 +490,7 @@
             if (r.status === 200 || r.status === 201) return { kind: 'sent', receipt: body.receipt };
             if (r.status === 429) {
               var wait = parseInt(r.headers.get('Retry-After') || '60', 10);
-              return { kind: 'later', wait: Math.max(wait, 1) * 1000 };
+              return { kind: 'later', wait: Math.max(wait, 1) * 1000, limited: true };
             }
             if (r.status >= 500 || r.status === 408) return { kind: 'later', wait: RETRY_MS };
             return { kind: 'refused', code: body.code, status: r.status };
@@ -486,6 +537,7 @@
           break; // no network: the next `online` event, timer or page load sends it
         } else {
           d.retry_at = Date.now() + res.wait; // the server asked to wait (429) or failed (5xx)
+          d.limited = Boolean(res.limited);
           await store.put(d);
         }
       }
@@ -513,8 +565,17 @@
       return;
     }
     var text = '有 ' + drafts.length + ' 条举报保存在这部手机上，还没有发出。';
-    text += navigator.onLine === false ? '现在没有网络，' : '网络不稳定，';
-    text += '网络恢复后会自动发送，发送成功后会显示回执码。';
+    var limited = drafts.filter(function (d) {
+      return d.limited && d.retry_at && d.retry_at > Date.now();
+    });
+    if (navigator.onLine !== false && limited.length) {
+      var wait = Math.max.apply(null, limited.map(function (d) { return d.retry_at - Date.now(); }));
+      text += '这部手机所在的网络提交太频繁，服务器要求稍等：约 ' + waitText(wait / 1000) + '后自动发送，';
+      text += '发送成功后会显示回执码。';
+    } else {
+      text += navigator.onLine === false ? '现在没有网络，' : '网络不稳定，';
+      text += '网络恢复后会自动发送，发送成功后会显示回执码。';
+    }
     text += store.durable ? '也可以先关闭页面，下次打开本页时会继续发送。' : '请不要关闭此页面。';
     show(box, text);
     retryTimer = setTimeout(function () {
@@ -635,7 +696,7 @@
       } else if (r.status === 404) {
         show(err, '没有找到这个回执码。请核对后重试（注意 0 和 O、1 和 I 都按数字处理）。');
       } else if (r.status === 429) {
-        show(err, '查询太频繁，请 ' + (r.headers.get('Retry-After') || '60') + ' 秒后再试。');
+        show(err, '查询太频繁，请 ' + waitText(parseInt(r.headers.get('Retry-After') || '60', 10)) + '后再试。');
       } else {
         show(err, '查询失败（' + r.status + '），请稍后再试。');
       }
@@ -661,7 +722,16 @@
       show(formView);
       loadCategories();
       $('category-retry').addEventListener('click', loadCategories);
-      $('description').addEventListener('input', updateCount);
+      $('description').addEventListener('input', function () {
+        updateCount();
+        if ($('description').value.trim()) fieldError('description', null);
+      });
+      $('category').addEventListener('change', function () {
+        if ($('category').value) fieldError('category', null);
+      });
+      $('photos-add').addEventListener('click', function () {
+        $('photos').click();
+      });
       $('geo-use').addEventListener('click', useLocation);
       $('geo-clear').addEventListener('click', function () {
         setPosition(null);
@@ -686,6 +756,10 @@
       if (document.visibilityState === 'visible') flush();
     });
     flush();
+    // The page's own service worker (scope /report): the page opens with no network after a first visit.
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.register('/report/sw.js', { scope: '/report' }).catch(function () {});
+    }
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -63,8 +63,8 @@ class Watch:
 
 def fill_report(page: Any, description: str, photo: bytes | None = None) -> None:
     page.goto("/report")
-    expect(page.locator("#category option[value=RPT-10]")).to_be_attached()
-    page.select_option("#category", "RPT-10")
+    expect(page.locator("#category option[value=blocked_exit]")).to_be_attached()
+    page.select_option("#category", "blocked_exit")
     page.fill("#description", description)
     page.fill("#location_text", "白云村一组12号旁边的楼道")
     if photo is not None:

@@ -3,6 +3,9 @@ import { test } from 'node:test';
 
 import {
   LIMITS,
+  appliesTo,
+  failAction,
+  forKind,
   addPhoto,
   allPhotoIds,
   buildInspectionBody,
@@ -151,4 +154,35 @@ test('nothing the server would refuse reaches the outbox: lengths and photo coun
   const summaryNote = { ...d, note: long(LIMITS.note + 1) };
   assert.equal(validate(template, summaryNote).noteTooLong, true);
   assert.equal(validate(template, summaryNote).ok, false);
+});
+
+test('a venue kind sees only the items that can apply to it; the rest are sent as 不适用', () => {
+  const tpl = {
+    ...template,
+    items: [
+      { ...template.items[0], kinds: ['small_retail', 'small_restaurant'] },
+      { ...template.items[1], kinds: ['small_restaurant'] },
+      { ...template.items[2] }, // an older template: no kinds listed, applies everywhere
+    ],
+  };
+  assert.equal(appliesTo(tpl.items[1], 'small_retail'), false);
+  assert.equal(appliesTo(tpl.items[1], null), true);
+  assert.deepEqual(forKind(tpl, 'small_retail').items.map((i) => i.code), ['A1', 'A2']);
+  assert.equal(forKind(tpl, 'small_restaurant'), tpl);
+  const venue = { id: 'v1', name: '店', kind: 'small_retail' };
+  let d = newDraft({ id: 'd1', venue, template: tpl, now: 't0' });
+  assert.equal(d.venue_kind, 'small_retail');
+  const shown = forKind(tpl, d.venue_kind);
+  d = setResult(d, 'A1', 'pass');
+  d = setResult(d, 'A2', 'pass');
+  assert.equal(validate(shown, d).ok, true);
+  assert.equal(validate(tpl, d).ok, false); // B1 is unanswered, but it is not shown
+  const body = buildInspectionBody(tpl, d, 't1');
+  assert.deepEqual(body.answers.map((a) => [a.item_code, a.result]), [['A1', 'pass'], ['B1', 'na'], ['A2', 'pass']]);
+});
+
+test('a failed item says what to do now: stop use, fix at once, or within its days', () => {
+  assert.equal(failAction({ stop_use: true, immediate: true, deadline_days: 0 }).kind, 'stop');
+  assert.equal(failAction({ immediate: true, deadline_days: 0 }).label, '立即整改');
+  assert.equal(failAction({ deadline_days: 7 }).label, '7 天内整改');
 });

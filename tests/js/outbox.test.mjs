@@ -11,6 +11,7 @@ import {
   confirmOutcome,
   nextWakeAt,
   reasonText,
+  waitText,
   ownTransition,
   photosToSend,
   progressFraction,
@@ -185,9 +186,50 @@ test('progress counts photo bytes, including the one in flight', () => {
 });
 
 
-test('a refusal reads in Chinese when the server names its code, else its detail or the status', () => {
+test('a refusal reads in Chinese when the server names its code, else the status, never the English detail', () => {
   assert.equal(reasonText(422, { code: 'photo_required', detail: "Item 'JX-EQ-01' failed and needs at least one photo." }), '不合格项须至少拍一张照片');
   assert.equal(reasonText(403, { code: 'four_eyes', detail: 'The rectification submitter cannot verify it.' }), '整改提交人不能复查自己的整改');
-  assert.equal(reasonText(422, { code: 'something_new', detail: 'A new rule.' }), 'A new rule.');
+  assert.equal(reasonText(422, { code: 'something_new', detail: 'A new rule.' }), '内容不符合要求（错误代码 something_new）');
+  assert.equal(reasonText(429, { code: 'rate_limited', detail: 'Too many failed sign-ins; try again later.', retry_after: 600 }), '操作太频繁，请 10 分钟后再试');
+  assert.equal(reasonText(429, { code: 'rate_limited', retry_after: 42 }), '操作太频繁，请 42 秒后再试');
+  assert.equal(reasonText(503, { title: 'Service Unavailable' }), '服务器出错，稍后自动重试');
+  assert.equal(reasonText(422, { code: 'bad_version', detail: '检查表版本已停用' }), '检查表版本已停用');
+  assert.equal(waitText(3601), '2 小时');
   assert.equal(reasonText(413, null), '文件太大');
+});
+
+test('pruning keeps storage flat: confirmed drafts, old synced items, old thumbnails and stale copies go', async () => {
+  const { prunePlan, THUMB_CAP } = await import('../../pwa/js/outbox.js');
+  const now = 10 * 24 * 3600 * 1000;
+  const day = 24 * 3600 * 1000;
+  const outbox = [
+    { id: 'o-old', state: 'done', done_at: now - 5 * day },
+    { id: 'o-new', state: 'done', done_at: now - 1000 },
+    { id: 'o-wait', state: 'pending' },
+  ];
+  const drafts = [
+    { id: 'd-old', status: 'queued', outbox_id: 'o-old', checklist_code: 'a', checklist_version: 1 },
+    { id: 'd-new', status: 'queued', outbox_id: 'o-new', checklist_code: 'a', checklist_version: 2 },
+    { id: 'd-wait', status: 'queued', outbox_id: 'o-wait', checklist_code: 'a', checklist_version: 3 },
+    { id: 'd-open', status: 'draft', checklist_code: 'b', checklist_version: 1 },
+    { id: 'd-legacy', status: 'synced', checklist_code: 'c', checklist_version: 1 },
+  ];
+  const thumbs = Array.from({ length: THUMB_CAP + 5 }, (_, i) => ({ id: `t:${i}`, at: i }));
+  const metaKeys = ['token', 'me', 'finding:f1', 'finding:f2', 'checklist:a@1', 'checklist:a@2', 'checklist:a@3', 'checklist:b@1', 'checklist:c@1'];
+  const plan = prunePlan({ outbox, drafts, thumbs, metaKeys, findingIds: ['f1'], now });
+  assert.deepEqual(plan.outbox, ['o-old']);
+  // Confirmed by the server (done or gone): deleted; still waiting or being filled in: kept.
+  assert.deepEqual(plan.drafts.sort(), ['d-legacy', 'd-new', 'd-old']);
+  assert.deepEqual(plan.thumbs.sort(), ['t:0', 't:1', 't:2', 't:3', 't:4']);
+  assert.deepEqual(plan.meta.sort(), ['checklist:a@1', 'checklist:a@2', 'checklist:c@1', 'finding:f2']);
+  // Nothing to do twice: the plan after applying it is empty.
+  const again = prunePlan({
+    outbox: outbox.filter((i) => !plan.outbox.includes(i.id)),
+    drafts: drafts.filter((d) => !plan.drafts.includes(d.id)),
+    thumbs: thumbs.filter((t) => !plan.thumbs.includes(t.id)),
+    metaKeys: metaKeys.filter((k) => !plan.meta.includes(k)),
+    findingIds: ['f1'],
+    now,
+  });
+  assert.deepEqual(again, { outbox: [], drafts: [], thumbs: [], meta: [] });
 });

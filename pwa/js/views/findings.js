@@ -5,7 +5,8 @@ import { LIMITS, validateRectification, validateVerification } from '../form.js'
 import { dateTime, deadlineInfo } from '../format.js';
 import { isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
-import { add, blobUrl, confirmDialog, emptyState, field, h, photoButtons, photoStrip, toast } from '../ui.js';
+import { photoBlob } from '../api.js';
+import { add, blobUrl, confirmDialog, emptyState, field, h, lightbox, photoButtons, photoStrip, toast } from '../ui.js';
 
 export const STATUS_LABELS = { open: '待整改', submitted: '待复查', closed: '已销号', void: '已作废' };
 const ACTION_LABELS = {
@@ -44,15 +45,35 @@ async function pendingActions() {
   return m;
 }
 
-function deadlineTag(f) {
+/** Checklist items by code (codes are unique across the built-in templates): what a finding's item says
+ * to do now (立即整改, 停止使用). */
+async function itemsByCode() {
+  const m = new Map();
+  for (const t of await data.checklists()) for (const i of t.items || []) m.set(i.code, i);
+  return m;
+}
+
+/** 立即整改 / 停止使用 for a finding of a same-day or structural-danger item, while still open. */
+function actionTag(f, item) {
+  if (!item || f.status !== 'open') return null;
+  if (item.stop_use) return h('span', { class: 'tag danger' }, '停止使用');
+  if (item.immediate && deadlineInfo(f.deadline).daysLeft === 0) return h('span', { class: 'tag danger' }, '立即整改');
+  return null;
+}
+
+/** The inspector's note on the item (the `note` field where the server has it, else the description). */
+const noteOf = (f) => f.note || f.description || '';
+
+function deadlineTag(f, item) {
   const dl = deadlineInfo(f.deadline);
   if (f.overdue || dl.overdue) return h('span', { class: 'tag danger' }, dl.overdue ? dl.label : '超期');
+  if (actionTag(f, item)) return null; // 立即整改 says more than 今天到期
   if (dl.daysLeft !== null && dl.daysLeft <= 2) return h('span', { class: 'tag warn' }, dl.label);
   return h('span', { class: 'tag' }, dl.label);
 }
 
 export async function findingsView(app, root, tab = 'open') {
-  const [findings, venues, pending] = await Promise.all([data.findings(), data.venues(), pendingActions()]);
+  const [findings, venues, pending, items] = await Promise.all([data.findings(), data.venues(), pendingActions(), itemsByCode()]);
   const names = new Map(venues.map((v) => [v.id, v.name]));
   const mine = findings
     .filter((f) => f.status === tab)
@@ -75,18 +96,26 @@ export async function findingsView(app, root, tab = 'open') {
           { class: 'list', 'data-testid': 'finding-list' },
           mine.map((f) => {
             const p = pending.get(f.id);
+            const item = items.get(f.item_code);
             return h(
               'li',
               {},
               h(
                 'a',
                 { class: 'row', href: `#/finding/${f.id}`, 'data-testid': 'finding-row' },
-                h('span', { class: 'row-main' }, h('strong', {}, f.title), h('span', { class: 'muted small' }, `${names.get(f.venue_id) || '—'} · 期限 ${f.deadline}`)),
+                h(
+                  'span',
+                  { class: 'row-main' },
+                  h('strong', {}, f.title),
+                  noteOf(f) ? h('span', { class: 'small row-note', 'data-testid': 'finding-note' }, `备注：${noteOf(f)}`) : null,
+                  h('span', { class: 'muted small' }, `${names.get(f.venue_id) || '—'} · 期限 ${f.deadline}`),
+                ),
                 h(
                   'span',
                   { class: 'row-tags' },
                   f.severity === 'major' ? h('span', { class: 'tag danger' }, '重大') : null,
-                  deadlineTag(f),
+                  actionTag(f, item),
+                  deadlineTag(f, item),
                   p ? h('span', { class: 'tag info' }, p.kind === 'rectification' ? '整改待上传' : '复查待上传') : null,
                 ),
               ),
@@ -97,20 +126,63 @@ export async function findingsView(app, root, tab = 'open') {
   );
 }
 
-function serverPhotos(ids) {
-  const ul = h('ul', { class: 'photo-strip', 'aria-label': '照片' });
+/** Lightbox items for server photos: the full-size photo is fetched when shown (the thumbnail when
+ * offline and it is cached). */
+function serverItems(ids, label) {
+  return ids.map((id, i) => ({
+    label: ids.length > 1 ? `${label} ${i + 1}` : label,
+    src: async () => {
+      const blob = (await photoBlob(id, false)) || (await data.serverThumb(id));
+      return blob ? URL.createObjectURL(blob) : null;
+    },
+  }));
+}
+
+/** Thumbnails of server photos; a tap opens them large (items: the lightbox list they belong to). */
+function serverPhotos(ids, { label = '照片', items = null, offset = 0 } = {}) {
+  const all = items || serverItems(ids, label);
+  const ul = h('ul', { class: 'photo-strip', 'aria-label': label });
   ids.forEach((id, i) => {
     const li = h('li', {}, h('span', { class: 'photo-ph' }, '…'));
     ul.append(li);
     data.serverThumb(id).then((blob) => {
-      li.replaceChildren(blob ? h('img', { src: blobUrl(blob), alt: `照片 ${i + 1}`, width: '72', height: '72' }) : h('span', { class: 'photo-ph' }, '离线'));
+      li.replaceChildren(
+        blob
+          ? h(
+              'button',
+              { type: 'button', class: 'photo-open', 'aria-label': `查看${label} ${i + 1}`, onclick: () => lightbox(all, offset + i) },
+              h('img', { src: blobUrl(blob), alt: `${label} ${i + 1}`, width: '72', height: '72' }),
+            )
+          : h('span', { class: 'photo-ph' }, '离线'),
+      );
     });
   });
   return ul;
 }
 
+/** Before and after side by side: the finding's photos and the rectification's, the first of each large. */
+function beforeAfter(before, after) {
+  const items = [...serverItems(before, '整改前'), ...serverItems(after, '整改后')];
+  const side = (ids, label, offset) => {
+    const big = h('button', { type: 'button', class: 'photo-open', 'aria-label': `查看${label}`, onclick: () => lightbox(items, offset) }, h('span', { class: 'big photo-ph' }, ids.length ? '…' : '无照片'));
+    if (ids.length) {
+      data.serverThumb(ids[0]).then((blob) => {
+        if (blob) big.replaceChildren(h('img', { class: 'big', src: blobUrl(blob), alt: `${label} 1` }));
+      });
+    } else big.disabled = true;
+    return h(
+      'figure',
+      { 'data-testid': label === '整改前' ? 'before' : 'after' },
+      h('figcaption', {}, `${label}（${ids.length} 张）`),
+      big,
+      ids.length > 1 ? serverPhotos(ids.slice(1), { label, items, offset: offset + 1 }) : null,
+    );
+  };
+  return h('section', { class: 'compare', 'data-testid': 'before-after', 'aria-label': '整改前后对比' }, side(before, '整改前', 0), side(after, '整改后', before.length));
+}
+
 export async function findingView(app, root, id) {
-  const [{ finding: f, fresh }, pending, venues] = await Promise.all([data.findingDetail(id), pendingActions(), data.venues()]);
+  const [{ finding: f, fresh }, pending, venues, items] = await Promise.all([data.findingDetail(id), pendingActions(), data.venues(), itemsByCode()]);
   if (!f) {
     add(root, h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据，联网后再试。'));
     return;
@@ -121,6 +193,8 @@ export async function findingView(app, root, id) {
   const rect = f.rectification || null;
   const mineRect = rect && rect.by === me.id;
   const dl = deadlineInfo(f.deadline);
+  const item = items.get(f.item_code);
+  const now = f.status === 'open' && item && (item.stop_use || (item.immediate && dl.daysLeft === 0));
 
   const actions = [];
   if (p) actions.push(h('p', { class: 'notice' }, `${p.kind === 'rectification' ? '整改' : '复查'}已保存在手机上，等待上传。`));
@@ -132,18 +206,23 @@ export async function findingView(app, root, id) {
     h('p', {}, h('a', { href: `#/findings/${f.status === 'submitted' ? 'submitted' : 'open'}`, class: 'back' }, '‹ 隐患整改')),
     h('h1', {}, f.title),
     fresh ? null : h('p', { class: 'notice' }, '离线：显示的是手机上保存的数据。'),
+    now && item.stop_use ? h('p', { class: 'major-flag stop' }, '⚠ 停止使用、人员撤离：房屋存在结构安全险情，整改和鉴定前不得使用。') : null,
     h(
       'dl',
       { class: 'facts card' },
       h('dt', {}, '状态'), h('dd', { 'data-testid': 'finding-status' }, STATUS_LABELS[f.status] || f.status),
       h('dt', {}, '级别'), h('dd', {}, f.severity === 'major' ? h('span', { class: 'tag danger' }, '重大事故隐患') : '一般隐患'),
       h('dt', {}, '场所'), h('dd', {}, venue ? h('a', { href: `#/venue/${venue.id}` }, venue.name) : '—'),
-      h('dt', {}, '期限'), h('dd', {}, `${f.deadline}${f.status === 'open' || f.status === 'submitted' ? `（${dl.label}）` : ''}`),
+      h('dt', {}, '期限'), h('dd', {}, `${f.deadline}${f.status === 'open' || f.status === 'submitted' ? `（${now && !dl.overdue ? (item.stop_use ? '停止使用，立即整改' : '立即整改') : dl.label}）` : ''}`),
       h('dt', {}, '来源'), h('dd', {}, SOURCE_LABELS[f.source] || f.source),
       f.escalation_level ? [h('dt', {}, '督办'), h('dd', {}, `${f.escalation_level} 级`)] : null,
     ),
-    f.description ? h('p', {}, f.description) : null,
-    f.photo_ids && f.photo_ids.length ? [h('h2', {}, '隐患照片'), serverPhotos(f.photo_ids)] : null,
+    noteOf(f) ? h('p', {}, h('span', { class: 'muted' }, '检查备注：'), noteOf(f)) : null,
+    rect && rect.photo_ids && rect.photo_ids.length && f.status === 'submitted'
+      ? [h('h2', {}, '整改前后对比'), beforeAfter(f.photo_ids || [], rect.photo_ids)]
+      : f.photo_ids && f.photo_ids.length
+        ? [h('h2', {}, '隐患照片'), serverPhotos(f.photo_ids, { label: '隐患照片' })]
+        : null,
     rect
       ? h(
           'section',
@@ -151,7 +230,7 @@ export async function findingView(app, root, id) {
           h('h2', {}, '整改记录'),
           h('p', { class: 'muted small' }, `${rect.by_name || ''} · ${dateTime(rect.at)}`),
           rect.note ? h('p', {}, rect.note) : null,
-          rect.photo_ids && rect.photo_ids.length ? serverPhotos(rect.photo_ids) : null,
+          rect.photo_ids && rect.photo_ids.length ? serverPhotos(rect.photo_ids, { label: '整改照片' }) : null,
         )
       : null,
     actions,
@@ -187,6 +266,13 @@ async function actionForm(app, root, findingId, kind) {
     return;
   }
   const draft = (await db.get('drafts', draftId)) || { id: draftId, kind, finding_id: findingId, title: f.title, note: '', photo_ids: [], result: null, status: 'draft' };
+  // The verifier judges the rectification against what was found: both sets of photos side by side.
+  let compare = null;
+  if (kind === 'verification') {
+    const { finding: full } = await data.findingDetail(findingId);
+    const rect = full && full.rectification;
+    if (full) compare = [h('h2', {}, '整改前后对比'), beforeAfter(full.photo_ids || [], (rect && rect.photo_ids) || []), rect && rect.note ? h('p', {}, h('span', { class: 'muted' }, '整改说明：'), rect.note) : null];
+  }
   if (!(await db.get('drafts', draftId))) await db.put('drafts', draft);
   const session = new DraftSession(draft);
   app.onLeave(() => session.flush());
@@ -275,6 +361,7 @@ async function actionForm(app, root, findingId, kind) {
     h('p', {}, h('a', { href: `#/finding/${findingId}`, class: 'back' }, '‹ 返回隐患')),
     h('h1', {}, kind === 'rectification' ? '登记整改' : '复查'),
     h('p', { class: 'muted' }, f.title),
+    compare,
     resultButtons ? h('div', { class: 'field' }, h('span', { class: 'field-label' }, '复查结果'), resultButtons) : null,
     field(kind === 'rectification' ? '整改说明' : '复查说明', note),
     h('div', { class: 'field' }, h('span', { class: 'field-label' }, kind === 'rectification' ? '整改后照片' : '复查照片（可选）'), photoButtons(addFiles, { testid: `${kind}-` }), strip),

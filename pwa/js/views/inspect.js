@@ -7,6 +7,8 @@ import {
   addPhoto,
   allPhotoIds,
   buildInspectionBody,
+  failAction,
+  forKind,
   groupByCategory,
   itemProblem,
   removePhoto,
@@ -15,24 +17,34 @@ import {
   validate,
 } from '../form.js';
 import * as sync from '../sync.js';
-import { add, confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
+import { add, clear, confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
 
 async function load(id) {
   const draft = await db.get('drafts', id);
   if (!draft) return {};
   // The version the draft was started with, never a newer one a refresh brought in meanwhile.
   const template = await data.templateFor(draft.checklist_code, draft.checklist_version);
-  return { draft, template };
+  // Drafts begun before they kept their venue's kind take it from the venue.
+  const kind = draft.venue_kind !== undefined ? draft.venue_kind : (await data.venue(draft.venue_id))?.kind;
+  // What the inspector sees and answers: the items that can apply to this kind of venue.
+  return { draft, template, shown: forKind(template, kind) };
+}
+
+function actionNote(item) {
+  const act = failAction(item);
+  if (act.kind === 'stop') return h('p', { class: 'major-flag stop', 'data-testid': 'stop-use' }, `⚠ ${act.detail}`);
+  if (act.kind === 'now') return h('p', { class: 'act-now', 'data-testid': 'act-now' }, act.detail);
+  return null;
 }
 
 /** Record where the inspector is, without making anyone wait for it. The fix may arrive after the
  * inspector has moved on to the summary, so it is merged into the stored draft, not into a stale copy. */
-function captureGps(session, isActive) {
+function captureGps(session, isActive, onFix = null) {
   if (!('geolocation' in navigator) || session.draft.lat != null) return;
   navigator.geolocation.getCurrentPosition(
     (p) => {
       const fix = { lat: p.coords.latitude, lng: p.coords.longitude, accuracy_m: Math.round(p.coords.accuracy) };
-      if (isActive()) session.change((d) => ({ ...d, ...fix }));
+      if (isActive()) session.change((d) => ({ ...d, ...fix })).then(() => onFix && onFix());
       else db.update('drafts', session.draft.id, (d) => (d && d.status === 'draft' && d.lat == null ? { ...d, ...fix } : undefined));
     },
     () => {},
@@ -41,7 +53,7 @@ function captureGps(session, isActive) {
 }
 
 export async function inspectView(app, root, id) {
-  const { draft, template } = await load(id);
+  const { draft, shown: template } = await load(id);
   if (!draft) {
     add(root, h('h1', {}, '检查'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
     return;
@@ -108,8 +120,9 @@ export async function inspectView(app, root, id) {
     const el = h(
       'article',
       { class: `item card result-${a.result || 'none'}${item.major ? ' major' : ''}`, id: `item-${item.code}`, 'data-testid': 'item', 'data-code': item.code },
-      item.major ? h('p', { class: 'major-flag' }, '⚠ 疑似重大隐患：如不合格，须当场报告并采取临时措施') : null,
+      item.major && !item.stop_use ? h('p', { class: 'major-flag' }, '⚠ 疑似重大隐患：如不合格，须当场报告并采取临时措施') : null,
       h('p', { class: 'prompt' }, item.prompt),
+      a.result === 'fail' ? actionNote(item) : null,
       item.photo_required ? h('p', { class: 'muted small' }, '不合格时须拍照') : null,
       h(
         'div',
@@ -162,7 +175,7 @@ export async function inspectView(app, root, id) {
 }
 
 export async function summaryView(app, root, id) {
-  const { draft, template } = await load(id);
+  const { draft, template: full, shown: template } = await load(id);
   if (!draft || !template || draft.status !== 'draft') {
     add(root, h('h1', {}, '检查小结'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
     return;
@@ -173,19 +186,52 @@ export async function summaryView(app, root, id) {
     active = false;
     return session.flush();
   });
-  captureGps(session, () => active);
   const v = validate(template, draft);
   const byCode = new Map(template.items.map((i) => [i.code, i]));
   const jump = (code) => {
     sessionStorage.setItem('safegrid-focus', code);
     app.go(`#/inspect/${draft.id}`);
   };
-  const itemLink = (code, extra) =>
-    h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => jump(code) }, byCode.get(code).prompt, extra));
+  const itemLink = (code, extra, label = byCode.get(code).prompt) =>
+    h('li', {}, h('button', { type: 'button', class: 'linkish', onclick: () => jump(code) }, label, extra));
 
   const note = h('textarea', { rows: '3', maxlength: String(LIMITS.note), placeholder: '整体说明（可选）', 'aria-label': '整体说明', value: draft.note || '' });
   note.addEventListener('input', () => session.change((d) => ({ ...d, note: note.value })));
   const photoCount = allPhotoIds(draft).length;
+  const stops = v.failures.filter((c) => byCode.get(c).stop_use);
+
+  // Where the inspection was done: taken in the background when the checklist opened; when that failed
+  // (no permission, no fix indoors) the inspector can try again here before submitting.
+  const gpsLine = h('div', { class: 'gps-line', 'data-testid': 'gps-line', role: 'status' });
+  const drawGps = (problem = '', busy = false) => {
+    const d = session.draft;
+    const text = d.lat != null ? `已记录（约 ${d.accuracy_m} 米）` : busy ? '正在定位…' : `未取得${problem ? `：${problem}` : ''}`;
+    clear(gpsLine);
+    add(
+      gpsLine,
+      h('p', { class: 'muted small' }, `照片 ${photoCount} 张 · 位置：${text}`),
+      d.lat == null && !busy
+        ? h('button', { type: 'button', class: 'btn secondary small', 'data-testid': 'gps-retry', onclick: retryGps }, '重新定位')
+        : null,
+    );
+  };
+  const retryGps = () => {
+    if (!('geolocation' in navigator)) {
+      drawGps('此设备不支持定位');
+      return;
+    }
+    drawGps('', true);
+    navigator.geolocation.getCurrentPosition(
+      (p) => {
+        const fix = { lat: p.coords.latitude, lng: p.coords.longitude, accuracy_m: Math.round(p.coords.accuracy) };
+        if (active) session.change((d) => ({ ...d, ...fix })).then(() => drawGps());
+      },
+      (e) => active && drawGps(e.code === 1 ? '没有定位权限，请在浏览器设置里允许本站定位' : '暂时无法定位，请到开阔处再试'),
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 },
+    );
+  };
+  drawGps();
+  captureGps(session, () => active, () => drawGps());
 
   const submit = h(
     'button',
@@ -204,7 +250,7 @@ export async function summaryView(app, root, id) {
           return;
         }
         const venue = await data.venue(d.venue_id);
-        const body = buildInspectionBody(template, d, new Date().toISOString());
+        const body = buildInspectionBody(full, d, new Date().toISOString());
         const item = sync.newItem({
           kind: 'inspection',
           title: `${d.venue_name} · ${template.title}`,
@@ -240,8 +286,25 @@ export async function summaryView(app, root, id) {
       h('li', { class: 'c-na' }, h('strong', {}, String(v.counts.na)), '不适用'),
       h('li', { class: 'c-none' }, h('strong', {}, String(v.counts.unanswered)), '未答'),
     ),
+    stops.length
+      ? h('div', { class: 'major-flag stop', role: 'alert', 'data-testid': 'stop-use-summary' },
+          h('strong', {}, `⚠ 停止使用、人员撤离（${stops.length} 项房屋安全险情）`),
+          h('p', {}, '立即停止使用该房屋，撤离房内及周边人员，设置警戒，并马上报告镇应急办。'),
+        )
+      : null,
     v.failures.length
-      ? [h('h2', {}, `不合格项（${v.failures.length}）`), h('ul', { class: 'issues' }, v.failures.map((c) => itemLink(c, byCode.get(c).major ? h('span', { class: 'tag danger' }, '疑似重大') : null)))]
+      ? [
+          h('h2', {}, `不合格项（${v.failures.length}）`),
+          h('ul', { class: 'issues' }, v.failures.map((c) => {
+            const item = byCode.get(c);
+            const act = failAction(item);
+            return itemLink(c, [
+              item.major && act.kind !== 'stop' ? h('span', { class: 'tag danger' }, '疑似重大') : null,
+              act.kind === 'stop' ? h('span', { class: 'tag danger' }, '停止使用') : null,
+              act.kind === 'now' ? h('span', { class: 'tag warn' }, '立即整改') : null,
+            ], item.hazard || item.prompt);
+          })),
+        ]
       : null,
     v.missingPhotos.length
       ? [h('h2', { class: 'error' }, `缺少照片（${v.missingPhotos.length}）`), h('ul', { class: 'issues' }, v.missingPhotos.map((c) => itemLink(c, h('span', { class: 'tag danger' }, '须拍照'))))]
@@ -251,8 +314,10 @@ export async function summaryView(app, root, id) {
       ? [h('h2', { class: 'error' }, `备注太长或照片太多（${v.overLimit.length}）`), h('ul', { class: 'issues' }, v.overLimit.map((c) => itemLink(c)))]
       : null,
     v.noteTooLong ? h('p', { class: 'form-error' }, `整体说明最多 ${LIMITS.note} 字`) : null,
-    v.majorFailures.length ? h('p', { class: 'major-flag' }, `⚠ 有 ${v.majorFailures.length} 项疑似重大隐患，提交后请立即报告镇应急办。`) : null,
-    h('p', { class: 'muted small' }, `照片 ${photoCount} 张 · 位置：${draft.lat != null ? `已记录（约 ${draft.accuracy_m} 米）` : '未取得'}`),
+    v.majorFailures.length > stops.length
+      ? h('p', { class: 'major-flag' }, `⚠ 有 ${v.majorFailures.length - stops.length} 项疑似重大隐患，提交后请立即报告镇应急办。`)
+      : null,
+    gpsLine,
     h('label', { class: 'field' }, h('span', { class: 'field-label' }, '整体说明'), note),
     v.ok ? null : h('p', { class: 'form-error' }, '还有未答项、缺少照片或超出上限的内容，改好后才能提交。'),
     submit,

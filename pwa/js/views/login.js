@@ -1,6 +1,6 @@
 import { call } from '../api.js';
 import * as db from '../db.js';
-import { summarize } from '../outbox.js';
+import { reasonText, summarize, waitText } from '../outbox.js';
 import { add, field, h } from '../ui.js';
 
 export async function loginView(app, root, { relogin, onSuccess }) {
@@ -40,8 +40,13 @@ export async function loginView(app, root, { relogin, onSuccess }) {
           msg.textContent = '用户名或密码错误';
           return;
         }
+        if (r.status === 429) {
+          const wait = r.problem && r.problem.retry_after;
+          msg.textContent = `登录失败次数太多，账号暂时锁定。${wait ? `请 ${waitText(wait)}后再试。` : '请稍后再试。'}`;
+          return;
+        }
         if (!r.ok) {
-          msg.textContent = r.status === 0 ? '连不上服务器，请稍后再试' : (r.problem && r.problem.detail) || `登录失败（${r.status}）`;
+          msg.textContent = r.status === 0 ? '连不上服务器，请稍后再试' : `登录失败：${reasonText(r.status, r.problem)}`;
           return;
         }
         if (last && username !== last) await db.clearAll(); // another person's cache must not stay

@@ -148,10 +148,37 @@ export async function meView(app, root) {
   const areas = Object.fromEntries(((await db.getMeta('areas')) || []).map((a) => [a.code, a.name]));
   const refreshed = await db.getMeta('refreshed_at');
   const storage = h('dd', {}, '—');
-  const persisted = h('dd', {}, '—');
+  const persisted = h('dd', { 'data-testid': 'persisted' }, '—');
+  const persistHelp = h('div', { 'data-testid': 'persist-help' });
+  const showPersisted = (p) => {
+    persisted.textContent = p ? '是（不会被系统自动清理）' : '否';
+    persistHelp.replaceChildren(
+      ...(p
+        ? []
+        : [
+            h(
+              'div',
+              { class: 'notice' },
+              h('p', {}, h('strong', {}, '“持久保存：否”是什么意思？'), ' 手机存储空间不足时，浏览器可能自动清除本应用保存在手机上的数据，包括还没有上传的检查和照片。'),
+              h('p', {}, '怎么解决：在浏览器菜单里选“添加到主屏幕”（或“安装应用”），以后从桌面图标打开；然后回到这里点下面的按钮。仍为“否”时，请在浏览器的网站设置里允许本站存储数据，并尽量联网及时上传。'),
+            ),
+            h('button', { type: 'button', class: 'btn secondary block', 'data-testid': 'ask-persist', onclick: askPersist }, '申请持久保存'),
+          ]),
+    );
+  };
+  const askPersist = async () => {
+    let p = false;
+    try {
+      p = Boolean(await navigator.storage.persist());
+    } catch {
+      p = false;
+    }
+    showPersisted(p);
+    if (!p) toast('浏览器暂未同意。请先“添加到主屏幕”，从桌面图标打开后再试。', { ms: 6000 });
+  };
   if (navigator.storage && navigator.storage.estimate) {
     navigator.storage.estimate().then((e) => (storage.textContent = `已用 ${formatBytes(e.usage)}`)).catch(() => {});
-    navigator.storage.persisted?.().then((p) => (persisted.textContent = p ? '是（不会被系统自动清理）' : '否')).catch(() => {});
+    navigator.storage.persisted?.().then(showPersisted).catch(() => {});
   }
   const roles = { inspector: '网格员', supervisor: '镇应急办', admin: '管理员' };
   const s = summarize(await db.getAll('outbox'));
@@ -169,6 +196,7 @@ export async function meView(app, root) {
       h('dt', {}, '持久保存'), persisted,
       h('dt', {}, '版本'), h('dd', {}, app.version),
     ),
+    persistHelp,
     s.waiting ? h('p', { class: 'notice' }, `还有 ${s.waiting} 项没有上传。`) : null,
     app.waitingWorker ? h('button', { type: 'button', class: 'btn secondary block', onclick: () => app.applyUpdate() }, '更新到新版本') : null,
     h('button', { type: 'button', class: 'btn danger-outline block', 'data-testid': 'sign-out', onclick: () => app.signOut() }, '退出登录'),

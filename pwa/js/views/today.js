@@ -15,8 +15,24 @@ function openCounts(findings) {
   return m;
 }
 
+/** Inspections on the phone per venue: the newest one's time, and whether one still waits to upload. The
+ * server's venue list knows of them only once they are uploaded and the list refreshed. */
+function phoneInspections(outbox) {
+  const m = new Map();
+  for (const i of outbox) {
+    if (i.kind !== 'inspection' || !i.body || !i.body.venue_id) continue;
+    const cur = m.get(i.body.venue_id) || { at: null, waiting: false };
+    const at = i.body.submitted_at || i.created_at;
+    if (!cur.at || at > cur.at) cur.at = at;
+    if (isWaiting(i)) cur.waiting = true;
+    m.set(i.body.venue_id, cur);
+  }
+  return m;
+}
+
 export async function todayView(app, root) {
-  const [venues, kinds, findings, drafts] = await Promise.all([data.venues(), data.kindNames(), data.findings(), db.getAll('drafts')]);
+  const [venues, kinds, findings, drafts, outbox] = await Promise.all([data.venues(), data.kindNames(), data.findings(), db.getAll('drafts'), db.getAll('outbox')]);
+  const onPhone = phoneInspections(outbox);
   const counts = openCounts(findings);
   const haveFindings = findings.length > 0;
   const inProgress = new Set(drafts.filter((d) => d.status === 'draft' && d.venue_id).map((d) => d.venue_id));
@@ -37,15 +53,19 @@ export async function todayView(app, root) {
     const marks = [];
     if (v._local) marks.push(h('span', { class: 'tag info' }, '新建·待上传'));
     if (inProgress.has(v.id)) marks.push(h('span', { class: 'tag info' }, '检查未完成'));
+    const phone = onPhone.get(v.id);
+    const phoneNewer = phone && (!v.last_inspected_at || new Date(phone.at) > new Date(v.last_inspected_at));
+    if (phone && phone.waiting) marks.push(h('span', { class: 'tag info', 'data-testid': 'inspection-waiting' }, '检查待上传'));
     if (v.open_findings > 0) marks.push(h('span', { class: 'tag danger' }, `隐患 ${v.open_findings}`));
-    if (isDue(v, now)) marks.push(h('span', { class: 'tag warn' }, '待检'));
+    if (isDue(v, now) && !phoneNewer) marks.push(h('span', { class: 'tag warn' }, '待检'));
+    const last = phoneNewer ? `${relativeDay(phone.at, now)}${phone.waiting ? '（在手机上）' : ''}` : relativeDay(v.last_inspected_at, now);
     return h(
       'li',
       {},
       h(
         'a',
         { class: 'row', href: `#/venue/${v.id}`, 'data-testid': 'venue-row' },
-        h('span', { class: 'row-main' }, h('strong', {}, v.name), h('span', { class: 'muted small' }, `${v.kind_name} · 上次检查：${relativeDay(v.last_inspected_at, now)}`)),
+        h('span', { class: 'row-main' }, h('strong', {}, v.name), h('span', { class: 'muted small' }, `${v.kind_name} · 上次检查：${last}`)),
         h('span', { class: 'row-tags' }, marks),
       ),
     );
