@@ -19,6 +19,7 @@ from api.errors import install_error_handlers
 from api.jobs import escalate_overdue
 from api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from api.routers import assessment, auth, findings, inspections, photos, public, reference, reports, venues
+from api.routers.paper import routers as paper_routers
 from api.storage import LocalPhotoStorage
 
 log = logging.getLogger("safegrid")
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for module in (auth, reference, venues, photos, inspections, findings, public, reports, assessment):
         api.include_router(module.router)
+    for paper_router in paper_routers:
+        api.include_router(paper_router)
 
     @api.get("/health", tags=["meta"])
     async def health() -> dict[str, str]:

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = ""
 
     escalation_sweep_seconds: int = 600
+    # The issuing office printed on notices; unset, it is named after the town at the root of the area tree.
+    office_name: str | None = None
     major_deadline_days_cap: int = 3
     pwa_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "pwa")
 
