@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from api.routers import documents
+from api.routers import documents, draws
 
-routers = [documents.router]
+routers = [documents.router, draws.router]

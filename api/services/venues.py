@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import NotFound, Unprocessable
@@ -13,6 +13,7 @@ from api.models import Area, Finding, Inspection, Venue
 from api.services import reference
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
+from api.services.draws import assigned_venues
 from api.services.once import insert_or_winner
 from api.services.pagination import clamp_limit, decode_cursor, encode_cursor
 from api.services.scope import in_scope, in_subtree, path_in_scope
@@ -63,8 +64,13 @@ async def _require_in_scope(session: AsyncSession, user: Principal, venue: Venue
         raise NotFound("No such venue.", code="venue_not_found")
 
 
+def visible(user: Principal) -> ColumnElement[bool]:
+    """A user's venues: those of their areas, and those a 双随机 draw sent them to."""
+    return or_(in_scope(user, Venue.area_code), Venue.id.in_(assigned_venues(user)))
+
+
 async def get_venue(session: AsyncSession, user: Principal, venue_id: uuid.UUID) -> Venue:
-    venue = await session.scalar(select(Venue).where(Venue.id == venue_id, in_scope(user, Venue.area_code)))
+    venue = await session.scalar(select(Venue).where(Venue.id == venue_id, visible(user)))
     if venue is None:
         raise NotFound("No such venue.", code="venue_not_found")
     return venue
@@ -92,7 +98,7 @@ async def list_venues(
     session: AsyncSession, user: Principal, filters: VenueFilters, limit: int | None, cursor: str | None
 ) -> tuple[list[tuple[Venue, datetime | None, int]], str | None]:
     limit = clamp_limit(limit)
-    stmt = _with_stats(select(Venue).where(in_scope(user, Venue.area_code)))
+    stmt = _with_stats(select(Venue).where(visible(user)))
     if filters.q:
         # Searching "100%" or "a_b" means those characters, not LIKE wildcards.
         q = filters.q.strip()
