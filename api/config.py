@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     escalation_sweep_seconds: int = 600
     # The issuing office printed on notices; unset, it is named after the town at the root of the area tree.
     office_name: str | None = None
+    # A YAML table of inspection frequencies replacing api/reference/schedules.yaml (same layout).
+    schedule_file: Path | None = None
     major_deadline_days_cap: int = 3
     pwa_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "pwa")
 
