@@ -1,3 +1,4 @@
+import { fileBlob } from '../api.js';
 import * as data from '../data.js';
 import * as db from '../db.js';
 import { DraftSession, discardDraft, photosOf } from '../drafts.js';
@@ -109,6 +110,28 @@ function serverPhotos(ids) {
   return ul;
 }
 
+/** Opens a printable PDF (整改通知书, 现场检查记录) fetched with the sign-in token. */
+function pdfButton(label, path, name, testid) {
+  const btn = h('button', { type: 'button', class: 'btn secondary block', 'data-testid': testid }, label);
+  btn.addEventListener('click', async () => {
+    // Opened before the fetch, while the tap still counts, so that no pop-up blocker stops it.
+    const win = window.open('', '_blank');
+    btn.disabled = true;
+    const blob = await fileBlob(path);
+    btn.disabled = false;
+    if (!blob) {
+      if (win) win.close();
+      toast('需要联网才能打开', { error: true });
+      return;
+    }
+    const url = URL.createObjectURL(blob);
+    if (win) win.location.href = url;
+    else h('a', { href: url, download: name }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  });
+  return btn;
+}
+
 export async function findingView(app, root, id) {
   const [{ finding: f, fresh }, pending, venues] = await Promise.all([data.findingDetail(id), pendingActions(), data.venues()]);
   if (!f) {
@@ -155,6 +178,14 @@ export async function findingView(app, root, id) {
         )
       : null,
     actions,
+    h(
+      'div',
+      { class: 'stack' },
+      pdfButton('整改通知书（PDF）', `/findings/${encodeURIComponent(f.id)}/notice.pdf`, `整改通知书-${f.id}.pdf`, 'notice-pdf'),
+      f.inspection_id
+        ? pdfButton('现场检查记录（PDF）', `/inspections/${encodeURIComponent(f.inspection_id)}/record.pdf`, `现场检查记录-${f.inspection_id}.pdf`, 'record-pdf')
+        : null,
+    ),
     h('h2', {}, '处理经过'),
     f.events && f.events.length
       ? h(
