@@ -129,6 +129,7 @@ async def test_notice_names_the_venue_each_hazard_its_rule_and_deadline(env: Env
         f"{API}/findings/{finding_ids[1]}/notice.pdf", headers=env.auth("supervisor")
     )
     serial = re.search(r"ZG-\d{8}-[0-9A-F]{6}", text)
+    assert again.content == r.content  # a reprint is the same document, byte for byte
     assert serial and serial.group(0) in squeeze(pdftotext(_write(tmp_path / "n2.pdf", again.content)))
     # The photo is in it, as an image.
     images = run("pdfimages", "-list", str(path))
