@@ -3,6 +3,7 @@ assignments on the drawn inspectors' lists, and a public page with venue names a
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import subprocess
@@ -109,16 +110,21 @@ async def test_draws_refuse_what_is_not_a_draw(env: Env) -> None:
         (draw_body(kinds=["castle"]), "unknown_venue_kind"),
         (draw_body(area_code="nowhere"), "unknown_area"),
         (draw_body(area_code="c-jiezhen", kinds=["small_education"]), "empty_population"),
-        # Every village's own inspectors are left out; ten outsiders per target do not exist.
-        (draw_body(area_code="v-baiyun", count=1, inspectors_per_target=10), "not_enough_inspectors"),
     ]
     for body, code in cases:
         r = await env.client.post(f"{API}/draws", json=body, headers=sup)
         assert_problem(r, 422, code)
         r = await env.client.get(f"{API}/public/draws/{body['id']}")
         assert_problem(r, 404, "draw_not_found")  # nothing half-made
+    # A grid's supervisor can draw only the grid's own inspectors, who may never inspect their own grid.
+    grid_sup = await make_user(env, "draw_sup_grid", "supervisor", ["v-baiyun-g1"])
+    body = draw_body(area_code="v-baiyun-g1", count=1)
+    r = await env.client.post(f"{API}/draws", json=body, headers=grid_sup)
+    problem = assert_problem(r, 422, "not_enough_inspectors")
+    assert uuid.UUID(problem["venue_id"])
+    assert_problem(await env.client.get(f"{API}/public/draws/{body['id']}"), 404, "draw_not_found")
     ok = await post_draw(env, draw_body(count=None, ratio=0.05))
-    assert ok["count"] == 1  # 5 % of the town's venues, rounded up
+    assert ok["count"] == math.ceil(0.05 * ok["population_size"])  # 5 % of the town's venues, rounded up
 
 
 async def test_draws_are_for_supervisors_in_scope(env: Env) -> None:
