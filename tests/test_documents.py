@@ -45,31 +45,15 @@ def file_size(path: Path) -> int:
     return path.stat().st_size
 
 
-def column_text(path: Path, x0: float, x1: float) -> str:
-    """The text of a vertical strip of the first page (x in points): one column of a table, unmixed."""
-    out = subprocess.run(
-        [
-            "pdftotext",
-            "-f",
-            "1",
-            "-l",
-            "1",
-            "-x",
-            str(int(x0)),
-            "-y",
-            "0",
-            "-W",
-            str(int(x1 - x0)),
-            "-H",
-            "900",
-            str(path),
-            "-",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout
+def column_text(path: Path, x0: float, x1: float, last_page: int = 1) -> str:
+    """The text of a vertical strip (x in points) of the pages down to the footer: one column of a table,
+    unmixed with its neighbours."""
+    body_height = int(pdf.PAGE[1] - pdf.MARGIN)  # above the page footer
+    texts = []
+    for page in range(1, last_page + 1):
+        crop = ["-x", str(int(x0)), "-y", "0", "-W", str(int(x1 - x0)), "-H", str(body_height)]
+        texts.append(run("pdftotext", "-f", str(page), "-l", str(page), *crop, str(path), "-"))
+    return "".join(texts)
 
 
 def squeeze(text: str) -> str:
@@ -206,3 +190,20 @@ def test_hazard_wording_prefers_the_owners_words() -> None:
     assert hazard_text({"prompt": "是否……", "hazard": "门前堆放杂物"}, "x") == "门前堆放杂物"
     assert hazard_text({"prompt": "是否……"}, "x") == "是否……"
     assert hazard_text(None, "标题") == "标题"
+
+
+async def test_a_note_longer_than_a_page_runs_on_to_the_next(env: Env, tmp_path: Path) -> None:
+    note = "消防通道堆放大量杂物，" * 180  # 1,980 characters: taller than a page in the hazard column
+    reply = await _visit(env, [fail(GENERAL_ITEM, note=note)])
+    finding_ids = reply["finding_ids"]
+    assert isinstance(finding_ids, list)
+    r = await env.client.get(f"{API}/findings/{finding_ids[0]}/notice.pdf", headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    path = _write(tmp_path / "long.pdf", r.content)
+    n = pages(path)
+    assert n >= 2
+    column = column_text(path, pdf.MARGIN + pdf.NO_W + 1, pdf.MARGIN + pdf.NO_W + pdf.HAZARD_W - 1, n)
+    # The hazard's row goes on over the page break, under the table's repeated header.
+    assert squeeze(note) in squeeze(column).replace("隐患及违反的规定", "")
+    r = await env.client.get(f"{API}/inspections/{reply['id']}/record.pdf", headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text

@@ -235,7 +235,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
             text += f"<br/><font size=8.5 color='#333333'>依据：{esc(h['rule'])}</font>"
         deadline = "立即整改" if h["immediate"] else f"{zh_date(h['deadline'])}前"
         rows.append([p(n, CELL_C), Paragraph(text, CELL), p(deadline, CELL_C)])
-    table = Table(rows, colWidths=[NO_W, HAZARD_W, DEADLINE_W], repeatRows=1)
+    table = Table(rows, colWidths=[NO_W, HAZARD_W, DEADLINE_W], repeatRows=1, splitInRow=1)
     table.setStyle(GRID)
     table.setStyle(TableStyle(HEADER_ROW))
     story.append(table)
@@ -284,7 +284,9 @@ def record_pdf(data: dict[str, Any]) -> bytes:
         rows.append([p(a["n"], CELL_C), p(a["prompt"]), p(a["result"], CELL_C), p(a["note"] or "")])
         if a["failed"]:
             style.append(("BACKGROUND", (2, i), (2, i), colors.Color(0.85, 0.85, 0.85)))
-    table = Table(rows, colWidths=[12 * mm, WIDTH * 0.55, 18 * mm, WIDTH * 0.45 - 30 * mm], repeatRows=1)
+    table = Table(
+        rows, colWidths=[12 * mm, WIDTH * 0.55, 18 * mm, WIDTH * 0.45 - 30 * mm], repeatRows=1, splitInRow=1
+    )
     table.setStyle(GRID)
     table.setStyle(TableStyle(style))
     story.append(table)
