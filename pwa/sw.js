@@ -8,7 +8,7 @@
 import { drain, wakeAll } from './js/sync.js';
 
 // Bump on every change to a file listed below.
-const VERSION = 'safegrid-shell-v6';
+const VERSION = 'safegrid-shell-v7';
 
 const SHELL = [
   '/',
