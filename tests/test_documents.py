@@ -207,3 +207,15 @@ async def test_a_note_longer_than_a_page_runs_on_to_the_next(env: Env, tmp_path:
     assert squeeze(note) in squeeze(column).replace("隐患及违反的规定", "")
     r = await env.client.get(f"{API}/inspections/{reply['id']}/record.pdf", headers=env.auth("supervisor"))
     assert r.status_code == 200, r.text
+
+
+async def test_the_issuing_office_is_a_setting_or_the_town(env: Env) -> None:
+    from api.services.documents import _office_and_area
+
+    named = env.settings.model_copy(update={"office_name": "云岭镇应急管理办公室"})
+    async with await env.session() as s:
+        assert await _office_and_area(s, named, "v-baiyun-g1") == ("云岭镇应急管理办公室", "白云村第一网格")
+        assert await _office_and_area(s, env.settings, "c-jiezhen-g1") == (
+            "云岭镇安全生产委员会办公室",
+            "场镇社区第一网格",
+        )
