@@ -34,6 +34,7 @@ from api.routers import (
     reports,
     venues,
 )
+from api.routers.paper import routers as paper_routers
 from api.storage import LocalPhotoStorage
 
 log = logging.getLogger("safegrid")
@@ -116,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assessment,
     ):
         api.include_router(module.router)
+    for paper_router in paper_routers:
+        api.include_router(paper_router)
 
     @api.get("/health", tags=["meta"])
     async def health() -> dict[str, str]:

@@ -161,6 +161,32 @@ def cmd_prune(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_draw_verify(args: argparse.Namespace) -> int:
+    import uuid
+
+    from api.services.draws import verify
+
+    try:
+        draw_id = uuid.UUID(args.id)
+    except ValueError:
+        print(f"error: {args.id!r} is not a draw id", file=sys.stderr)
+        return 2
+    result = asyncio.run(_in_session(lambda s: verify(s, draw_id)))
+    if result is None:
+        print(f"error: no draw {draw_id}", file=sys.stderr)
+        return 2
+    if result.ok:
+        people = sum(len(i) for _, i in result.stored)
+        print(f"OK: draw {draw_id} reproduces: {len(result.stored)} target(s), {people} inspector slot(s)")
+        return 0
+    print(f"DIFFERS: draw {draw_id} does not reproduce" + (f" ({result.error})" if result.error else ""))
+    for n, stored in enumerate(result.stored):
+        again = result.rerun[n] if result.rerun and n < len(result.rerun) else None
+        if stored != again:
+            print(f"  target {n}: stored {stored[0]} {stored[1]}, re-run {again}")
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safegrid", description="SafeGrid 安格 hazard inspection system")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -193,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "prune", help="delete expired or revoked tokens and finished sign-in throttle rows"
     ).set_defaults(func=cmd_prune)
+    draw = sub.add_parser("draw", help="双随机 draws").add_subparsers(dest="draw_command", required=True)
+    verify = draw.add_parser("verify", help="run a stored draw again and compare (exit 0 when it reproduces)")
+    verify.add_argument("id")
+    verify.set_defaults(func=cmd_draw_verify)
     return parser
 
 

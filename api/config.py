@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     escalation_sweep_seconds: int = 600
     # How often expired or revoked tokens and finished sign-in throttle rows are deleted (0: never).
     prune_interval_seconds: int = 3600
+    # The issuing office printed on notices; unset, it is named after the town at the root of the area tree.
+    office_name: str | None = None
+    # A YAML table of inspection frequencies replacing api/reference/schedules.yaml (same layout).
+    schedule_file: Path | None = None
     major_deadline_days_cap: int = 3
     # Days after a rectification is submitted (its day in Asia/Shanghai) by which it must be verified (复查).
     verification_days: int = Field(default=3, ge=0, le=365)

@@ -19,6 +19,7 @@ from tests.helpers import (
     pages,
     put_inspection,
     put_venue,
+    sh_today,
 )
 
 A = "inspector_baiyun"
@@ -56,8 +57,13 @@ async def test_put_creates_then_updates(env: Env) -> None:
         "id": vid,
         **body,
         "risk_level": "normal",
+        "built_year": None,
         "last_inspected_at": None,
         "open_findings": 0,
+        # Never inspected: due since it was registered (today).
+        "last_inspected_on": None,
+        "next_due": sh_today().isoformat(),
+        "due": True,
     }
     # The same body again: idempotent.
     again = await put(env, vid, body)

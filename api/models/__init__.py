@@ -1,6 +1,7 @@
 from api.models.area import Area
 from api.models.base import Base
 from api.models.checklist import ChecklistTemplate
+from api.models.draw import Draw, DrawAssignment
 from api.models.finding import Finding, FindingCounter, FindingEvent, MajorHazard
 from api.models.inspection import Inspection
 from api.models.photo import Photo
@@ -13,6 +14,8 @@ __all__ = [
     "AuthToken",
     "Base",
     "ChecklistTemplate",
+    "Draw",
+    "DrawAssignment",
     "Finding",
     "FindingCounter",
     "FindingEvent",

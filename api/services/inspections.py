@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
@@ -15,6 +15,7 @@ from api.models import Inspection, Venue
 from api.schemas.inspections import InspectionIn
 from api.services import checklists, findings
 from api.services.auth import Principal
+from api.services.draws import assigned_venues
 from api.services.once import insert_or_winner
 from api.services.pagination import newest_first
 from api.services.scope import in_scope
@@ -42,9 +43,9 @@ async def put_inspection(
     if existing is not None:
         return await _replay(session, user, existing, digest)
 
-    venue = await session.scalar(
-        select(Venue).where(Venue.id == body.venue_id, in_scope(user, Venue.area_code))
-    )
+    # A 双随机 draw sends inspectors to venues outside their own areas.
+    reachable = or_(in_scope(user, Venue.area_code), Venue.id.in_(assigned_venues(user)))
+    venue = await session.scalar(select(Venue).where(Venue.id == body.venue_id, reachable))
     if venue is None:
         raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
     template = await checklists.get_version(session, body.checklist_code, body.checklist_version)

@@ -46,6 +46,10 @@ HEADERS = {
     "联系电话": "owner_phone",
     "risk_level": "risk_level",
     "风险等级": "risk_level",
+    "built_year": "built_year",
+    "建成年份": "built_year",
+    "建造年份": "built_year",
+    "建房年份": "built_year",
 }
 RISK_NAMES = {"低": "low", "一般": "normal", "高": "high"}
 # Rows without an id get one derived from area and name, so importing the same list twice updates.
@@ -108,6 +112,8 @@ async def import_file(session: AsyncSession, user: Principal, data: bytes, filen
     parsed: list[tuple[int, uuid.UUID, dict[str, Any]]] = []
     for number, row in rows:
         clean = {k: (str(v).strip() if v is not None else None) or None for k, v in row.items()}
+        if (year := clean.get("built_year")) and year.endswith(".0"):  # Excel keeps years as floats
+            clean["built_year"] = year[:-2]
         clean["kind"] = kinds.get(clean.get("kind") or "", clean.get("kind"))
         clean["risk_level"] = RISK_NAMES.get(
             clean.get("risk_level") or "", clean.get("risk_level") or "normal"

@@ -145,3 +145,14 @@ export async function photoBlob(id, thumbnail = true) {
     return null;
   }
 }
+
+/** A file the API serves behind the bearer header (a PDF notice), as a Blob; null when it cannot be had. */
+export async function fileBlob(path) {
+  const t = await token();
+  try {
+    const res = await fetch(BASE + path, { headers: t ? { Authorization: `Bearer ${t}` } : {}, cache: 'no-store' });
+    return res.ok ? await res.blob() : null;
+  } catch {
+    return null;
+  }
+}

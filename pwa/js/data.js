@@ -34,16 +34,18 @@ async function doRefresh() {
     call('/areas'),
   ]);
   if (!me.ok) return { ok: false, status: me.status };
-  const [venues, open, submitted] = await Promise.all([
+  const [venues, open, submitted, assignments] = await Promise.all([
     listAll('/venues'),
     listAll('/findings', { status: 'open' }),
     listAll('/findings', { status: 'submitted' }),
+    listAll('/assignments'),
   ]);
   // Network done; now one write transaction.
   await db.run(['meta', 'venues', 'checklists', 'kinds', 'findings'], 'readwrite', (s) => {
     s.meta.put({ key: 'me', value: me.data });
     s.meta.put({ key: 'refreshed_at', value: Date.now() });
     if (areas.ok) s.meta.put({ key: 'areas', value: areas.data });
+    if (assignments.ok) s.meta.put({ key: 'assignments', value: assignments.items });
     if (kinds.ok) {
       s.kinds.clear();
       for (const k of kinds.data) s.kinds.put(k);
@@ -102,6 +104,8 @@ export const venues = () => db.getAll('venues');
 export const venue = (id) => db.get('venues', id);
 export const checklists = () => db.getAll('checklists');
 export const findings = () => db.getAll('findings');
+/** What 双随机 draws sent me to inspect (open work first), as of the last refresh. */
+export const assignments = async () => (await db.getMeta('assignments')) || [];
 
 export async function kindNames() {
   const kinds = await db.getAll('kinds');

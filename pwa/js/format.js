@@ -27,8 +27,24 @@ export function deadlineInfo(deadline, now = Date.now()) {
 /** Days between inspections by risk level. */
 export const INSPECTION_INTERVAL_DAYS = Object.freeze({ high: 30, normal: 60, low: 90 });
 
-/** A venue is due when never inspected or not inspected within its interval. */
+/** Days ahead in which a venue counts as "即将到期". */
+export const SOON_DAYS = 7;
+
+/** 'due' (到期: its next inspection is today or earlier), 'soon' (即将到期: within SOON_DAYS) or null. The
+ * server's schedule gives `next_due`; the day is counted here so the mark moves on while offline. */
+export function dueState(venue, now = Date.now()) {
+  if (venue.next_due) {
+    const left = dayNumber(venue.next_due) - dayNumber(shanghaiDate(now));
+    if (left <= 0) return 'due';
+    return left <= SOON_DAYS ? 'soon' : null;
+  }
+  return isDue(venue, now) ? 'due' : null;
+}
+
+/** A venue is due when never inspected or not inspected within its interval (the server's schedule when
+ * the venue carries it; else a default by risk level, for a venue made on the phone). */
 export function isDue(venue, now = Date.now()) {
+  if (venue.next_due) return dayNumber(venue.next_due) <= dayNumber(shanghaiDate(now));
   if (!venue.last_inspected_at) return true;
   const days = INSPECTION_INTERVAL_DAYS[venue.risk_level] || INSPECTION_INTERVAL_DAYS.normal;
   return now - new Date(venue.last_inspected_at).getTime() > days * DAY;
@@ -63,13 +79,16 @@ export function matches(venue, query) {
   return hay.includes(q);
 }
 
-/** Sort for the Today list: open findings first, then due, then by name. */
+/** Sort for the Today list: due first, then due soon, then the rest; within each, open findings first,
+ * then the earliest due date, then by name. */
 export function todayOrder(a, b, now = Date.now()) {
+  const rank = (v) => ({ due: 0, soon: 1 })[dueState(v, now)] ?? 2;
+  if (rank(a) !== rank(b)) return rank(a) - rank(b);
   const fa = a.open_findings > 0 ? 0 : 1;
   const fb = b.open_findings > 0 ? 0 : 1;
   if (fa !== fb) return fa - fb;
-  const da = isDue(a, now) ? 0 : 1;
-  const db = isDue(b, now) ? 0 : 1;
-  if (da !== db) return da - db;
+  const na = a.next_due || '';
+  const nb = b.next_due || '';
+  if (na !== nb) return na < nb ? -1 : 1;
   return String(a.name).localeCompare(String(b.name), 'zh-CN');
 }

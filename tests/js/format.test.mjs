@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { dateTime, deadlineInfo, isDue, matches, relativeDay, shanghaiDate, todayOrder } from '../../pwa/js/format.js';
+import { dateTime, deadlineInfo, dueState, isDue, matches, relativeDay, shanghaiDate, todayOrder } from '../../pwa/js/format.js';
 
 const at = (s) => new Date(s).getTime();
 
@@ -51,5 +51,24 @@ test('search and ordering of the Today list', () => {
     { name: 'C', last_inspected_at: null, open_findings: 0 },
     { name: 'D', last_inspected_at: '2024-06-29T00:00:00Z', open_findings: 2 },
   ];
-  assert.deepEqual(list.sort((a, b) => todayOrder(a, b, now)).map((x) => x.name), ['D', 'C', 'A', 'B']);
+  // What is due comes first (C was never inspected), then open findings.
+  assert.deepEqual(list.sort((a, b) => todayOrder(a, b, now)).map((x) => x.name), ['C', 'D', 'A', 'B']);
+});
+
+test("the server's schedule (next_due) decides 到期 and 即将到期, by the day in Shanghai", () => {
+  const now = at('2024-06-30T16:30:00Z'); // 00:30 on 1 July in Shanghai
+  assert.equal(dueState({ next_due: '2024-07-01' }, now), 'due');
+  assert.equal(dueState({ next_due: '2024-06-20' }, now), 'due');
+  assert.equal(dueState({ next_due: '2024-07-02' }, now), 'soon');
+  assert.equal(dueState({ next_due: '2024-07-08' }, now), 'soon');
+  assert.equal(dueState({ next_due: '2024-07-09' }, now), null);
+  assert.equal(isDue({ next_due: '2024-07-02', last_inspected_at: null }, now), false);
+  assert.equal(dueState({ last_inspected_at: null }, now), 'due'); // made on the phone: no schedule yet
+  const list = [
+    { name: 'later', next_due: '2024-09-01', open_findings: 3 },
+    { name: 'soon', next_due: '2024-07-03', open_findings: 0 },
+    { name: 'overdue', next_due: '2024-05-01', open_findings: 0 },
+    { name: 'today', next_due: '2024-07-01', open_findings: 1 },
+  ];
+  assert.deepEqual(list.sort((a, b) => todayOrder(a, b, now)).map((x) => x.name), ['today', 'overdue', 'soon', 'later']);
 });

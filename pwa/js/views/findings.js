@@ -1,3 +1,4 @@
+import { fileBlob } from '../api.js';
 import * as data from '../data.js';
 import * as db from '../db.js';
 import { DraftSession, discardDraft, photosOf } from '../drafts.js';
@@ -181,6 +182,28 @@ function beforeAfter(before, after) {
   return h('section', { class: 'compare', 'data-testid': 'before-after', 'aria-label': '整改前后对比' }, side(before, '整改前', 0), side(after, '整改后', before.length));
 }
 
+/** Opens a printable PDF (整改通知书, 现场检查记录) fetched with the sign-in token. */
+function pdfButton(label, path, name, testid) {
+  const btn = h('button', { type: 'button', class: 'btn secondary block', 'data-testid': testid }, label);
+  btn.addEventListener('click', async () => {
+    // Opened before the fetch, while the tap still counts, so that no pop-up blocker stops it.
+    const win = window.open('', '_blank');
+    btn.disabled = true;
+    const blob = await fileBlob(path);
+    btn.disabled = false;
+    if (!blob) {
+      if (win) win.close();
+      toast('需要联网才能打开', { error: true });
+      return;
+    }
+    const url = URL.createObjectURL(blob);
+    if (win) win.location.href = url;
+    else h('a', { href: url, download: name }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  });
+  return btn;
+}
+
 export async function findingView(app, root, id) {
   const [{ finding: f, fresh }, pending, venues, items] = await Promise.all([data.findingDetail(id), pendingActions(), data.venues(), itemsByCode()]);
   if (!f) {
@@ -234,6 +257,14 @@ export async function findingView(app, root, id) {
         )
       : null,
     actions,
+    h(
+      'div',
+      { class: 'stack' },
+      pdfButton('整改通知书（PDF）', `/findings/${encodeURIComponent(f.id)}/notice.pdf`, `整改通知书-${f.id}.pdf`, 'notice-pdf'),
+      f.inspection_id
+        ? pdfButton('现场检查记录（PDF）', `/inspections/${encodeURIComponent(f.inspection_id)}/record.pdf`, `现场检查记录-${f.inspection_id}.pdf`, 'record-pdf')
+        : null,
+    ),
     h('h2', {}, '处理经过'),
     f.events && f.events.length
       ? h(

@@ -1,7 +1,7 @@
 import * as data from '../data.js';
 import * as db from '../db.js';
 import { LIMITS, newDraft, templatesForKind, validate, validateVenue } from '../form.js';
-import { dateTime, deadlineInfo, isDue, matches, relativeDay, todayOrder } from '../format.js';
+import { dateTime, deadlineInfo, dueState, isDue, matches, relativeDay, todayOrder } from '../format.js';
 import { isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
 import { add, emptyState, field, h, toast } from '../ui.js';
@@ -30,8 +30,20 @@ function phoneInspections(outbox) {
   return m;
 }
 
+function deadlineTag(day, now) {
+  const dl = deadlineInfo(day, now);
+  return h('span', { class: dl.overdue ? 'tag danger' : 'tag warn' }, dl.label);
+}
+
 export async function todayView(app, root) {
-  const [venues, kinds, findings, drafts, outbox] = await Promise.all([data.venues(), data.kindNames(), data.findings(), db.getAll('drafts'), db.getAll('outbox')]);
+  const [venues, kinds, findings, drafts, outbox, assignments] = await Promise.all([
+    data.venues(),
+    data.kindNames(),
+    data.findings(),
+    db.getAll('drafts'),
+    db.getAll('outbox'),
+    data.assignments(),
+  ]);
   const onPhone = phoneInspections(outbox);
   const counts = openCounts(findings);
   const haveFindings = findings.length > 0;
@@ -57,7 +69,9 @@ export async function todayView(app, root) {
     const phoneNewer = phone && (!v.last_inspected_at || new Date(phone.at) > new Date(v.last_inspected_at));
     if (phone && phone.waiting) marks.push(h('span', { class: 'tag info', 'data-testid': 'inspection-waiting' }, '检查待上传'));
     if (v.open_findings > 0) marks.push(h('span', { class: 'tag danger' }, `隐患 ${v.open_findings}`));
-    if (isDue(v, now) && !phoneNewer) marks.push(h('span', { class: 'tag warn' }, '待检'));
+    const state = phoneNewer ? null : dueState(v, now);
+    if (state === 'due') marks.push(h('span', { class: 'tag warn', 'data-testid': 'due-mark', title: v.next_due ? `应检日期 ${v.next_due}` : null }, '到期'));
+    else if (state === 'soon') marks.push(h('span', { class: 'tag', 'data-testid': 'due-mark', title: `应检日期 ${v.next_due}` }, '即将到期'));
     const last = phoneNewer ? `${relativeDay(phone.at, now)}${phone.waiting ? '（在手机上）' : ''}` : relativeDay(v.last_inspected_at, now);
     return h(
       'li',
@@ -95,9 +109,36 @@ export async function todayView(app, root) {
     },
   }, '刷新');
 
+  // 双随机 draws: venues this inspector was drawn to inspect, with the draw's due date.
+  const drawn = assignments.filter((a) => !a.done);
+  const drawnList = drawn.length
+    ? h(
+        'section',
+        { class: 'card', 'data-testid': 'assignments' },
+        h('h2', {}, `双随机抽查任务（${drawn.length}）`),
+        h(
+          'ul',
+          { class: 'list' },
+          drawn.map((a) =>
+            h(
+              'li',
+              {},
+              h(
+                'a',
+                { class: 'row', href: `#/venue/${a.venue_id}`, 'data-testid': 'assignment-row' },
+                h('span', { class: 'row-main' }, h('strong', {}, a.venue_name), h('span', { class: 'muted small' }, `${a.venue_address || ''} · ${a.due_on} 前完成`)),
+                h('span', { class: 'row-tags' }, deadlineTag(a.due_on, now)),
+              ),
+            ),
+          ),
+        ),
+      )
+    : null;
+
   add(root, 
     h('div', { class: 'title-row' }, h('h1', {}, '今日检查'), refreshBtn),
-    h('p', { class: 'muted' }, `我的场所 ${venues.length} 个，待检 ${due} 个`),
+    h('p', { class: 'muted' }, `我的场所 ${venues.length} 个，到期待检 ${due} 个`),
+    drawnList,
     h('div', { class: 'search' }, search),
     h('a', { class: 'btn primary block', href: '#/new-venue', 'data-testid': 'new-venue' }, '＋ 新建场所'),
     list,

@@ -1,0 +1,103 @@
+"""The phone and the paper: the 今日 list ordered by what is due with its 到期 marks, the 双随机 assignments
+on the drawn inspector's list, and the notice PDF opened from a finding."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from conftest import LiveServer
+
+DRAWN = "inspector_qingshan"
+
+
+def sign_in(page: Any, username: str, password: str) -> None:
+    page.goto("/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form.login button[type=submit]")
+    page.wait_for_selector("[data-testid=venue-row]")
+
+
+def test_due_marks_and_drawn_assignments_on_the_today_list(live_server: LiveServer, new_context, screenshot):
+    # 白云村's venues can only go to the two inspectors from outside the village: both are drawn.
+    r = live_server.api(
+        "POST",
+        "/draws",
+        json={"id": str(uuid.uuid4()), "area_code": "v-baiyun", "kinds": ["small_retail"], "count": 1},
+    )
+    assert r.status_code == 201, r.text
+    target = r.json()["targets"][0]
+    drawn_venue = target["venue_name"]  # a small shop of 白云村 (other tests may have added some)
+
+    page = new_context().new_page()
+    sign_in(page, DRAWN, live_server.password)
+    page.wait_for_selector("[data-testid=assignments]")
+    row = page.locator("[data-testid=assignment-row]")
+    assert row.count() == 1 and drawn_venue in row.inner_text()
+    # The drawn venue is in reach, and every never-inspected venue is marked due.
+    names = page.locator("[data-testid=venue-row] strong").all_inner_texts()
+    assert drawn_venue in names and "青山棋牌室" in names
+    marks = page.locator("[data-testid=venue-row] [data-testid=due-mark]").all_inner_texts()
+    assert marks and set(marks) == {"到期"}
+    screenshot(page, "paper-01-today-due-and-drawn")
+
+    # Once a venue is inspected (server receipt today), it drops below the due ones and loses its mark.
+    venues = {v["name"]: v for v in live_server.get_all("/venues", DRAWN)}
+    club = venues["青山棋牌室"]
+    checklists = live_server.api("GET", "/checklists", DRAWN).json()
+    tpl = next(c for c in checklists if c["code"] == "small_venue_fire")
+    body = {
+        "venue_id": club["id"],
+        "checklist_code": tpl["code"],
+        "checklist_version": tpl["version"],
+        "started_at": "2026-11-20T09:00:00+08:00",
+        "submitted_at": "2026-11-20T09:20:00+08:00",
+        "answers": [{"item_code": tpl["items"][0]["code"], "result": "pass"}],
+    }
+    r = live_server.api("PUT", f"/inspections/{uuid.uuid4()}", DRAWN, json=body)
+    assert r.status_code == 201, r.text
+    page.click("text=刷新")
+    page.wait_for_timeout(500)
+    page.wait_for_selector("[data-testid=venue-row]")
+    rows = page.locator("[data-testid=venue-row]")
+    texts = rows.all_inner_texts()
+    club_row = next(i for i, t in enumerate(texts) if "青山棋牌室" in t)
+    assert "到期" not in texts[club_row]
+    due_rows = [i for i, t in enumerate(texts) if "到期" in t]
+    assert due_rows and max(due_rows) < club_row  # the due ones come first
+
+
+def test_a_finding_opens_its_notice_as_pdf(live_server: LiveServer, new_context, screenshot):
+    venues = {v["name"]: v for v in live_server.get_all("/venues", DRAWN)}
+    club = venues["青山木材加工厂"]
+    checklists = live_server.api("GET", "/checklists", DRAWN).json()
+    tpl = next(c for c in checklists if c["code"] == "small_venue_fire")
+    item = next(i for i in tpl["items"] if not i["photo_required"])
+    body = {
+        "venue_id": club["id"],
+        "checklist_code": tpl["code"],
+        "checklist_version": tpl["version"],
+        "started_at": "2026-11-20T09:00:00+08:00",
+        "submitted_at": "2026-11-20T09:20:00+08:00",
+        "answers": [{"item_code": item["code"], "result": "fail", "note": "未公示"}],
+    }
+    r = live_server.api("PUT", f"/inspections/{uuid.uuid4()}", DRAWN, json=body)
+    assert r.status_code == 201, r.text
+    fid = r.json()["finding_ids"][0]
+
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, DRAWN, live_server.password)
+    page.goto(f"/#/finding/{fid}")
+    page.wait_for_selector("[data-testid=notice-pdf]")
+    screenshot(page, "paper-02-finding-with-notice")
+    with ctx.expect_page() as popup:
+        page.click("[data-testid=notice-pdf]")
+    pdf_page = popup.value
+    # A PDF in a tab never fires "load" in headless Chromium: the navigation itself is the proof.
+    pdf_page.wait_for_url(lambda url: url.startswith("blob:"), timeout=30000, wait_until="commit")
+    first_bytes = "(url) => fetch(url).then((r) => r.arrayBuffer()).then((b) => [...new Uint8Array(b, 0, 5)])"
+    head = bytes(page.evaluate(first_bytes, pdf_page.url)).decode()
+    assert head == "%PDF-"
+    assert page.locator("[data-testid=record-pdf]").count() == 1

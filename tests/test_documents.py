@@ -1,0 +1,221 @@
+"""The paper: 整改通知书 and 现场检查记录 as PDF, read back with poppler (pdftotext, pdfinfo, pdftoppm)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from api.services import pdf, reference
+from api.services.documents import hazard_text
+from tests.conftest import Env
+from tests.helpers import (
+    API,
+    BAIYUN_SHOP,
+    GENERAL_ITEM,
+    GENERAL_ITEM_15,
+    GENERAL_ZERO_DAY,
+    MAJOR_ZERO_DAY,
+    QINGSHAN_CLUB,
+    assert_problem,
+    fail,
+    inspection_body,
+    make_jpeg,
+    make_user,
+    new_id,
+    put_inspection,
+    put_photo,
+)
+
+
+def _items() -> dict[str, dict[str, object]]:
+    return {i["code"]: i for t in reference.checklist_templates() for i in t["items"]}
+
+
+def pdftotext(path: Path) -> str:
+    out = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def run(*args: str) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def column_text(path: Path, x0: float, x1: float, last_page: int = 1) -> str:
+    """The text of a vertical strip (x in points) of the pages down to the footer: one column of a table,
+    unmixed with its neighbours."""
+    body_height = int(pdf.PAGE[1] - pdf.MARGIN)  # above the page footer
+    texts = []
+    for page in range(1, last_page + 1):
+        crop = ["-x", str(int(x0)), "-y", "0", "-W", str(int(x1 - x0)), "-H", str(body_height)]
+        texts.append(run("pdftotext", "-f", str(page), "-l", str(page), *crop, str(path), "-"))
+    return "".join(texts)
+
+
+def squeeze(text: str) -> str:
+    """Text without the spaces and line breaks that layout puts into long lines."""
+    return re.sub(r"\s+", "", text)
+
+
+def pages(path: Path) -> int:
+    out = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
+    match = re.search(r"^Pages:\s+(\d+)", out, re.M)
+    assert match, out
+    return int(match.group(1))
+
+
+async def _visit(
+    env: Env, answers: list[dict[str, object]], venue: str = BAIYUN_SHOP, user: str = "inspector_baiyun"
+) -> dict[str, object]:
+    return await put_inspection(env, inspection_body(venue, answers), user)
+
+
+async def test_notice_names_the_venue_each_hazard_its_rule_and_deadline(env: Env, tmp_path: Path) -> None:
+    photo = await put_photo(env, data=make_jpeg(640, 480))
+    reply = await _visit(
+        env,
+        [
+            fail(GENERAL_ITEM, note="门口未公示责任人"),
+            fail(GENERAL_ZERO_DAY, [photo]),
+            {"item_code": GENERAL_ITEM_15, "result": "pass"},
+        ],
+    )
+    finding_ids = reply["finding_ids"]
+    assert isinstance(finding_ids, list) and len(finding_ids) == 2
+    r = await env.client.get(
+        f"{API}/findings/{finding_ids[0]}/notice.pdf", headers=env.auth("inspector_baiyun")
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    assert "no-store" in r.headers["cache-control"]
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(r.content)
+    text = squeeze(pdftotext(path))
+    items = _items()
+    assert "整改通知书" in text
+    assert BAIYUN_SHOP in text and "张华" in text  # the venue and its owner
+    assert "云岭镇" in text  # the office, named after the town
+    hazards = squeeze(column_text(path, pdf.MARGIN + pdf.NO_W + 1, pdf.MARGIN + pdf.NO_W + pdf.HAZARD_W - 1))
+    for code in (GENERAL_ITEM, GENERAL_ZERO_DAY):
+        assert squeeze(hazard_text(items[code], "")) in hazards, code
+    assert GENERAL_ITEM_15 not in text and squeeze(str(items[GENERAL_ITEM_15]["prompt"])) not in text
+    assert "门口未公示责任人" in hazards
+    assert "立即整改" in text  # the same-day item
+    assert "机关、团体、企业、事业单位消防安全管理规定" in hazards  # the rule (source S04) the item rests on
+    assert "签收" in text and "编号：ZG-" in text
+    assert pages(path) == 1
+    # One notice per visit: either finding prints the same paper with the same number.
+    again = await env.client.get(
+        f"{API}/findings/{finding_ids[1]}/notice.pdf", headers=env.auth("supervisor")
+    )
+    serial = re.search(r"ZG-\d{8}-[0-9A-F]{6}", text)
+    assert again.content == r.content  # a reprint is the same document, byte for byte
+    assert serial and serial.group(0) in squeeze(pdftotext(_write(tmp_path / "n2.pdf", again.content)))
+    # The photo is in it, as an image.
+    images = run("pdfimages", "-list", str(path))
+    assert len(images.strip().splitlines()) == 3  # two header lines and one image
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+async def test_notice_of_a_major_hazard_says_what_to_do_meanwhile(env: Env, tmp_path: Path) -> None:
+    photo = await put_photo(env)
+    reply = await _visit(env, [fail(MAJOR_ZERO_DAY, [photo])])
+    finding_ids = reply["finding_ids"]
+    assert isinstance(finding_ids, list)
+    r = await env.client.get(f"{API}/findings/{finding_ids[0]}/notice.pdf", headers=env.auth("supervisor"))
+    path = _write(tmp_path / "major.pdf", r.content)
+    text = squeeze(pdftotext(path))
+    hazards = squeeze(column_text(path, pdf.MARGIN + pdf.NO_W + 1, pdf.MARGIN + pdf.NO_W + pdf.HAZARD_W - 1))
+    assert "疑似重大事故隐患" in text and "GB35181-2017第6.2条" in hazards
+
+
+async def test_record_lists_every_answer_and_renders(env: Env, tmp_path: Path) -> None:
+    photo = await put_photo(env, data=make_jpeg(800, 600))
+    template = next(t for t in reference.checklist_templates() if t["code"] == "small_venue_fire")
+    answers: list[dict[str, object]] = [{"item_code": i["code"], "result": "pass"} for i in template["items"]]
+    answers[0] = fail(GENERAL_ITEM, [photo], note="未公示")
+    answers[1] = {"item_code": answers[1]["item_code"], "result": "na", "note": "无此情形"}
+    reply = await _visit(env, answers)
+    r = await env.client.get(
+        f"{API}/inspections/{reply['id']}/record.pdf", headers=env.auth("inspector_baiyun")
+    )
+    assert r.status_code == 200, r.text
+    path = _write(tmp_path / "record.pdf", r.content)
+    text = squeeze(pdftotext(path))
+    assert "现场检查记录" in text and BAIYUN_SHOP in text and "王芳" in text
+    for item in template["items"]:
+        assert squeeze(str(item["prompt"]))[:20] in text, item["code"]
+    assert "不合格" in text and "不适用" in text and "无此情形" in text
+    assert f"共{len(answers)}项，不合格1项" in text
+    n = pages(path)
+    assert n >= 2  # a full checklist runs over a page
+    assert f"第{n}页共{n}页" in text
+    run(
+        "pdftoppm", "-r", "60", "-f", "1", "-l", "1", "-singlefile", "-png", str(path), str(tmp_path / "page")
+    )
+    assert file_size(tmp_path / "page.png") > 10_000  # drawn, not blank
+
+
+async def test_documents_are_in_scope_like_their_records(env: Env) -> None:
+    reply = await _visit(env, [fail(GENERAL_ITEM)], venue=QINGSHAN_CLUB, user="inspector_qingshan")
+    other = {"Authorization": env.auth("inspector_baiyun")["Authorization"]}
+    finding_ids = reply["finding_ids"]
+    assert isinstance(finding_ids, list)
+    r = await env.client.get(f"{API}/findings/{finding_ids[0]}/notice.pdf", headers=other)
+    assert_problem(r, 404, "finding_not_found")
+    r = await env.client.get(f"{API}/inspections/{reply['id']}/record.pdf", headers=other)
+    assert_problem(r, 404, "inspection_not_found")
+    r = await env.client.get(f"{API}/findings/{new_id()}/notice.pdf", headers=env.auth("supervisor"))
+    assert_problem(r, 404, "finding_not_found")
+    r = await env.client.get(f"{API}/findings/{finding_ids[0]}/notice.pdf")
+    assert_problem(r, 401)
+    grid_only = await make_user(env, "paper_other_grid", "inspector", ["v-qingshan-g2"])
+    r = await env.client.get(f"{API}/inspections/{reply['id']}/record.pdf", headers=grid_only)
+    assert_problem(r, 404, "inspection_not_found")
+    r = await env.client.get(
+        f"{API}/findings/{finding_ids[0]}/notice.pdf", headers=env.auth("inspector_qingshan")
+    )
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+
+def test_hazard_wording_prefers_the_owners_words() -> None:
+    assert hazard_text({"prompt": "是否……", "hazard": "门前堆放杂物"}, "x") == "门前堆放杂物"
+    assert hazard_text({"prompt": "是否……"}, "x") == "是否……"
+    assert hazard_text(None, "标题") == "标题"
+
+
+async def test_a_note_longer_than_a_page_runs_on_to_the_next(env: Env, tmp_path: Path) -> None:
+    note = "消防通道堆放大量杂物，" * 180  # 1,980 characters: taller than a page in the hazard column
+    reply = await _visit(env, [fail(GENERAL_ITEM, note=note)])
+    finding_ids = reply["finding_ids"]
+    assert isinstance(finding_ids, list)
+    r = await env.client.get(f"{API}/findings/{finding_ids[0]}/notice.pdf", headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    path = _write(tmp_path / "long.pdf", r.content)
+    n = pages(path)
+    assert n >= 2
+    column = column_text(path, pdf.MARGIN + pdf.NO_W + 1, pdf.MARGIN + pdf.NO_W + pdf.HAZARD_W - 1, n)
+    # The hazard's row goes on over the page break, under the table's repeated header.
+    assert squeeze(note) in squeeze(column).replace("隐患及违反的规定", "")
+    r = await env.client.get(f"{API}/inspections/{reply['id']}/record.pdf", headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text
+
+
+async def test_the_issuing_office_is_a_setting_or_the_town(env: Env) -> None:
+    from api.services.documents import _office_and_area
+
+    named = env.settings.model_copy(update={"office_name": "云岭镇应急管理办公室"})
+    async with await env.session() as s:
+        assert await _office_and_area(s, named, "v-baiyun-g1") == ("云岭镇应急管理办公室", "白云村第一网格")
+        assert await _office_and_area(s, env.settings, "c-jiezhen-g1") == (
+            "云岭镇安全生产委员会办公室",
+            "场镇社区第一网格",
+        )

@@ -1,0 +1,248 @@
+"""双随机 draws: idempotent, seeded and reproducible in another process, never the target's own inspector,
+assignments on the drawn inspectors' lists, and a public page with venue names and outcomes only."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+
+from api.models import Area, Draw, User, UserArea
+from api.services.draws import run_draw
+from tests.conftest import Env
+from tests.helpers import (
+    API,
+    GENERAL_ITEM,
+    assert_problem,
+    fail,
+    inspection_body,
+    make_user,
+    new_id,
+    put_inspection,
+)
+
+
+def draw_body(**fields: Any) -> dict[str, Any]:
+    return {"id": new_id(), "area_code": "town", "count": 3, **fields}
+
+
+async def post_draw(env: Env, body: dict[str, Any], user: str = "supervisor") -> dict[str, Any]:
+    r = await env.client.post(f"{API}/draws", json=body, headers=env.auth(user))
+    assert r.status_code == 201, r.text
+    reply: dict[str, Any] = r.json()
+    return reply
+
+
+async def area_paths(env: Env) -> dict[str, str]:
+    async with await env.session() as s:
+        return {code: path for code, path in (await s.execute(select(Area.code, Area.path))).all()}
+
+
+async def inspector_paths(env: Env, ids: list[str]) -> dict[str, list[str]]:
+    async with await env.session() as s:
+        rows = await s.execute(
+            select(UserArea.user_id, Area.path)
+            .join(Area, Area.code == UserArea.area_code)
+            .where(UserArea.user_id.in_([uuid.UUID(i) for i in ids]))
+        )
+        out: dict[str, list[str]] = {}
+        for uid, path in rows.all():
+            out.setdefault(str(uid), []).append(path)
+        return out
+
+
+async def sign_in_as(env: Env, user_id: str) -> dict[str, str]:
+    """A token for a drawn inspector (a demo user or one another test made), keeping their areas."""
+    async with await env.session() as s:
+        user = await s.get(User, uuid.UUID(user_id))
+        assert user is not None
+        areas = list((await s.scalars(select(UserArea.area_code).where(UserArea.user_id == user.id))).all())
+        username = user.username
+    if username in env.tokens:
+        return env.auth(username)
+    return await make_user(env, username, "inspector", areas)
+
+
+async def test_a_draw_picks_targets_and_outside_inspectors_once(env: Env) -> None:
+    body = draw_body(inspectors_per_target=2)
+    draw = await post_draw(env, body)
+    assert draw["count"] == 3 and len(draw["targets"]) == 3
+    assert draw["population_size"] >= 10 and len(draw["population"]) == draw["population_size"]
+    assert draw["population"] == sorted(draw["population"])  # the stable order the draw ran over
+    assert len(draw["seed"]) == 32 and draw["method"] == "sgdraw-1"
+    paths = await area_paths(env)
+    drawn = [i["id"] for t in draw["targets"] for i in t["inspectors"]]
+    their_areas = await inspector_paths(env, drawn)
+    for target in draw["targets"]:
+        assert len(target["inspectors"]) == 2 and len({i["id"] for i in target["inspectors"]}) == 2
+        venue_path = paths[target["area_code"]]
+        for inspector in target["inspectors"]:
+            for p in their_areas[inspector["id"]]:  # never the target area's own inspector
+                assert not (venue_path.startswith(p) or p.startswith(venue_path)), (target, inspector)
+        assert target["outcome"] is None
+    assert len({t["venue_id"] for t in draw["targets"]}) == 3
+
+    # The same request again: the same draw, not a second one.
+    r = await env.client.post(f"{API}/draws", json=body, headers=env.auth("supervisor"))
+    assert r.status_code == 200 and r.json() == draw
+    r = await env.client.post(f"{API}/draws", json={**body, "count": 2}, headers=env.auth("supervisor"))
+    assert_problem(r, 409, "draw_conflict")
+    r = await env.client.get(f"{API}/draws/{draw['id']}", headers=env.auth("supervisor"))
+    assert r.status_code == 200 and r.json() == draw
+    r = await env.client.get(f"{API}/draws", headers=env.auth("supervisor"))
+    assert draw["id"] in [d["id"] for d in r.json()["items"]]
+
+
+async def test_draws_refuse_what_is_not_a_draw(env: Env) -> None:
+    sup = env.auth("supervisor")
+    cases = [
+        (draw_body(count=None, ratio=0.04), "ratio_too_small"),
+        (draw_body(ratio=0.5), "count_or_ratio"),
+        (draw_body(count=None), "count_or_ratio"),
+        (draw_body(count=100_00), "count_exceeds_population"),
+        (draw_body(inspectors_per_target=1), "too_few_inspectors"),
+        (draw_body(kinds=["castle"]), "unknown_venue_kind"),
+        (draw_body(area_code="nowhere"), "unknown_area"),
+        (draw_body(area_code="c-jiezhen", kinds=["small_education"]), "empty_population"),
+    ]
+    for body, code in cases:
+        r = await env.client.post(f"{API}/draws", json=body, headers=sup)
+        assert_problem(r, 422, code)
+        r = await env.client.get(f"{API}/public/draws/{body['id']}")
+        assert_problem(r, 404, "draw_not_found")  # nothing half-made
+    # A grid's supervisor can draw only the grid's own inspectors, who may never inspect their own grid.
+    grid_sup = await make_user(env, "draw_sup_grid", "supervisor", ["v-baiyun-g1"])
+    body = draw_body(area_code="v-baiyun-g1", count=1)
+    r = await env.client.post(f"{API}/draws", json=body, headers=grid_sup)
+    problem = assert_problem(r, 422, "not_enough_inspectors")
+    assert uuid.UUID(problem["venue_id"])
+    assert_problem(await env.client.get(f"{API}/public/draws/{body['id']}"), 404, "draw_not_found")
+    ok = await post_draw(env, draw_body(count=None, ratio=0.05))
+    assert ok["count"] == math.ceil(0.05 * ok["population_size"])  # 5 % of the town's venues, rounded up
+
+
+async def test_draws_are_for_supervisors_in_scope(env: Env) -> None:
+    r = await env.client.post(f"{API}/draws", json=draw_body(), headers=env.auth("inspector_baiyun"))
+    assert_problem(r, 403, "role_required")
+    draw = await post_draw(env, draw_body(count=1))
+    r = await env.client.get(f"{API}/draws/{draw['id']}", headers=env.auth("inspector_baiyun"))
+    assert_problem(r, 403, "role_required")
+    village_sup = await make_user(env, "draw_sup_qingshan", "supervisor", ["v-qingshan"])
+    r = await env.client.get(f"{API}/draws/{draw['id']}", headers=village_sup)
+    assert_problem(r, 404, "draw_not_found")
+    r = await env.client.post(f"{API}/draws", json=draw_body(), headers=village_sup)
+    assert_problem(r, 403, "area_out_of_scope")
+    r = await env.client.get(f"{API}/draws", headers=village_sup)
+    assert draw["id"] not in [d["id"] for d in r.json()["items"]]
+    r = await env.client.get(f"{API}/draws/{new_id()}", headers=env.auth("supervisor"))
+    assert_problem(r, 404, "draw_not_found")
+
+
+def test_the_draw_is_a_function_of_its_seed_and_snapshots() -> None:
+    population = [[f"{i:08d}-0000-0000-0000-000000000000", f"/t/v{i % 3}/"] for i in range(40)]
+    inspectors = [[f"u{i}", [f"/t/v{i % 3}/"]] for i in range(9)]
+    random.seed(1)
+    first = run_draw("ab" * 16, population, inspectors, 8, 2)
+    random.seed(2)
+    random.random()
+    assert run_draw("ab" * 16, population, inspectors, 8, 2) == first  # the global state plays no part
+    assert run_draw("cd" * 16, population, inspectors, 8, 2) != first
+    for venue_id, chosen in first:
+        village = dict(population)[venue_id]  # type: ignore[arg-type]
+        assert all(dict(inspectors)[u] != [village] for u in chosen)  # type: ignore[arg-type]
+
+
+def verify_in_another_process(env: Env, draw_id: str) -> subprocess.CompletedProcess[str]:
+    child = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGRID_")}
+    child["SAFEGRID_DATA_DIR"] = str(env.settings.data_dir)
+    child["SAFEGRID_SECRET_KEY"] = env.settings.secret_key
+    if env.settings.database_url:
+        child["SAFEGRID_DATABASE_URL"] = env.settings.database_url
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", "draw", "verify", draw_id],
+        env=child,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_safegrid_draw_verify_reruns_it_in_another_process(env: Env) -> None:
+    draw = await post_draw(env, draw_body(count=4))
+    done = verify_in_another_process(env, draw["id"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"OK: draw {draw['id']} reproduces: 4 target(s), 8 inspector slot(s)")
+    # Another seed would have drawn otherwise: verify notices a record that no longer matches.
+    async with await env.session() as s:
+        await s.execute(update(Draw).where(Draw.id == uuid.UUID(draw["id"])).values(seed="0" * 31 + "1"))
+        await s.commit()
+    done = verify_in_another_process(env, draw["id"])
+    assert done.returncode == 1 and done.stdout.startswith("DIFFERS"), (done.stdout, done.stderr)
+    assert verify_in_another_process(env, new_id()).returncode == 2
+
+
+async def test_drawn_inspectors_see_and_inspect_their_targets_and_the_public_sees_outcomes(env: Env) -> None:
+    draw = await post_draw(env, draw_body(area_code="c-jiezhen", kinds=["small_entertainment"], count=1))
+    target = draw["targets"][0]
+    first, second = [await sign_in_as(env, i["id"]) for i in target["inspectors"]]
+    r = await env.client.get(f"{API}/assignments", headers=first)
+    mine = [a for a in r.json()["items"] if a["draw_id"] == draw["id"]]
+    assert mine and mine[0]["venue_id"] == target["venue_id"] and not mine[0]["done"]
+    assert mine[0]["due_on"] == draw["due_on"]
+    r = await env.client.get(f"{API}/venues/{target['venue_id']}", headers=first)
+    assert r.status_code == 200  # in reach although outside their areas
+
+    r = await env.client.get(f"{API}/public/draws/{draw['id']}")
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.json()["results"] == [
+        {"venue_name": target["venue_name"], "inspected_on": None, "outcome": None}
+    ]
+
+    inspection_id = new_id()
+    reply = await env.client.put(
+        f"{API}/inspections/{inspection_id}",
+        json=inspection_body(target["venue_id"], [fail(GENERAL_ITEM, note="未公示")]),
+        headers=first,
+    )
+    assert reply.status_code == 201, reply.text
+
+    r = await env.client.get(f"{API}/assignments", headers=second)
+    mine = [a for a in r.json()["items"] if a["draw_id"] == draw["id"]]
+    assert mine[0]["done"] and mine[0]["inspection_id"] == inspection_id
+    r = await env.client.get(f"{API}/draws/{draw['id']}", headers=env.auth("supervisor"))
+    assert r.json()["targets"][0]["outcome"] == "发现隐患 1 项"
+    public = await env.client.get(f"{API}/public/draws/{draw['id']}")
+    body = public.json()
+    assert body["results"][0]["venue_name"] == target["venue_name"]
+    assert body["results"][0]["outcome"] == "发现隐患 1 项" and body["results"][0]["inspected_on"]
+    assert set(body) == {
+        "id", "drawn_on", "area_name", "kinds", "risk_levels", "population_size", "count",
+        "inspectors_per_target", "method", "seed", "due_on", "results",
+    }  # fmt: skip
+    text = public.text
+    for private in (
+        "吴亮",
+        "13800000010",
+        "owner",
+        "inspector_id",
+        "display_name",
+        target["inspectors"][0]["id"],
+    ):
+        assert private not in text
+    # An inspection by someone else (the grid's own inspector) is not the draw's result.
+    other = await env.client.get(f"{API}/assignments", headers=env.auth("inspector_jiezhen"))
+    assert all(a["draw_id"] != draw["id"] for a in other.json()["items"])
+
+
+async def test_an_undrawn_inspectors_visit_is_not_a_result(env: Env) -> None:
+    draw = await post_draw(env, draw_body(area_code="c-jiezhen", kinds=["small_hazmat"], count=1))
+    venue = draw["targets"][0]["venue_id"]
+    await put_inspection(env, inspection_body(venue, [fail(GENERAL_ITEM)]), user="inspector_jiezhen")
+    public = (await env.client.get(f"{API}/public/draws/{draw['id']}")).json()
+    assert public["results"][0]["outcome"] is None
