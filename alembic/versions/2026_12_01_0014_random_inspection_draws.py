@@ -1,7 +1,7 @@
 """双随机 draws: the draw with its seed and snapshots, and the drawn (venue, inspector) assignments.
 
 Revision ID: 0014
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01 03:06:07.658943+00:00
 """
 
@@ -14,7 +14,7 @@ import api.models.base
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 fixed 15 minutes that anyone could keep a user under.
 
 Revision ID: 0020
-Revises: 0005
+Revises: 0015
 Create Date: 2026-12-01 03:20:00+00:00
 """
 
@@ -14,7 +14,7 @@ import api.models.base
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0005"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
