@@ -81,6 +81,12 @@ async def test_a_password_change_revokes_the_users_tokens(env: Env) -> None:
     old = await make_user(env, name, "inspector", ["v-baiyun"], "first-password-1")
     second = await make_user(env, f"{name}_2", "inspector", ["v-baiyun"], "first-password-1")
     assert (await env.client.get(f"{API}/me", headers=old)).status_code == 200
+    async with await env.session() as s:  # the same account set again changes nothing
+        await create_user(
+            s, username=name, password="first-password-1", role="inspector", area_codes=["v-baiyun"]
+        )
+        await s.commit()
+    assert (await env.client.get(f"{API}/me", headers=old)).status_code == 200
     async with await env.session() as s:
         await create_user(
             s, username=name, password="second-password-2", role="inspector", area_codes=["v-baiyun"]

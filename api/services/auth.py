@@ -224,20 +224,29 @@ async def create_user(
     user = await session.scalar(
         select(User).where(User.username == username).options(selectinload(User.areas))
     )
-    password_hash = await hash_password(password)
     if user is None:
         user = User(
-            username=username, display_name=display_name or username, role=role, password_hash=password_hash
+            username=username,
+            display_name=display_name or username,
+            role=role,
+            password_hash=await hash_password(password),
         )
         user.areas = [UserArea(area_code=c) for c in codes]
         session.add(user)
     else:
-        user.role, user.password_hash = role, password_hash
+        # A new password (or role, or areas) revokes every token issued under the old one; the same
+        # account set again (a second `safegrid demo --password` with the same word) leaves them valid.
+        changed = (
+            user.role != role
+            or sorted(a.area_code for a in user.areas) != codes
+            or not await _verify(user.password_hash, password)
+        )
+        if changed:
+            user.role, user.password_hash = role, await hash_password(password)
+            user.areas = [UserArea(area_code=c) for c in codes]
+            await revoke_all(session, user.id)
         if display_name:
             user.display_name = display_name
-        user.areas = [UserArea(area_code=c) for c in codes]
-        # A new password (or role, or areas) revokes every token issued under the old one.
-        await revoke_all(session, user.id)
     await session.flush()
     return user
 
