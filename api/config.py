@@ -38,7 +38,10 @@ class Settings(BaseSettings):
     # global) stays short, so nobody can keep a user from signing in with the right password.
     login_window_seconds: int = 15 * 60
     login_max_failures: int = 5  # one username from one address; its lock may reach the whole window
-    login_max_failures_per_client: int = 50  # one address, all usernames; lock up to the window
+    login_max_failures_per_client: int = 50  # one address, all usernames
+    # Phones on a carrier's network share few addresses (CGNAT): one guesser must not keep a village's
+    # inspectors out for long, so the per-address lock stays short and only slows the guessing down.
+    login_client_lock_max_seconds: int = 60
     login_max_failures_per_user: int = 20  # one username, all addresses
     login_user_lock_max_seconds: int = 60
     login_max_failures_global: int = 500  # everyone

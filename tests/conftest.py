@@ -116,3 +116,11 @@ async def client(env: Env) -> httpx.AsyncClient:
 
 def venue_id(name: str) -> str:
     return str(demo.venue_id(name))
+
+
+@pytest.fixture(autouse=True)
+def fresh_login_guard(request: pytest.FixtureRequest) -> None:
+    """Each test signs in as if to a fresh process: the in-memory sign-in counters of one test's deliberate
+    failures (all from the test client's one address) must not lock the next test out."""
+    if "env" in request.fixturenames:
+        request.getfixturevalue("env").app.state.login_guard = None

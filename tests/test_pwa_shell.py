@@ -14,6 +14,7 @@ import pytest
 from api.app import create_app
 from api.pwa import APP_CSP, VERSION_PLACEHOLDER, shell_path, shell_urls
 from api.resources import resource_path
+from api.routers.public import PAGE_CSP
 from tests.conftest import Env, make_settings
 
 PWA = resource_path("pwa")
@@ -131,7 +132,10 @@ async def test_the_console_gets_the_same_policy(pwa_copy: tuple[Path, httpx.Asyn
 
 async def test_the_report_page_and_the_api_keep_their_own_headers(env: Env) -> None:
     report = await env.client.get("/report")
-    assert report.headers["content-security-policy"] != APP_CSP
-    assert "worker-src 'none'" in report.headers["content-security-policy"]
+    # The public page's own policy (its worker, scope /report, is the only one it may start), and its
+    # own privacy headers rather than the app's.
+    assert report.headers["content-security-policy"] == PAGE_CSP
+    assert report.headers["referrer-policy"] == "no-referrer"
+    assert report.headers["cache-control"] == "no-store"
     health = await env.client.get("/api/v1/health")
     assert "content-security-policy" not in health.headers

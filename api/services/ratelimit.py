@@ -249,7 +249,9 @@ class LoginGuard:
         window = float(settings.login_window_seconds)
         return cls(
             pairs=FailureBackoff(settings.login_max_failures, window, window, clock),
-            clients=FailureBackoff(settings.login_max_failures_per_client, window, window, clock),
+            clients=FailureBackoff(
+                settings.login_max_failures_per_client, window, settings.login_client_lock_max_seconds, clock
+            ),
             everyone=FailureBackoff(
                 settings.login_max_failures_global, window, settings.login_global_lock_max_seconds, clock
             ),
