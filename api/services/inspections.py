@@ -6,8 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
@@ -16,6 +15,7 @@ from api.models import Inspection, Venue
 from api.schemas.inspections import AnswerIn, InspectionIn
 from api.services import checklists, findings
 from api.services.auth import Principal
+from api.services.once import insert_once
 from api.services.pagination import newest_first
 from api.services.scope import in_scope
 from api.timeutil import local_today, utcnow
@@ -156,11 +156,12 @@ async def open_findings(
 
 async def _insert_once(session: AsyncSession, inspection: Inspection) -> bool:
     """INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id: True when this request's row went in."""
-    table = Inspection.__table__
-    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-    values = {c.key: getattr(inspection, c.key) for c in table.columns}
-    stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
-    return (await session.execute(stmt)).first() is not None
+    values = {c.key: getattr(inspection, c.key) for c in _INSPECTIONS.columns}
+    stmt = insert_once(session, _INSPECTIONS)
+    return (await session.execute(stmt, values)).first() is not None
+
+
+_INSPECTIONS: Table = Inspection.__table__  # type: ignore[assignment]
 
 
 async def _existing(

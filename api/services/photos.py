@@ -12,7 +12,6 @@ import anyio
 import anyio.to_thread
 from fastapi import UploadFile
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
@@ -20,7 +19,7 @@ from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessa
 from api.models import Photo
 from api.services.auth import Principal
 from api.services.imaging import ImageRejected, ProcessedImage, process_image
-from api.services.once import insert_or_winner
+from api.services.once import insert_once, insert_or_winner
 from api.services.scope import in_scope
 from api.storage import PhotoNotFound, PhotoStorage
 from api.timeutil import utcnow
@@ -218,10 +217,8 @@ async def upload(
         "area_code": None,
         "created_at": utcnow(),
     }
-    table = Photo.__table__
-    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
-    stmt = insert(table).values(row).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
-    if (await session.execute(stmt)).first() is not None:
+    stmt = insert_once(session, Photo.__table__)  # type: ignore[arg-type]
+    if (await session.execute(stmt, row)).first() is not None:
         return _row_dict(row), True
     # Taken: a retry, a race with an identical upload, or someone else's id.
     taken = await _taken(session, user, photo_id)
