@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import ColumnElement, Select, Table, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.errors import Conflict, NotFound, Unprocessable
-from api.models import Inspection, Venue
+from api.models import Inspection, Photo, Venue
 from api.schemas.inspections import AnswerIn, InspectionIn
 from api.services import checklists, findings
 from api.services.auth import Principal
@@ -38,7 +38,7 @@ async def put_inspection(
 ) -> tuple[Inspection, bool]:
     """Stores a submitted checklist exactly once. Returns (inspection, created).
 
-    The common case costs five statements: the venue in scope, the photos usable, one INSERT ... ON
+    The common case costs four statements: the venue in scope with the photos usable, one INSERT ... ON
     CONFLICT DO NOTHING RETURNING (the exactly-once arbiter), the findings with their events (batched),
     and the photos' area. A retry, or the loser of a race, finds the id taken and is answered as a retry.
     """
@@ -46,17 +46,12 @@ async def put_inspection(
     template = await checklists.get_version(session, body.checklist_code, body.checklist_version)
     answers = body.answers
     all_photos = list(dict.fromkeys(str(p) for a in answers for p in a.photo_ids))
-    venue = await session.execute(
-        select(Venue.id, Venue.area_code, Venue.kind).where(
-            Venue.id == body.venue_id, in_scope(user, Venue.area_code)
-        )
-    )
-    venue_row = venue.one_or_none()
+    venue_row = (await session.execute(_venue_and_photos(user, body.venue_id, all_photos))).one_or_none()
     if venue_row is None:
         if (replayed := await _existing(session, user, inspection_id, digest)) is not None:
             return replayed, False
         raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
-    venue_id, area_code, venue_kind = venue_row
+    venue_id, area_code, venue_kind, usable_photos = venue_row
     if template is None:
         raise Unprocessable(
             f"No checklist {body.checklist_code!r} version {body.checklist_version}.",
@@ -80,7 +75,8 @@ async def put_inspection(
             raise Unprocessable(
                 f"Item {code!r} failed and needs at least one photo.", code="photo_required", item_code=code
             )
-    await findings.check_photos(session, user, all_photos, for_area=area_code)
+    if usable_photos != len(all_photos):  # let the one photo check name what is wrong
+        await findings.check_photos(session, user, all_photos, for_area=area_code)
 
     now = utcnow()
     inspection = Inspection(
@@ -110,6 +106,29 @@ async def put_inspection(
     await open_findings(session, user, settings, inspection, items, answers)
     await findings.attach_photos(session, all_photos, area_code)
     return inspection, True
+
+
+def _venue_and_photos(user: Principal, venue_id: uuid.UUID, photo_ids: list[str]) -> Select[Any]:
+    """The venue if it is in the user's scope, with how many of the photos the user may attach to it
+    (the rule of findings.check_photos, in the same round trip)."""
+    usable: ColumnElement[int]
+    if photo_ids:
+        usable = (
+            select(func.count())
+            .select_from(Photo)
+            .where(
+                Photo.id.in_([uuid.UUID(p) for p in photo_ids]),
+                or_(Photo.uploaded_by == user.id, in_scope(user, Photo.area_code)),
+                or_(Photo.area_code.is_(None), Photo.area_code == Venue.area_code),
+            )
+            .correlate(Venue)
+            .scalar_subquery()
+        )
+    else:
+        usable = literal(0)
+    return select(Venue.id, Venue.area_code, Venue.kind, usable).where(
+        Venue.id == venue_id, in_scope(user, Venue.area_code)
+    )
 
 
 async def open_findings(
