@@ -639,3 +639,15 @@ def test_decoded_bytes_count_at_the_jpeg_draft_scale(load_spy: list) -> None:
     assert (out.width, out.height) == (2000, 1500)
     error = rejected(encode(photo(4000, 3000), "PNG"), max_decoded_bytes=16 * 2**20)
     assert error.status == 413
+
+
+def test_memory_is_handed_back_after_a_large_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.services import imaging
+
+    released: list[bool] = []
+    monkeypatch.setattr(imaging, "_release_memory", lambda: released.append(True))
+    process_image(encode(photo(640, 480), "PNG"))
+    assert released == []  # small: nothing to hand back
+    big = encode(Image.new("RGB", (2400, 1800), (200, 10, 10)), "PNG")  # 17 MB decoded
+    process_image(big, max_decoded_bytes=64 * 2**20)
+    assert released == [True]
