@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import get_settings
@@ -50,6 +52,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     _migrate()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    workers, why = _workers(args.workers, settings.effective_database_url)
+    # The worker processes size their connection pools by it (api/db.py), so N of them stay within
+    # PostgreSQL's connection limit.
+    os.environ["WEB_CONCURRENCY"] = str(workers)
+    print(f"serving on http://{args.host}:{args.port} with {workers} worker process(es): {why}", flush=True)
     # No uvicorn access log: it records client addresses and raw paths (receipts); ours records neither.
     uvicorn.run(
         "api.app:create_app",
@@ -63,9 +70,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
         log_level="info",
-        workers=args.workers,
+        workers=workers,
     )
     return 0
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _workers(asked: int | None, database_url: str) -> tuple[int, str]:
+    if asked is not None:
+        return max(1, asked), "as asked (--workers)"
+    if make_url(database_url).get_backend_name() == "postgresql":
+        cores = _cores()
+        return cores, f"one per core ({cores}) on PostgreSQL; --workers N to change"
+    return 1, "one on SQLite, whose single writer more processes would only queue for; --workers N to change"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -194,7 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
-        "--workers", type=int, default=1, help="server processes (they share nothing but the database)"
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (they share nothing but the database); default: one per core on "
+        "PostgreSQL, one on SQLite",
     )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply migrations and load built-in checklists").set_defaults(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.config import Settings
 from api.errors import AppError, Forbidden, Unauthorized
-from api.services import auth as auth_service
+from api.services import token_cache
 from api.services.auth import Principal
+from api.services.token_cache import TokenCache
 from api.storage import PhotoStorage
 
 
@@ -76,13 +78,25 @@ _bearer = HTTPBearer(auto_error=False)
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+def get_token_cache(request: Request) -> TokenCache:
+    """The app's token cache (one per app, so each process and each test app has its own)."""
+    cache: TokenCache | None = getattr(request.app.state, "token_cache", None)
+    if cache is None:
+        cache = request.app.state.token_cache = TokenCache()
+    return cache
+
+
 async def get_current_user(request: Request, credentials: BearerDep) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Sign in and send the token as 'Authorization: Bearer …'.")
-    # A short transaction of its own: the request's transaction starts at its first real query, so an
-    # upload being decoded holds no connection (and, on SQLite, no write lock) while it waits.
-    async with request.app.state.read_sessionmaker() as session:
-        principal = await auth_service.principal_for_token(session, credentials.credentials)
+
+    async def lookup(token: str) -> tuple[Principal, datetime] | None:
+        # A short transaction of its own: the request's transaction starts at its first real query, so an
+        # upload being decoded holds no connection (and, on SQLite, no write lock) while it waits.
+        async with request.app.state.read_sessionmaker() as session:
+            return await token_cache.lookup(session, token)
+
+    principal = await get_token_cache(request).principal(credentials.credentials, lookup)
     if principal is None:
         raise Unauthorized("The token is unknown, expired or revoked.", code="invalid_token")
     return principal

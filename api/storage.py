@@ -97,6 +97,10 @@ class LocalPhotoStorage:
     async def put(self, data: bytes) -> str:
         return await anyio.to_thread.run_sync(self._put_sync, bytes(data))
 
+    async def put_many(self, *blobs: bytes) -> list[str]:
+        """``put`` of each blob, in one trip to a worker thread (a photo and its thumbnail)."""
+        return await anyio.to_thread.run_sync(lambda: [self._put_sync(bytes(b)) for b in blobs])
+
     async def get(self, key: str) -> bytes:
         path = self._path(key)
         try:

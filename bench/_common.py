@@ -53,8 +53,84 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Server(str):
+    """The base URL of a running server, with the pid of its `safegrid serve` process."""
+
+    pid: int
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (the uvicorn workers of a multi-process server)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """utime + stime of each live process (threads included), from /proc/<pid>/stat."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / _TICK
+    return out
+
+
+async def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database` (asked from the admin database, so the asking
+    connection is not among them)."""
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    finally:
+        await conn.close()
+    return [int(r["pid"]) for r in rows]
+
+
+class CpuMeter:
+    """CPU used by a server's processes and by the PostgreSQL backends serving its database, between
+    `start()` and `stop()`. A backend that appears in between counts whole; one that ends in between
+    is lost (the pool keeps its connections, so that is rare and only undercounts by its last moments)."""
+
+    def __init__(self, server_pid: int, database: str) -> None:
+        self.server_pid = server_pid
+        self.database = database
+
+    async def _sample(self) -> tuple[dict[int, float], dict[int, float]]:
+        return cpu_seconds(descendants(self.server_pid)), cpu_seconds(await backend_pids(self.database))
+
+    async def start(self) -> None:
+        self._before = await self._sample()
+
+    async def stop(self) -> tuple[float, float]:
+        """Returns (server seconds, database seconds)."""
+        after = await self._sample()
+        totals = []
+        for before, now in zip(self._before, after, strict=True):
+            totals.append(sum(v - before.get(pid, 0.0) for pid, v in now.items()))
+        return totals[0], totals[1]
+
+
 @contextlib.contextmanager
-def server(database_url: str, workers: int = 1) -> Iterator[str]:
+def server(database_url: str, workers: int = 1) -> Iterator[Server]:
     """Migrates, loads the demo town and runs `safegrid serve` in a subprocess; yields its base URL."""
     data_dir = tempfile.mkdtemp(prefix="safegrid-bench-")
     env = {
@@ -85,7 +161,9 @@ def server(database_url: str, workers: int = 1) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             raise RuntimeError("the server did not start")
-        yield base
+        running = Server(base)
+        running.pid = proc.pid
+        yield running
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -108,6 +186,27 @@ def phone_jpeg(width: int, height: int, quality: int = 85, seed: int = 1) -> byt
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+def pixel_variant(jpeg: bytes, k: int) -> bytes:
+    """The same JPEG with other pixels: the luminance quantisation table's DC and two lowest AC steps
+    are changed, so every decoded pixel shifts while the file stays valid and the same size. A
+    content-addressed store cannot deduplicate it, and the server does the same work as for a new photo.
+    """
+    data = bytearray(jpeg)
+    pos = 2
+    while pos < len(data):
+        marker, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDB and data[pos + 4] & 0xF0 == 0:  # 8-bit table; the first one is luminance
+            table = pos + 5
+            data[table] = 1 + k % 250
+            data[table + 1] = 1 + (k // 250) % 250
+            data[table + 2] = 1 + (k // 62500) % 250
+            return bytes(data)
+        if marker == 0xDA:
+            break
+        pos += 2 + length
+    raise ValueError("no 8-bit quantisation table")
 
 
 def percentile(values: list[float], p: float) -> float:

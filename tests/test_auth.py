@@ -116,6 +116,8 @@ async def test_expired_token_is_refused(env: Env) -> None:
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
         await s.commit()
+    # A change made behind this process's back shows after the token cache's TTL (tests/test_token_cache.py).
+    env.app.state.token_cache.clear()
     assert_problem(await env.client.get(f"{API}/me", headers=h), 401, "invalid_token")
 
 

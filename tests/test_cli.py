@@ -214,3 +214,44 @@ def test_import_venues_bad_file_imports_nothing(data_dir: Path, tmp_path: Path) 
     assert "row 3: unknown kind 'moon_base'" in r.stderr
     assert "row 4: area 'mars' unknown" in r.stderr
     assert query(data_dir, "SELECT count(*) FROM venues WHERE name LIKE 'BAD %'") == [(0,)]
+
+
+def test_serve_workers_default_to_cores_on_postgresql_and_one_on_sqlite() -> None:
+    from api.cli import _cores, _workers
+
+    pg = "postgresql+asyncpg://u@127.0.0.1/db"
+    assert _workers(None, pg)[0] == _cores() >= 1
+    assert "per core" in _workers(None, pg)[1]
+    assert _workers(None, "sqlite+aiosqlite:///x.db")[0] == 1
+    assert _workers(3, "sqlite+aiosqlite:///x.db") == (3, "as asked (--workers)")
+
+
+def test_serve_says_how_many_workers_at_start(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGRID_")}
+    env["SAFEGRID_DATA_DIR"] = str(tmp_path)
+    proc = subprocess.Popen(
+        [SAFEGRID, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if "worker process" in line:
+                assert "with 1 worker process(es): one on SQLite" in line, line
+                break
+        else:
+            pytest.fail("serve never said how many workers it runs")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -584,3 +584,70 @@ def test_heic_truncated_is_422() -> None:
 def test_fast_path_draft_is_used_for_thumbnail(load_spy: list, phone_jpeg: bytes) -> None:
     process_image(phone_jpeg)
     assert load_spy == [(400, 300)]  # verification decode at 1/4 scale only
+
+
+# --------------------------------------------------------------------------- hardening
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize(("held", "declared"), [((320, 240), (7000, 7000)), ((160, 120), (2000, 1500))])
+def test_jpeg_declaring_more_pixels_than_its_data_holds_is_422(
+    load_spy: list, progressive: bool, held: tuple[int, int], declared: tuple[int, int]
+) -> None:
+    """320x240 of data under a header saying 7000x7000 (or 160x120 under 2000x1500, which would take the
+    lossless strip path) decodes without error, padded with grey blocks; it is refused as truncated
+    before any decode."""
+    data = bytearray(encode(photo(*held), quality=85, progressive=progressive))
+    sof = data.index(b"\xff\xc2" if progressive else b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", declared[1], declared[0])
+    padded = Image.open(io.BytesIO(bytes(data)))
+    padded.load()  # what Pillow alone would do: no error, grey padding
+    assert padded.size == declared
+    load_spy.clear()
+    error = rejected(bytes(data))
+    assert (error.status, error.code) == (422, "invalid_image")
+    assert "truncated" in error.detail
+    assert load_spy == []
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize("size", [(16, 16), (1600, 1200), (4000, 3000)])
+def test_flat_complete_jpegs_are_not_taken_for_truncated(progressive: bool, size: tuple[int, int]) -> None:
+    """A flat image codes each block in the fewest bits there are: the bound must still let it through."""
+    for mode, colour in (("RGB", (128, 128, 128)), ("L", 0)):
+        data = encode(Image.new(mode, size, colour), quality=10, progressive=progressive, subsampling=2)
+        assert process_image(data, long_side=4096).width == size[0]
+
+
+def test_png_that_decodes_large_is_413_before_decoding(load_spy: list) -> None:
+    """A few kB of PNG declaring 7000x7000 RGBA (under the pixel limit) would take 196 MB decoded."""
+    bomb = encode(Image.new("RGBA", (7000, 7000), (10, 20, 30, 255)), "PNG")
+    assert len(bomb) < 300_000
+    load_spy.clear()
+    started = time.perf_counter()
+    error = rejected(bomb, max_decoded_bytes=64 * 2**20)
+    assert (error.status, error.code) == (413, "image_too_large")
+    assert "decodes to" in error.detail
+    assert load_spy == []
+    assert time.perf_counter() - started < 0.5
+
+
+def test_decoded_bytes_count_at_the_jpeg_draft_scale(load_spy: list) -> None:
+    """A 12-megapixel JPEG decodes at half scale: 2000x1500, 12 MB, within a 16 MB budget."""
+    data = encode(photo(4000, 3000), quality=80)
+    out = process_image(data, long_side=2048, draft_tolerance=0.05, max_decoded_bytes=16 * 2**20)
+    assert (out.width, out.height) == (2000, 1500)
+    error = rejected(encode(photo(4000, 3000), "PNG"), max_decoded_bytes=16 * 2**20)
+    assert error.status == 413
+
+
+def test_memory_is_handed_back_after_a_large_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.services import imaging
+
+    released: list[bool] = []
+    monkeypatch.setattr(imaging, "_release_memory", lambda: released.append(True))
+    process_image(encode(photo(640, 480), "PNG"))
+    assert released == []  # small: nothing to hand back
+    big = encode(Image.new("RGB", (2400, 1800), (200, 10, 10)), "PNG")  # 17 MB decoded
+    process_image(big, max_decoded_bytes=64 * 2**20)
+    assert released == [True]

@@ -4,6 +4,7 @@ on the body, exactly-once storage under retries and races, and versioned checkli
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -480,3 +481,65 @@ async def test_loading_the_reference_again_makes_a_new_version_and_keeps_the_old
                 )
             )
             await s.commit()
+
+
+async def test_another_areas_inspection_id_is_404_as_a_get_would_answer(env: Env) -> None:
+    iid = new_id()
+    await put_inspection(env, inspection_body(BAIYUN_SHOP), A, iid)
+    other = "inspector_qingshan"
+    assert_problem(
+        await env.client.get(f"{API}/inspections/{iid}", headers=env.auth(other)), 404, "inspection_not_found"
+    )
+    # Neither the same body nor another one reveals that the id is taken.
+    for body in (inspection_body(BAIYUN_SHOP), inspection_body(QINGSHAN_CLUB)):
+        r = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(other))
+        assert_problem(r, 404, "inspection_not_found")
+    # Someone who may see it still learns it is taken.
+    r = await env.client.put(
+        f"{API}/inspections/{iid}", json=inspection_body(BAIYUN_SHOP), headers=env.auth("inspector_baiyun2")
+    )
+    assert_problem(r, 409, "inspection_conflict")
+
+
+@pytest.mark.parametrize("submitted_at", ["2026-01-05T09:30:00+08:00", "2031-06-01T09:30:00+08:00"])
+async def test_deadline_counts_from_the_servers_date_of_receipt(env: Env, submitted_at: str) -> None:
+    """A backdated or future submitted_at is kept and shown as reported; the deadline ignores it."""
+    photos = [await put_photo(env, A)]
+    day_before = sh_today()
+    body = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM_15, photos)], submitted_at=submitted_at)
+    reply = await put_inspection(env, body, A)
+    day_after = sh_today()
+    assert reply["submitted_at"] == submitted_at.replace("09:30:00+08:00", "01:30:00+00:00")
+    f = await get_finding(env, str(reply["finding_ids"][0]))
+    assert f["deadline"] in {
+        (day_before + timedelta(days=15)).isoformat(),
+        (day_after + timedelta(days=15)).isoformat(),
+    }
+
+
+def test_prepared_reply_equals_the_models_serialisation() -> None:
+    from datetime import UTC, datetime, timezone
+
+    from api.schemas.inspections import InspectionOut, inspection_json
+
+    row = {
+        "id": uuid.uuid4(),
+        "venue_id": uuid.uuid4(),
+        "area_code": "v-baiyun-g1",
+        "checklist_code": SMALL_VENUE,
+        "checklist_version": 3,
+        "inspector_id": uuid.uuid4(),
+        "started_at": None,
+        "submitted_at": datetime(2026, 11, 20, 9, 30, 5, 123456, tzinfo=timezone(timedelta(hours=8))),
+        "lat": 31.401,
+        "lng": -0.5,
+        "accuracy_m": None,
+        "note": '例行检查 "引号" \n',
+        "answers": [
+            {"photo_ids": [str(uuid.uuid4())], "result": "fail", "item_code": "X1", "note": "坏了"},
+            {"item_code": "X2", "result": "pass", "note": None, "photo_ids": []},
+        ],
+        "finding_ids": [uuid.uuid4()],
+        "created_at": datetime(2026, 11, 20, 1, 30, tzinfo=UTC),
+    }
+    assert json.loads(inspection_json(row)) == json.loads(InspectionOut(**row).model_dump_json())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import struct
 import uuid
 import zlib
@@ -123,8 +124,11 @@ async def test_same_bytes_again_is_200_other_bytes_409(env: Env) -> None:
     assert_problem(await upload(env, make_jpeg(), pid), 409, "photo_conflict")
     # Other bytes under a stored id are a conflict, whatever they are: the id is checked before decoding.
     assert_problem(await upload(env, b"not an image at all", pid), 409, "photo_conflict")
-    # The same bytes from someone else under this id are not a retry either.
-    assert_problem(await upload(env, data, pid, user="inspector_baiyun2"), 409, "photo_conflict")
+    # The same bytes from someone else under this id are not a retry either; who may not see the photo
+    # (not yet attached to a record, it is its uploader's alone) is answered as a GET would answer.
+    r = await env.client.get(f"{API}/photos/{pid}", headers=env.auth("inspector_baiyun2"))
+    assert_problem(r, 404, "photo_not_found")
+    assert_problem(await upload(env, data, pid, user="inspector_baiyun2"), 404, "photo_not_found")
     assert (await fetch(env, pid)).content == (await fetch(env, pid)).content
 
 
@@ -458,3 +462,116 @@ async def test_a_photo_documents_one_area(env: Env) -> None:
         headers=env.auth("supervisor"),
     )
     assert r.status_code == 201, r.text
+
+
+# --------------------------------------------------------------------------- evidence sent by the phone
+
+
+async def put_with_fields(env: Env, fields: dict[str, str], data: bytes | None = None) -> httpx.Response:
+    return await env.client.put(
+        f"{API}/photos/{new_id()}",
+        data=fields,
+        files={"file": ("p.jpg", data or make_jpeg(), "image/jpeg")},
+        headers=env.auth(A),
+    )
+
+
+async def test_the_phones_time_and_place_are_kept_as_evidence(env: Env) -> None:
+    fields = {
+        "captured_at": "2026-11-20T14:30:05+08:00",
+        "lat": "31.4012",
+        "lng": "109.6321",
+        "accuracy_m": "8.5",
+    }
+    # The file's own EXIF says otherwise: the phone read the original, so its word is kept.
+    r = await put_with_fields(env, fields, make_jpeg(exif=gps_exif(30.5, 104.0)))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["captured_at"] == "2026-11-20T06:30:05+00:00"
+    assert (body["lat"], body["lng"], body["accuracy_m"]) == (31.4012, 109.6321, 8.5)
+    async with await env.session() as s:
+        row = await s.get(Photo, uuid.UUID(body["id"]))
+        assert row is not None
+        assert (row.gps_lat, row.gps_lng, row.gps_accuracy_m) == (31.4012, 109.6321, 8.5)
+    meta = await env.client.get(f"{API}/photos/{body['id']}/meta", headers=env.auth(A))
+    assert meta.json() == body
+    assert_clean_jpeg((await fetch(env, body["id"])).content)
+
+
+async def test_without_fields_the_files_exif_is_the_evidence(env: Env) -> None:
+    r = await put_with_fields(env, {}, make_jpeg(exif=gps_exif(30.5, 104.25)))
+    assert r.status_code == 201, r.text
+    assert (r.json()["lat"], r.json()["lng"], r.json()["accuracy_m"]) == (30.5, 104.25, None)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"captured_at": "yesterday"},
+        {"captured_at": "2026-11-20T14:30:05"},  # no offset
+        {"lat": "91", "lng": "100"},
+        {"lat": "30", "lng": "-181"},
+        {"lat": "30"},
+        {"lat": "nan", "lng": "100"},
+        {"lat": "30", "lng": "inf"},
+        {"lat": "abc", "lng": "100"},
+        {"accuracy_m": "5"},
+        {"lat": "30", "lng": "100", "accuracy_m": "-1"},
+    ],
+)
+async def test_garbage_evidence_is_422(env: Env, fields: dict[str, str]) -> None:
+    r = await put_with_fields(env, fields)
+    body = assert_problem(r, 422)
+    assert body["code"] in ("invalid_captured_at", "invalid_position")
+
+
+def test_prepared_photo_reply_equals_the_models_serialisation() -> None:
+    from datetime import UTC, datetime
+
+    from api.schemas.photos import PhotoOut, photo_json
+
+    for captured_at in (None, datetime(2026, 11, 20, 6, 30, 5, tzinfo=UTC)):
+        pid = uuid.uuid4()
+        row = {
+            "id": pid,
+            "sha256": "ab" * 32,
+            "width": 1600,
+            "height": 1200,
+            "url": f"/api/v1/photos/{pid}",
+            "thumbnail_url": f"/api/v1/photos/{pid}/thumbnail",
+            "captured_at": captured_at,
+            "lat": 31.4,
+            "lng": None,
+            "accuracy_m": 3.0,
+        }
+        assert json.loads(photo_json(row)) == json.loads(PhotoOut(**row).model_dump_json())
+
+
+async def test_another_areas_photo_id_is_404_as_a_get_would_answer(env: Env) -> None:
+    data = make_jpeg()
+    pid = await put_photo(env, "inspector_qingshan", data)
+    other = await env.client.get(f"{API}/photos/{pid}", headers=env.auth(A))
+    assert_problem(other, 404, "photo_not_found")
+    for attempt in (data, make_jpeg(), b"not an image"):
+        assert_problem(await upload(env, attempt, pid, user=A), 404, "photo_not_found")
+    # Its owner still learns of the conflict.
+    assert_problem(await upload(env, make_jpeg(), pid, user="inspector_qingshan"), 409, "photo_conflict")
+
+
+async def test_report_photos_have_their_own_pool_and_stricter_limits(env: Env) -> None:
+    from api.services import photos as photo_service
+
+    public, inspectors = photo_service._limiter(public=True), photo_service._limiter()
+    assert public is not inspectors
+    assert public.total_tokens == 1
+    assert photo_service.REPORT_MAX_DECODED_BYTES < photo_service.MAX_DECODED_BYTES
+    # A few kB of PNG that decodes to 196 MB is refused for anyone, before decoding.
+    buf = io.BytesIO()
+    Image.new("RGBA", (7000, 7000), (1, 2, 3, 255)).save(buf, "PNG")
+    r = await upload(env, buf.getvalue(), name="p.png", ctype="image/png")
+    assert_problem(r, 413, "image_too_large")
+    parts = [("files", ("p.png", buf.getvalue(), "image/png"))]
+    r = await env.client.post(
+        f"{API}/public/reports", data={"category": "RPT-10", "description": "堵塞"}, files=parts
+    )
+    assert_problem(r, 413, "image_too_large")

@@ -26,6 +26,8 @@ class Photo(Base):
     captured_at: Mapped[datetime | None]
     gps_lat: Mapped[float | None] = mapped_column(Float)
     gps_lng: Mapped[float | None] = mapped_column(Float)
+    # Metres, as the phone reported its position's accuracy with the photo.
+    gps_accuracy_m: Mapped[float | None] = mapped_column(Float)
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
     # The area of what the photo documents, set when it is attached to an inspection, finding or report;
     # until then only its uploader (and an admin) can see it.

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from api.deps import BearerDep, CurrentUser, ReadSessionmakerDep, SessionDep, SettingsDep
+from api.deps import BearerDep, CurrentUser, ReadSessionmakerDep, SessionDep, SettingsDep, get_token_cache
 from api.schemas.auth import MeOut, TokenOut
 from api.services import auth as auth_service
 from api.services.ratelimit import client_address, login_guard_for
@@ -34,9 +34,12 @@ async def issue_token(
 
 
 @router.post("/auth/logout", status_code=204)
-async def logout(session: SessionDep, _user: CurrentUser, credentials: BearerDep) -> Response:
+async def logout(
+    request: Request, session: SessionDep, _user: CurrentUser, credentials: BearerDep
+) -> Response:
     assert credentials is not None  # CurrentUser has already required it
     await auth_service.revoke(session, credentials.credentials)
+    get_token_cache(request).evict(credentials.credentials)
     return Response(status_code=204)
 
 

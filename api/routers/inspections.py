@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep
 from api.schemas.common import Page
-from api.schemas.inspections import InspectionIn, InspectionOut
+from api.schemas.inspections import InspectionIn, InspectionOut, inspection_json
 from api.services import inspections as inspection_service
 
 router = APIRouter(tags=["inspections"])
@@ -21,13 +21,15 @@ async def put_inspection(
     user: InspectorUser,
     inspection_id: uuid.UUID,
     body: InspectionIn,
-    response: Response,
-) -> InspectionOut:
+) -> Response:
     inspection, created = await inspection_service.put_inspection(
         session, user, settings, inspection_id, body
     )
-    response.status_code = 201 if created else 200
-    return InspectionOut(**inspection_service.inspection_dict(inspection))
+    return Response(
+        inspection_json(inspection_service.inspection_dict(inspection)),
+        status_code=201 if created else 200,
+        media_type="application/json",
+    )
 
 
 @router.get("/inspections", response_model=Page[InspectionOut])

@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi.responses import FileResponse
 
-from api.deps import CurrentUser, InspectorUser, ReadSessionmakerDep, SessionDep, SettingsDep, StorageDep
-from api.schemas.photos import PhotoOut
+from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep, StorageDep
+from api.schemas.photos import PhotoOut, photo_json
 from api.services import photos as photo_service
 
 router = APIRouter(tags=["photos"])
@@ -18,27 +19,36 @@ PHOTO_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private,
 @router.put("/photos/{photo_id}", response_model=PhotoOut, responses={201: {"model": PhotoOut}})
 async def put_photo(
     session: SessionDep,
-    peek: ReadSessionmakerDep,
     settings: SettingsDep,
     storage: StorageDep,
     user: InspectorUser,
     photo_id: uuid.UUID,
     file: Annotated[UploadFile, File()],
-    response: Response,
-) -> PhotoOut:
+    captured_at: Annotated[
+        str | None, Form(max_length=64, description="when it was taken, ISO 8601 with offset")
+    ] = None,
+    lat: Annotated[str | None, Form(max_length=32, description="where it was taken")] = None,
+    lng: Annotated[str | None, Form(max_length=32)] = None,
+    accuracy_m: Annotated[str | None, Form(max_length=32, description="of lat/lng, in metres")] = None,
+) -> Response:
+    evidence = photo_service.parse_evidence(captured_at, lat, lng, accuracy_m)
     data = await photo_service.read_limited(file, settings.max_upload_bytes)
     photo, created = await photo_service.upload(
-        session, peek, storage, settings, photo_id=photo_id, data=data, uploaded_by=user.id
+        session, storage, settings, photo_id=photo_id, data=data, user=user, evidence=evidence
     )
-    response.status_code = 201 if created else 200
-    return PhotoOut(**photo_service.photo_dict(photo))
+    return Response(photo_json(photo), status_code=201 if created else 200, media_type="application/json")
 
 
 async def _serve(
     session: SessionDep, storage: StorageDep, user: CurrentUser, photo_id: uuid.UUID, thumbnail: bool
 ) -> Response:
     photo = await photo_service.get_visible(session, user, photo_id)
-    data = await photo_service.read_file(storage, photo.thumbnail_key if thumbnail else photo.file_key)
+    key = photo.thumbnail_key if thumbnail else photo.file_key
+    path = storage.local_path(key)
+    if path is not None and await storage.exists(key):
+        # Sent from the file in chunks, never read whole into memory.
+        return FileResponse(path, media_type="image/jpeg", headers=PHOTO_HEADERS)
+    data = await photo_service.read_file(storage, key)
     return Response(content=data, media_type="image/jpeg", headers=PHOTO_HEADERS)
 
 
@@ -59,6 +69,6 @@ async def get_thumbnail(
 
 
 @router.get("/photos/{photo_id}/meta", response_model=PhotoOut)
-async def get_photo_meta(session: SessionDep, user: CurrentUser, photo_id: uuid.UUID) -> PhotoOut:
+async def get_photo_meta(session: SessionDep, user: CurrentUser, photo_id: uuid.UUID) -> Response:
     photo = await photo_service.get_visible(session, user, photo_id)
-    return PhotoOut(**photo_service.photo_dict(photo))
+    return Response(photo_json(photo_service.photo_dict(photo)), media_type="application/json")

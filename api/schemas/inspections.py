@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -51,3 +53,38 @@ class InspectionOut(BaseModel):
     answers: list[AnswerOut]
     finding_ids: list[uuid.UUID]
     created_at: OutDatetime
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def inspection_json(row: dict[str, Any]) -> bytes:
+    """The wire form of InspectionOut, written directly: a reply built by the server needs no validating.
+    tests/test_inspections.py checks that it equals InspectionOut's own serialisation."""
+    doc = {
+        "id": str(row["id"]),
+        "venue_id": str(row["venue_id"]),
+        "area_code": row["area_code"],
+        "checklist_code": row["checklist_code"],
+        "checklist_version": row["checklist_version"],
+        "inspector_id": str(row["inspector_id"]),
+        "started_at": _time(row["started_at"]),
+        "submitted_at": _time(row["submitted_at"]),
+        "lat": row["lat"],
+        "lng": row["lng"],
+        "accuracy_m": row["accuracy_m"],
+        "note": row["note"],
+        "answers": [
+            {
+                "item_code": a["item_code"],
+                "result": a["result"],
+                "note": a.get("note"),
+                "photo_ids": [str(uuid.UUID(str(p))) for p in a.get("photo_ids") or []],
+            }
+            for a in row["answers"]
+        ],
+        "finding_ids": [str(f) for f in row["finding_ids"]],
+        "created_at": _time(row["created_at"]),
+    }
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()

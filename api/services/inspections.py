@@ -6,17 +6,17 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Select, Table, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.errors import Conflict, NotFound, Unprocessable
-from api.models import Inspection, Venue
-from api.schemas.inspections import InspectionIn
+from api.models import Inspection, Photo, Venue
+from api.schemas.inspections import AnswerIn, InspectionIn
 from api.services import checklists, findings
 from api.services.auth import Principal
 from api.services.draws import assigned_venues
-from api.services.once import insert_or_winner
+from api.services.once import insert_once
 from api.services.pagination import newest_first
 from api.services.scope import in_scope
 from api.timeutil import local_today, utcnow
@@ -37,30 +37,33 @@ def body_digest(body: dict[str, Any]) -> str:
 async def put_inspection(
     session: AsyncSession, user: Principal, settings: Settings, inspection_id: uuid.UUID, body: InspectionIn
 ) -> tuple[Inspection, bool]:
-    """Stores a submitted checklist exactly once. Returns (inspection, created)."""
-    digest = body_digest(body.model_dump(mode="json"))
-    existing = await session.get(Inspection, inspection_id)
-    if existing is not None:
-        return await _replay(session, user, existing, digest)
+    """Stores a submitted checklist exactly once. Returns (inspection, created).
 
-    # A 双随机 draw sends inspectors to venues outside their own areas.
-    reachable = or_(in_scope(user, Venue.area_code), Venue.id.in_(assigned_venues(user)))
-    venue = await session.scalar(select(Venue).where(Venue.id == body.venue_id, reachable))
-    if venue is None:
-        raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
+    The common case costs four statements: the venue in scope with the photos usable, one INSERT ... ON
+    CONFLICT DO NOTHING RETURNING (the exactly-once arbiter), the findings with their events (batched),
+    and the photos' area. A retry, or the loser of a race, finds the id taken and is answered as a retry.
+    """
+    digest = body_digest(body.model_dump(mode="json"))
     template = await checklists.get_version(session, body.checklist_code, body.checklist_version)
+    answers = body.answers
+    all_photos = list(dict.fromkeys(str(p) for a in answers for p in a.photo_ids))
+    venue_row = (await session.execute(_venue_and_photos(user, body.venue_id, all_photos))).one_or_none()
+    if venue_row is None:
+        if (replayed := await _existing(session, user, inspection_id, digest)) is not None:
+            return replayed, False
+        raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
+    venue_id, area_code, venue_kind, usable_photos = venue_row
     if template is None:
         raise Unprocessable(
             f"No checklist {body.checklist_code!r} version {body.checklist_version}.",
             code="unknown_checklist",
         )
-    if venue.kind not in template.venue_kinds:
+    if venue_kind not in template.venue_kinds:
         raise Unprocessable(
-            f"Checklist {template.code!r} does not apply to a venue of kind {venue.kind!r}.",
+            f"Checklist {template.code!r} does not apply to a venue of kind {venue_kind!r}.",
             code="checklist_not_for_venue",
         )
     items = {item["code"]: item for item in template.items}
-    answers = body.answers
     seen: set[str] = set()
     for answer in answers:
         code = answer.item_code
@@ -72,9 +75,9 @@ async def put_inspection(
         # An item that cannot apply to this kind of venue (a 便利店 has no child-care room) is not shown on
         # the phone and is sent as 不适用; a pass is harmless, but a hazard found there is refused.
         kinds = items[code].get("kinds")
-        if answer.result == "fail" and kinds is not None and venue.kind not in kinds:
+        if answer.result == "fail" and kinds is not None and venue_kind not in kinds:
             raise Unprocessable(
-                f"Item {code!r} does not apply to a venue of kind {venue.kind!r}.",
+                f"Item {code!r} does not apply to a venue of kind {venue_kind!r}.",
                 code="item_not_for_venue",
                 item_code=code,
             )
@@ -82,14 +85,14 @@ async def put_inspection(
             raise Unprocessable(
                 f"Item {code!r} failed and needs at least one photo.", code="photo_required", item_code=code
             )
-    all_photos = list(dict.fromkeys(str(p) for a in answers for p in a.photo_ids))
-    await findings.check_photos(session, user, all_photos, for_area=venue.area_code)
+    if usable_photos != len(all_photos):  # let the one photo check name what is wrong
+        await findings.check_photos(session, user, all_photos, for_area=area_code)
 
     now = utcnow()
     inspection = Inspection(
         id=inspection_id,
-        venue_id=venue.id,
-        area_code=venue.area_code,
+        venue_id=venue_id,
+        area_code=area_code,
         checklist_code=template.code,
         checklist_version=template.version,
         inspector_id=user.id,
@@ -103,51 +106,114 @@ async def put_inspection(
         body_sha256=digest,
         created_at=now,
     )
-    inspection, inserted = await insert_or_winner(session, inspection)
-    if not inserted:  # two identical PUTs raced and the other one won
-        return await _replay(session, user, inspection, digest)
+    if not await _insert_once(session, inspection):
+        # A retry, or two identical PUTs raced and the other one won (its row is committed or locked:
+        # ON CONFLICT waited for it).
+        replayed = await _existing(session, user, inspection_id, digest)
+        if replayed is None:  # the winner rolled back after all; the phone retries
+            raise Conflict("This inspection id is being written; try again.", code="inspection_conflict")
+        return replayed, False
+    await open_findings(session, user, settings, inspection, items, answers)
+    await findings.attach_photos(session, all_photos, area_code)
+    return inspection, True
 
+
+def _venue_and_photos(user: Principal, venue_id: uuid.UUID, photo_ids: list[str]) -> Select[Any]:
+    """The venue if it is in the user's scope, with how many of the photos the user may attach to it
+    (the rule of findings.check_photos, in the same round trip)."""
+    usable: ColumnElement[int]
+    if photo_ids:
+        usable = (
+            select(func.count())
+            .select_from(Photo)
+            .where(
+                Photo.id.in_([uuid.UUID(p) for p in photo_ids]),
+                or_(Photo.uploaded_by == user.id, in_scope(user, Photo.area_code)),
+                or_(Photo.area_code.is_(None), Photo.area_code == Venue.area_code),
+            )
+            .correlate(Venue)
+            .scalar_subquery()
+        )
+    else:
+        usable = literal(0)
+    # A 双随机 draw sends inspectors to venues outside their own areas.
+    reachable = or_(in_scope(user, Venue.area_code), Venue.id.in_(assigned_venues(user)))
+    return select(Venue.id, Venue.area_code, Venue.kind, usable).where(Venue.id == venue_id, reachable)
+
+
+async def open_findings(
+    session: AsyncSession,
+    user: Principal,
+    settings: Settings,
+    inspection: Inspection,
+    items: dict[str, dict[str, Any]],
+    answers: Sequence[AnswerIn],
+) -> None:
+    """Each failed item opens one finding (with its creation event), written in one batch.
+
+    The deadline counts from the server's date of receipt (Asia/Shanghai), never from the phone's
+    submitted_at, which is kept and shown as reported.
+    """
+    now = inspection.created_at
     today = local_today(now)
     for answer in answers:
         if answer.result != "fail":
             continue
         item = items[answer.item_code]
-        fid = finding_id_for(inspection_id, item["code"])
-        description = answer.note or None
         await findings.open_finding(
             session,
-            finding_id=fid,
-            area_code=venue.area_code,
+            finding_id=finding_id_for(inspection.id, item["code"]),
+            area_code=inspection.area_code,
             source="inspection",
             title=item.get("hazard") or item["prompt"],
-            description=description,
+            description=answer.note or None,
             severity="major" if item["major"] else "general",
             deadline=findings.deadline_for(
                 item["deadline_days"], item["major"], today, settings.major_deadline_days_cap
             ),
             actor_id=user.id,
             at=now,
-            venue_id=venue.id,
-            inspection_id=inspection_id,
+            venue_id=inspection.venue_id,
+            inspection_id=inspection.id,
             item_code=item["code"],
             gb35181_flag=item.get("gb35181"),
             photo_ids=[str(p) for p in answer.photo_ids],
             flush=False,
-            note=description,
-            lat=body.lat,
-            lng=body.lng,
+            note=answer.note or None,
+            lat=inspection.lat,
+            lng=inspection.lng,
         )
     await session.flush()
-    await findings.attach_photos(session, all_photos, venue.area_code)
-    return inspection, True
 
 
-async def _replay(
-    session: AsyncSession, user: Principal, existing: Inspection, digest: str
-) -> tuple[Inspection, bool]:
+async def _insert_once(session: AsyncSession, inspection: Inspection) -> bool:
+    """INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id: True when this request's row went in."""
+    values = {c.key: getattr(inspection, c.key) for c in _INSPECTIONS.columns}
+    stmt = insert_once(session, _INSPECTIONS)
+    return (await session.execute(stmt, values)).first() is not None
+
+
+_INSPECTIONS: Table = Inspection.__table__  # type: ignore[assignment]
+
+
+async def _existing(
+    session: AsyncSession, user: Principal, inspection_id: uuid.UUID, digest: str
+) -> Inspection | None:
+    """The stored inspection under this id when this body is a retry of it; 409 for another body of the
+    same inspector's or in the user's areas; 404 (as a GET would answer) when the user may not see it."""
+    visible = or_(Inspection.inspector_id == user.id, in_scope(user, Inspection.area_code))
+    existing = await session.scalar(
+        select(Inspection)
+        .where(Inspection.id == inspection_id, visible)
+        .execution_options(populate_existing=True)
+    )
+    if existing is None:
+        if await session.scalar(select(Inspection.id).where(Inspection.id == inspection_id)) is not None:
+            raise NotFound("No such inspection.", code="inspection_not_found")
+        return None
     if existing.body_sha256 != digest or existing.inspector_id != user.id:
         raise Conflict("This inspection id already holds a different inspection.", code="inspection_conflict")
-    return existing, False
+    return existing
 
 
 def finding_ids_of(inspection: Inspection) -> list[uuid.UUID]:

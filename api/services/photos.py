@@ -1,35 +1,49 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import anyio
 import anyio.to_thread
 from fastapi import UploadFile
-from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessable
 from api.models import Photo
 from api.services.auth import Principal
 from api.services.imaging import ImageRejected, ProcessedImage, process_image
-from api.services.once import insert_or_winner
+from api.services.once import insert_once, insert_or_winner
 from api.services.scope import in_scope
 from api.storage import PhotoNotFound, PhotoStorage
+from api.timeutil import utcnow
 
 _CHUNK = 1 << 16
-# Image work takes at most this many threads, so on a small server a burst of 12-megapixel uploads
-# cannot starve the event loop (and every other request) of CPU.
-_image_limiter: anyio.CapacityLimiter | None = None
+# Inspectors' photos take at most one thread per core (one process per core is the default, so a burst
+# of 12-megapixel uploads cannot starve the event loop of CPU); anonymous report photos have a pool of
+# one of their own, so five hostile images in one public report never hold up an inspector's upload.
+_IMAGE_THREADS = max(1, os.cpu_count() or 1)
+_limiters: dict[bool, anyio.CapacityLimiter] = {}
+
+# Decoded pixels one photo may take in memory (at the scale it is decoded at: a large JPEG counts at
+# its reduced DCT scale). An inspector's 16-megapixel RGBA PNG fits; a 7000x7000 one does not.
+MAX_DECODED_BYTES = 64 * 2**20
+# A public report photo: stricter in pixels and in memory (a 12-megapixel phone photo still fits).
+REPORT_MAX_PIXELS = 40_000_000
+REPORT_MAX_DECODED_BYTES = 48 * 2**20
 
 
-def _limiter() -> anyio.CapacityLimiter:
-    global _image_limiter
-    if _image_limiter is None:  # made lazily: a limiter belongs to the running event loop
-        _image_limiter = anyio.CapacityLimiter(1)
-    return _image_limiter
+def _limiter(public: bool = False) -> anyio.CapacityLimiter:
+    limiter = _limiters.get(public)
+    if limiter is None:  # made lazily: a limiter belongs to the running event loop
+        limiter = _limiters[public] = anyio.CapacityLimiter(1 if public else _IMAGE_THREADS)
+    return limiter
 
 
 class ImageError(AppError):
@@ -56,17 +70,22 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def process(data: bytes, settings: Settings) -> ProcessedImage:
+def _process_sync(data: bytes, settings: Settings, public: bool) -> ProcessedImage:
+    return process_image(
+        data,
+        max_pixels=min(settings.max_image_pixels, REPORT_MAX_PIXELS) if public else settings.max_image_pixels,
+        long_side=settings.photo_long_side,
+        thumb_side=settings.thumbnail_long_side,
+        draft_tolerance=settings.photo_draft_tolerance,
+        max_decoded_bytes=REPORT_MAX_DECODED_BYTES if public else MAX_DECODED_BYTES,
+    )
+
+
+async def process(data: bytes, settings: Settings, *, public: bool = False) -> ProcessedImage:
+    """Validates and cleans a photo in the image pool (a public report's photos: in their own)."""
     try:
         return await anyio.to_thread.run_sync(
-            lambda: process_image(
-                data,
-                max_pixels=settings.max_image_pixels,
-                long_side=settings.photo_long_side,
-                thumb_side=settings.thumbnail_long_side,
-                draft_tolerance=settings.photo_draft_tolerance,
-            ),
-            limiter=_limiter(),
+            lambda: _process_sync(data, settings, public), limiter=_limiter(public)
         )
     except ImageRejected as exc:
         raise ImageError(exc.status, exc.code, exc.detail) from exc
@@ -80,27 +99,140 @@ class PreparedPhoto:
     image: ProcessedImage
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """When and where the phone says the photo was taken (from the original's EXIF or the device's
+    position at capture). Kept as reported evidence; never used to decide a period or a deadline."""
+
+    captured_at: datetime | None = None
+    lat: float | None = None
+    lng: float | None = None
+    accuracy_m: float | None = None
+
+
+def parse_evidence(
+    captured_at: str | None, lat: str | None, lng: str | None, accuracy_m: str | None
+) -> Evidence | None:
+    """The optional form fields of PUT /photos/{id}; 422 for anything that is not a time with its offset
+    or a position on Earth."""
+    fields = (captured_at, lat, lng, accuracy_m)
+    if all(f is None or f.strip() == "" for f in fields):
+        return None
+    when = None
+    if captured_at is not None and captured_at.strip():
+        try:
+            when = datetime.fromisoformat(captured_at.strip())
+        except ValueError:
+            when = None
+        if when is None or when.tzinfo is None:
+            raise Unprocessable(
+                "captured_at must be an ISO 8601 time with its UTC offset, e.g. 2026-11-29T09:30:00+08:00.",
+                code="invalid_captured_at",
+            )
+        when = when.astimezone(UTC)
+    lat_v, lng_v, acc_v = _number(lat, "lat"), _number(lng, "lng"), _number(accuracy_m, "accuracy_m")
+    if (lat_v is None) != (lng_v is None):
+        raise Unprocessable("lat and lng come together.", code="invalid_position")
+    if lat_v is not None and not -90 <= lat_v <= 90:
+        raise Unprocessable("lat must be between -90 and 90.", code="invalid_position")
+    if lng_v is not None and not -180 <= lng_v <= 180:
+        raise Unprocessable("lng must be between -180 and 180.", code="invalid_position")
+    if acc_v is not None and (acc_v < 0 or acc_v > 100_000 or lat_v is None):
+        raise Unprocessable(
+            "accuracy_m is a distance of 0 to 100000 metres, sent with lat and lng.", code="invalid_position"
+        )
+    return Evidence(when, lat_v, lng_v, acc_v)
+
+
+def _number(value: str | None, name: str) -> float | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise Unprocessable(f"{name} must be a number.", code="invalid_position")
+    return number
+
+
+def _prepare(data: bytes, settings: Settings) -> PreparedPhoto:
+    # Hash and image work in one trip to the pool.
+    return PreparedPhoto(digest=hashlib.sha256(data).hexdigest(), image=_process_sync(data, settings, False))
+
+
 async def upload(
     session: AsyncSession,
-    peek: async_sessionmaker[AsyncSession],
     storage: PhotoStorage,
     settings: Settings,
     *,
     photo_id: uuid.UUID,
     data: bytes,
-    uploaded_by: uuid.UUID | None,
-) -> tuple[Photo, bool]:
-    """PUT /photos/{id}: a retry of a stored photo (the phone's outbox) is answered from a short read of
-    its own, without decoding the image again; a new one is processed, then saved."""
-    digest = await anyio.to_thread.run_sync(lambda: hashlib.sha256(data).hexdigest())
-    async with peek() as short:
-        existing = await short.get(Photo, photo_id)
-    if existing is not None:
-        return _replay(existing, digest, uploaded_by), False
-    prepared = PreparedPhoto(digest=digest, image=await process(data, settings))
-    return await save(
-        session, storage, photo_id=photo_id, prepared=prepared, uploaded_by=uploaded_by, purpose="inspection"
-    )
+    user: Principal,
+    evidence: Evidence | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """PUT /photos/{id}: process, store the files, then one INSERT ... ON CONFLICT DO NOTHING decides
+    exactly once. Returns (the photo as photo_dict, created).
+
+    Nothing touches the database before the image work is done, so the request holds no connection
+    (on SQLite: no write lock) while its photo is decoded. A retry does the image work again (its files
+    are already stored, so nothing is written twice); retries are rare and this keeps the new photo,
+    the common case, to one statement.
+    """
+    try:
+        prepared = await anyio.to_thread.run_sync(lambda: _prepare(data, settings), limiter=_limiter())
+    except ImageRejected as exc:
+        # Under a taken id, anything else is a conflict (or, out of sight, not found) before it is a
+        # bad image: a retry never learns a different answer from a changed limit.
+        if (taken := await _taken(session, user, photo_id)) is not None:
+            _replay(taken, hashlib.sha256(data).hexdigest(), user.id)
+        raise ImageError(exc.status, exc.code, exc.detail) from exc
+    image = prepared.image
+    file_key, thumbnail_key = await _put_files(storage, image)
+    # The phone's own report of time and place wins over the file's: the browser's re-compression has
+    # usually dropped the EXIF, and the phone read it from the original.
+    if evidence is not None:
+        captured_at = evidence.captured_at or image.captured_at
+        lat, lng, accuracy = (
+            (evidence.lat, evidence.lng, evidence.accuracy_m)
+            if evidence.lat is not None
+            else (image.gps_lat, image.gps_lng, None)
+        )
+    else:
+        captured_at, lat, lng, accuracy = image.captured_at, image.gps_lat, image.gps_lng, None
+    row: dict[str, Any] = {
+        "id": photo_id,
+        "sha256": prepared.digest,
+        "file_key": file_key,
+        "thumbnail_key": thumbnail_key,
+        "width": image.width,
+        "height": image.height,
+        "size_bytes": len(image.image),
+        "purpose": "inspection",
+        "captured_at": captured_at,
+        "gps_lat": lat,
+        "gps_lng": lng,
+        "gps_accuracy_m": accuracy,
+        "uploaded_by": user.id,
+        "area_code": None,
+        "created_at": utcnow(),
+    }
+    stmt = insert_once(session, Photo.__table__)  # type: ignore[arg-type]
+    if (await session.execute(stmt, row)).first() is not None:
+        return _row_dict(row), True
+    # Taken: a retry, a race with an identical upload, or someone else's id.
+    taken = await _taken(session, user, photo_id)
+    if taken is None:  # the winner of a race rolled back after all; the phone retries
+        raise Conflict("This photo id is being written; try again.", code="photo_conflict")
+    return photo_dict(_replay(taken, prepared.digest, user.id)), False
+
+
+async def _taken(session: AsyncSession, user: Principal, photo_id: uuid.UUID) -> Photo | None:
+    """The photo stored under this id if the user may see it; 404 if it exists out of their sight."""
+    photo = await session.scalar(select(Photo).where(Photo.id == photo_id, _visible_to(user)))
+    if photo is None and await session.scalar(select(Photo.id).where(Photo.id == photo_id)) is not None:
+        raise NotFound("No such photo.", code="photo_not_found")
+    return photo
 
 
 async def save(
@@ -144,19 +276,33 @@ async def save(
     return photo, True
 
 
+async def _put_files(storage: PhotoStorage, image: ProcessedImage) -> tuple[str, str]:
+    # Files first (content-addressed: writing them again is harmless), so their fsyncs happen before the
+    # transaction's first statement rather than inside it.
+    put_many = getattr(storage, "put_many", None)
+    if put_many is not None:
+        file_key, thumbnail_key = await put_many(image.image, image.thumbnail)
+        return str(file_key), str(thumbnail_key)
+    return await storage.put(image.image), await storage.put(image.thumbnail)
+
+
 def _replay(existing: Photo, digest: str, uploaded_by: uuid.UUID | None) -> Photo:
     if existing.sha256 != digest or existing.uploaded_by != uploaded_by:
         raise Conflict("This photo id already holds other bytes.", code="photo_conflict")
     return existing
 
 
-async def get_visible(session: AsyncSession, user: Principal, photo_id: uuid.UUID) -> Photo:
+def _visible_to(user: Principal) -> ColumnElement[bool]:
     visible = or_(Photo.uploaded_by == user.id, in_scope(user, Photo.area_code))
     if user.at_least("supervisor"):
         # Report photos belong to the town's report desk until triage gives them an area; from then on
         # the area decides, as for any other photo.
         visible = or_(visible, and_(Photo.purpose == "report", Photo.area_code.is_(None)))
-    photo = await session.scalar(select(Photo).where(Photo.id == photo_id, visible))
+    return visible
+
+
+async def get_visible(session: AsyncSession, user: Principal, photo_id: uuid.UUID) -> Photo:
+    photo = await session.scalar(select(Photo).where(Photo.id == photo_id, _visible_to(user)))
     if photo is None:
         raise NotFound("No such photo.", code="photo_not_found")
     return photo
@@ -170,15 +316,23 @@ async def read_file(storage: PhotoStorage, key: str) -> bytes:
         raise NotFound("The photo's file is missing from storage.", code="photo_file_missing") from exc
 
 
-def photo_dict(photo: Photo) -> dict[str, object]:
+def photo_dict(photo: Photo) -> dict[str, Any]:
+    return _row_dict({c: getattr(photo, c) for c in _REPLY_COLUMNS})
+
+
+_REPLY_COLUMNS = ("id", "sha256", "width", "height", "captured_at", "gps_lat", "gps_lng", "gps_accuracy_m")
+
+
+def _row_dict(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": photo.id,
-        "sha256": photo.sha256,
-        "width": photo.width,
-        "height": photo.height,
-        "url": f"/api/v1/photos/{photo.id}",
-        "thumbnail_url": f"/api/v1/photos/{photo.id}/thumbnail",
-        "captured_at": photo.captured_at,
-        "lat": photo.gps_lat,
-        "lng": photo.gps_lng,
+        "id": row["id"],
+        "sha256": row["sha256"],
+        "width": row["width"],
+        "height": row["height"],
+        "url": f"/api/v1/photos/{row['id']}",
+        "thumbnail_url": f"/api/v1/photos/{row['id']}/thumbnail",
+        "captured_at": row["captured_at"],
+        "lat": row["gps_lat"],
+        "lng": row["gps_lng"],
+        "accuracy_m": row["gps_accuracy_m"],
     }

@@ -197,10 +197,11 @@ async def _clean_photos(settings: Settings, uploads: Sequence[bytes]) -> list[ph
     """Validates and strips every photo before anything is written: one bad file refuses the report."""
     cleaned = []
     for data in uploads:
-        processed = await photo_service.process(data, settings)
+        processed = await photo_service.process(data, settings, public=True)
         if processed.fast_path:
             # Under the photo pipeline's thread cap, like all image work.
-            image = await anyio.to_thread.run_sync(_reencode, processed, limiter=photo_service._limiter())
+            limiter = photo_service._limiter(public=True)
+            image = await anyio.to_thread.run_sync(_reencode, processed, limiter=limiter)
             processed = dataclasses.replace(processed, image=image, fast_path=False)
         # The hash is of what is kept, never of the reporter's own file, which could be matched against it.
         digest = hashlib.sha256(processed.image).hexdigest()
