@@ -86,6 +86,7 @@ async def test_a_password_change_revokes_the_users_tokens(env: Env) -> None:
             s, username=name, password="first-password-1", role="inspector", area_codes=["v-baiyun"]
         )
         await s.commit()
+    env.app.state.token_cache.clear()
     assert (await env.client.get(f"{API}/me", headers=old)).status_code == 200
     async with await env.session() as s:
         await create_user(
