@@ -149,7 +149,13 @@ def running_server(env: dict[str, str] | None = None) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[LiveServer]:
-    with running_server() as server:
+    # Every test's browser reports from the one loopback address; the abuse limits (tested in the API
+    # suite) would otherwise decide which of the later tests may file a report.
+    limits = {
+        "SAFEGRID_REPORT_RATE_PER_CLIENT_PER_HOUR": "100000",
+        "SAFEGRID_REPORT_RATE_GLOBAL_PER_MINUTE": "100000",
+    }
+    with running_server(limits) as server:
         yield server
 
 
