@@ -63,6 +63,9 @@ export function formDialog({ title, build, submitLabel = '确定', danger = fals
       resolve(v);
     };
     add(form, h('h2', { id: 'dlg-title' }, title), spec.fields, error, h('div', { class: 'dialog-buttons' }, cancel, ok));
+    form.addEventListener('input', () => {
+      if (!busy) error.textContent = ''; // a message about what was just corrected would mislead
+    });
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       if (busy) return;

@@ -125,6 +125,9 @@ function triageForm(ctx, r, dups = []) {
     'form',
     {
       class: 'card triage',
+      oninput: () => {
+        if (!busy) error.textContent = '';
+      },
       'data-testid': 'triage-form',
       novalidate: true,
       onsubmit: async (e) => {
