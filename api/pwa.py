@@ -38,6 +38,10 @@ _APP_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
+    # Revalidated on every load (a 304 when unchanged): with no caching rule a browser keeps a file for a
+    # guessed while and could hand the console an old module after a release. The phone app's offline
+    # copy is its service worker's cache, versioned by content, not the HTTP cache.
+    "cache-control": "no-cache",
 }
 # Not the app: the API and the public report page (their own headers), and the API reference pages.
 _NOT_APP = re.compile(r"^/(api|report|docs|redoc)(/|$|\.)")

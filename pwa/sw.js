@@ -40,7 +40,14 @@ const SHELL = [
 
 const SHELL_SET = new Set(SHELL);
 // Pages of this origin that are not the inspector app.
-const OTHER_PAGES = /^\/(api|report|docs|redoc|openapi\.json)(\/|$|\.)/;
+const OTHER_PAGES = /^\/(api|report|console|docs|redoc|openapi\.json)(\/|$|\.)/;
+
+// The console imports a few of the app's modules (/js/ui.js, /js/format.js); it must get them as the server
+// has them now, not as this worker cached them for an app that may still wait to update.
+async function forOtherPage(event) {
+  const client = event.clientId ? await self.clients.get(event.clientId) : null;
+  return Boolean(client && OTHER_PAGES.test(new URL(client.url).pathname));
+}
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -79,7 +86,9 @@ self.addEventListener('fetch', (event) => {
     if (url.pathname === '/' || url.pathname === '/index.html') event.respondWith(fromCache('/', req));
     return;
   }
-  if (SHELL_SET.has(url.pathname)) event.respondWith(fromCache(url.pathname, req));
+  if (SHELL_SET.has(url.pathname)) {
+    event.respondWith(forOtherPage(event).then((other) => (other ? fetch(req) : fromCache(url.pathname, req))));
+  }
 });
 
 async function onSync() {
