@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 from typing import Any
 
 import anyio.to_thread
-from openpyxl import Workbook
 from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -17,7 +15,7 @@ from api.models import Area, Finding, Inspection, Report
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
 from api.services.scope import path_starts_with
-from api.services.spreadsheet import autofilter, header_row, text_cell
+from api.services.spreadsheet import workbook
 from api.timeutil import local_midnight, local_today
 
 OPEN_STATES = ("open", "submitted")
@@ -167,15 +165,9 @@ async def export_xlsx(rows: list[dict[str, Any]], date_from: date, date_to: date
 
 
 def _workbook(rows: list[dict[str, Any]], date_from: date, date_to: date) -> bytes:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(f"考核 {date_from.isoformat()}至{date_to.isoformat()}"[:31])
-    columns = [(title, width) for _, title, width in FIGURE_COLUMNS]
-    autofilter(sheet, len(columns), len(rows))
-    sheet.append(header_row(sheet, columns))
-    for row in rows:
-        sheet.append(
-            [text_cell(sheet, v) if isinstance(v := row[key], str) else v for key, _, _ in FIGURE_COLUMNS]
-        )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook(
+        f"考核 {date_from.isoformat()}至{date_to.isoformat()}",
+        [(title, width) for _, title, width in FIGURE_COLUMNS],
+        ([row[key] for key, _, _ in FIGURE_COLUMNS] for row in rows),
+        len(rows),
+    )

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import anyio.to_thread
-from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +17,8 @@ from api.models import Area, Finding, FindingEvent, Venue
 from api.services.auth import Principal
 from api.services.findings import FindingFilters, is_overdue, list_findings, user_names
 from api.services.pagination import MAX_LIMIT
-from api.services.spreadsheet import autofilter, header_row, text_cell
-from api.timeutil import LOCAL_TZ, local_today
+from api.services.spreadsheet import local_minute, workbook
+from api.timeutil import local_today
 
 MAX_ROWS = 50_000
 CHUNK = 5_000
@@ -106,10 +104,6 @@ async def export_xlsx(session: AsyncSession, user: Principal, filters: FindingFi
     return await anyio.to_thread.run_sync(_workbook, rows_out, areas, local_today())
 
 
-def _local(moment: datetime | None) -> str:
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 def _severity(f: Finding) -> str:
     if f.major_status in MAJOR_STATUSES:
         return MAJOR_STATUSES[f.major_status or ""]
@@ -117,36 +111,32 @@ def _severity(f: Finding) -> str:
 
 
 def _workbook(rows: Sequence[LedgerRow], areas: dict[str, str], today: date) -> bytes:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("隐患台账")
-    autofilter(sheet, len(COLUMNS), len(rows))
-    sheet.append(header_row(sheet, COLUMNS))
-    for row in rows:
-        f, venue = row.finding, row.venue
-        description = f.title if not f.description else f"{f.title}\n{f.description}"
-        values: list[Any] = [
-            f.number or "",
-            str(f.id),
-            venue.name if venue else "",
-            (venue.owner_name or "") if venue else "",
-            (venue.owner_phone or "") if venue else "",
-            areas.get(f.area_code, f.area_code),
-            SOURCES.get(f.source, f.source),
-            # The item's text as the inspector saw it (an inspection's finding is titled with it).
-            f.title if f.source == "inspection" and f.item_code else "",
-            description,
-            _severity(f),
-            STATUSES.get(f.status, f.status),
-            f.deadline.isoformat(),
-            "是" if is_overdue(f, today) else "否",
-            ESCALATION_LEVELS.get(f.escalation_level, str(f.escalation_level)),
-            f.rectification_note or "",
-            row.rectifier,
-            row.verifier,
-            _local(f.created_at),
-            _local(f.closed_at),
-        ]
-        sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in values])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook("隐患台账", COLUMNS, (_values(row, areas, today) for row in rows), len(rows))
+
+
+def _values(row: LedgerRow, areas: dict[str, str], today: date) -> list[Any]:
+    f, venue = row.finding, row.venue
+    description = f.title if not f.description else f"{f.title}\n{f.description}"
+    values: list[Any] = [
+        f.number or "",
+        str(f.id),
+        venue.name if venue else "",
+        (venue.owner_name or "") if venue else "",
+        (venue.owner_phone or "") if venue else "",
+        areas.get(f.area_code, f.area_code),
+        SOURCES.get(f.source, f.source),
+        # The item's text as the inspector saw it (an inspection's finding is titled with it).
+        f.title if f.source == "inspection" and f.item_code else "",
+        description,
+        _severity(f),
+        STATUSES.get(f.status, f.status),
+        f.deadline.isoformat(),
+        "是" if is_overdue(f, today) else "否",
+        ESCALATION_LEVELS.get(f.escalation_level, str(f.escalation_level)),
+        f.rectification_note or "",
+        row.rectifier,
+        row.verifier,
+        local_minute(f.created_at),
+        local_minute(f.closed_at),
+    ]
+    return values

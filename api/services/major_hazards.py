@@ -8,7 +8,6 @@ transition was applied.
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ from datetime import date
 from typing import Any
 
 import anyio.to_thread
-from openpyxl import Workbook
 from sqlalchemy import Integer, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -31,8 +29,8 @@ from api.services.findings import REGISTER_FIELDS, area_filter, get_finding
 from api.services.lifecycle import Action, MajorStatus, Status
 from api.services.pagination import MAX_LIMIT, newest_first_rows
 from api.services.scope import in_scope, path_starts_with
-from api.services.spreadsheet import autofilter, header_row, text_cell
-from api.timeutil import LOCAL_TZ, local_today, utcnow
+from api.services.spreadsheet import local_minute, workbook
+from api.timeutil import local_today, utcnow
 
 OPEN_STATES = (Status.OPEN.value, Status.SUBMITTED.value)
 IN_REGISTER = (MajorStatus.SUSPECTED.value, MajorStatus.CONFIRMED.value)
@@ -270,10 +268,6 @@ async def export_xlsx(session: AsyncSession, user: Principal, filters: RegisterF
     return await anyio.to_thread.run_sync(_workbook, rows, areas, local_today())
 
 
-def _local(moment: Any) -> str:
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 def _day(value: date | None) -> str:
     return value.isoformat() if value else ""
 
@@ -281,36 +275,34 @@ def _day(value: date | None) -> str:
 def _workbook(
     rows: Sequence[tuple[Finding, Venue | None, MajorHazard | None]], areas: dict[str, str], today: date
 ) -> bytes:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("重大事故隐患清单")
-    autofilter(sheet, len(COLUMNS), len(rows))
-    sheet.append(header_row(sheet, COLUMNS))
-    for f, venue, m in rows:
-        confirmed = m is not None and m.decision == "confirm"
-        overdue = f.status == Status.OPEN and f.deadline < today
-        values: list[Any] = [
-            f.number or "",
-            venue.name if venue else "",
-            areas.get(f.area_code, f.area_code),
-            f.title if not f.description else f"{f.title}\n{f.description}",
-            MAJOR_STATUSES.get(f.major_status or "", f.major_status or ""),
-            STATUSES.get(f.status, f.status),
-            f.deadline.isoformat(),
-            "是" if overdue else "否",
-            f.escalation_level,
-            _day(m.decided_on) if m else "",
-            m.participants if m else "",
-            (m.responsible_person or "") if confirmed and m else "",
-            (m.measures or "") if confirmed and m else "",
-            (m.funds or "") if confirmed and m else "",
-            _day(m.deadline) if confirmed and m else "",
-            (m.contingency_plan or "") if confirmed and m else "",
-            (m.supervising_official or "") if confirmed and m else "",
-            _local(f.created_at),
-            _local(f.closed_at),
-            str(f.id),
-        ]
-        sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in values])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook("重大事故隐患清单", COLUMNS, (_values(*row, areas, today) for row in rows), len(rows))
+
+
+def _values(
+    f: Finding, venue: Venue | None, m: MajorHazard | None, areas: dict[str, str], today: date
+) -> list[Any]:
+    confirmed = m is not None and m.decision == "confirm"
+    overdue = f.status == Status.OPEN and f.deadline < today
+    values: list[Any] = [
+        f.number or "",
+        venue.name if venue else "",
+        areas.get(f.area_code, f.area_code),
+        f.title if not f.description else f"{f.title}\n{f.description}",
+        MAJOR_STATUSES.get(f.major_status or "", f.major_status or ""),
+        STATUSES.get(f.status, f.status),
+        f.deadline.isoformat(),
+        "是" if overdue else "否",
+        f.escalation_level,
+        _day(m.decided_on) if m else "",
+        m.participants if m else "",
+        (m.responsible_person or "") if confirmed and m else "",
+        (m.measures or "") if confirmed and m else "",
+        (m.funds or "") if confirmed and m else "",
+        _day(m.deadline) if confirmed and m else "",
+        (m.contingency_plan or "") if confirmed and m else "",
+        (m.supervising_official or "") if confirmed and m else "",
+        local_minute(f.created_at),
+        local_minute(f.closed_at),
+        str(f.id),
+    ]
+    return values

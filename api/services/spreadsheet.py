@@ -3,12 +3,17 @@ column widths, and an autofilter over the table."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from api.timeutil import LOCAL_TZ
 
 
 def text_cell(sheet: Any, value: str) -> WriteOnlyCell:
@@ -32,3 +37,24 @@ def header_row(sheet: Any, columns: Sequence[tuple[str, int]]) -> list[WriteOnly
 
 def autofilter(sheet: Any, columns: int, rows: int) -> None:
     sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1) + 1}"
+
+
+def local_minute(moment: datetime | None) -> str:
+    """A moment as the office reads it: Asia/Shanghai, to the minute; empty when there is none."""
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def workbook(
+    title: str, columns: Sequence[tuple[str, int]], rows: Iterable[Sequence[Any]], count: int
+) -> bytes:
+    """One sheet: the header, then `count` rows of values (text typed as text). Blocking: call it off the
+    event loop."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])  # the longest sheet name Excel accepts
+    autofilter(sheet, len(columns), count)
+    sheet.append(header_row(sheet, columns))
+    for values in rows:
+        sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in values])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
