@@ -1,20 +1,9 @@
 // The console's DOM pieces: toast, form dialogs, photo thumbnails and the lightbox, finding tags.
 
-import { add, h, clear } from '/js/ui.js';
+import { add, h, clear, toast } from '/js/ui.js';
 import { deadlineInfo } from '/js/format.js';
 import { photoUrl } from './api.js';
 import { errorText, escalationWords, FINDING_STATUS, MAJOR_STATUS } from './labels.js';
-
-let toastTimer = null;
-export function toast(text, { error = false, ms = 4000 } = {}) {
-  const el = document.getElementById('toast');
-  el.textContent = text;
-  el.className = error ? 'toast show error' : 'toast show';
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => {
-    el.className = 'toast';
-  }, ms);
-}
 
 // Object URLs of photos shown on the current screen; released when the screen changes.
 const urls = new Set();
@@ -211,4 +200,4 @@ export function loadError(r) {
   return h('p', { class: 'error', role: 'alert' }, `加载失败：${errorText(r)}`);
 }
 
-export { add, h, clear };
+export { add, h, clear, toast };
