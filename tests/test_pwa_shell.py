@@ -139,3 +139,16 @@ async def test_the_report_page_and_the_api_keep_their_own_headers(env: Env) -> N
     assert report.headers["cache-control"] == "no-store"
     health = await env.client.get("/api/v1/health")
     assert "content-security-policy" not in health.headers
+
+
+async def test_the_apps_files_go_out_compressed_and_the_api_does_not(env: Env) -> None:
+    gz = {"Accept-Encoding": "gzip"}
+    r = await env.client.get("/js/outbox.js", headers=gz)
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert r.text == (PWA / "js" / "outbox.js").read_text(encoding="utf-8")  # httpx inflated it
+    assert int(r.headers["content-length"]) < len(r.content) / 2
+    # Without asking for it, the plain file.
+    plain = await env.client.get("/js/outbox.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    api = await env.client.get("/api/v1/checklists", headers={**gz, **env.auth("supervisor")})
+    assert api.status_code == 200 and "content-encoding" not in api.headers
