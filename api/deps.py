@@ -50,17 +50,19 @@ async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Async although they only read app.state: FastAPI runs a plain `def` dependency in the thread pool, a
+# thread hop per request for nothing.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
     return maker
 
 
-def get_storage(request: Request) -> PhotoStorage:
+async def get_storage(request: Request) -> PhotoStorage:
     storage: PhotoStorage = request.app.state.storage
     return storage
 

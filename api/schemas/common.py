@@ -42,6 +42,19 @@ def _is_bool(annotation: Any) -> bool:
     return bool(args) and bool in args and all(a in (bool, type(None)) for a in args)
 
 
+_BOOLEAN_KEYS: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+def _boolean_keys(cls: type[BaseModel]) -> tuple[str, ...]:
+    # Worked out once per model: every answer of an inspection is a model, and reading the annotations of
+    # all its fields each time cost more than the rest of its validation.
+    keys = _BOOLEAN_KEYS.get(cls)
+    if keys is None:
+        keys = tuple(f.alias or n for n, f in cls.model_fields.items() if _is_bool(f.annotation))
+        _BOOLEAN_KEYS[cls] = keys
+    return keys
+
+
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -51,10 +64,9 @@ class Schema(BaseModel):
         # JSON has true and false; "yes", "off", 1 or "0" in a boolean field is a client bug to report,
         # not a value to guess (Pydantic's lax mode would accept them).
         if isinstance(data, dict):
-            for name, field in cls.model_fields.items():
-                key = field.alias or name
+            for key in _boolean_keys(cls):
                 value = data.get(key)
-                if value is not None and not isinstance(value, bool) and _is_bool(field.annotation):
+                if value is not None and not isinstance(value, bool):
                     raise PydanticCustomError("bool_type", f"{key} must be true or false")
         return data
 
