@@ -370,3 +370,23 @@ async def test_overdue_is_decided_by_the_date_in_shanghai(env: Env, monkeypatch:
     assert await overdue_now(datetime(2026, 3, 1, 16, 1, tzinfo=UTC)) == (True, [fid], [])
     # The morning of the deadline day in Shanghai is the evening before in UTC: not overdue.
     assert await overdue_now(datetime(2026, 2, 28, 23, 0, tzinfo=UTC)) == (False, [], [fid])
+
+
+@pytest.mark.parametrize(
+    ("path", "param"),
+    [
+        ("/findings", "overdue"),
+        ("/findings", "verification_overdue"),
+        ("/findings/export", "overdue"),
+        ("/venues", "due"),
+    ],
+)
+@pytest.mark.parametrize("word", ["yes", "1", "on", "True", "no", "0", ""])
+async def test_query_booleans_are_true_or_false(env: Env, path: str, param: str, word: str) -> None:
+    """A filter word other than true/false is a 422, not a guess that silently changes the list."""
+    r = await env.client.get(f"{API}{path}", params={param: word}, headers=env.auth("supervisor"))
+    body = assert_problem(r, 422, "validation_error")
+    assert param in body["detail"] and "true or false" in body["detail"]
+    for ok in ("true", "false"):
+        r = await env.client.get(f"{API}{path}", params={param: ok}, headers=env.auth("supervisor"))
+        assert r.status_code == 200, r.text
