@@ -17,6 +17,7 @@ from api.services import lifecycle
 from api.services import numbering as _numbering  # noqa: F401  (numbers every new finding on flush)
 from api.services.areas import filter_area_path, require_area_in_scope
 from api.services.auth import Principal
+from api.services.draws import assigned_venues
 from api.services.lifecycle import Action, MajorStatus, Status
 from api.services.pagination import newest_first_rows
 from api.services.scope import in_scope, in_subtree, path_in_scope
@@ -234,16 +235,19 @@ def filter_findings(stmt: Any, filters: FindingFilters, today: date) -> Any:
     return stmt
 
 
+def readable(user: Principal) -> ColumnElement[bool]:
+    """Findings a user may read: those of their areas, and those of venues a 双随机 draw sent them to (the
+    drawn inspection opens findings outside the inspector's areas; they must see and print them). Writes
+    stay with the area's own people (`in_scope`)."""
+    return or_(in_scope(user, Finding.area_code), Finding.venue_id.in_(assigned_venues(user)))
+
+
 async def list_findings(
     session: AsyncSession, user: Principal, filters: FindingFilters, limit: int | None, cursor: str | None
 ) -> tuple[list[tuple[Finding, Venue | None]], str | None]:
     """One page of findings with their venues (one query: the venue is joined, not looked up per row)."""
     today = local_today()
-    stmt = (
-        select(Finding, Venue)
-        .outerjoin(Venue, Venue.id == Finding.venue_id)
-        .where(in_scope(user, Finding.area_code))
-    )
+    stmt = select(Finding, Venue).outerjoin(Venue, Venue.id == Finding.venue_id).where(readable(user))
     stmt = filter_findings(stmt, filters, today)
     if filters.area:
         stmt = stmt.where(await area_filter(session, filters.area))
@@ -265,7 +269,8 @@ async def list_findings(
 async def get_finding(
     session: AsyncSession, user: Principal, finding_id: uuid.UUID, *, lock: bool = False
 ) -> Finding:
-    stmt = select(Finding).where(Finding.id == finding_id, in_scope(user, Finding.area_code))
+    reach = in_scope(user, Finding.area_code) if lock else readable(user)
+    stmt = select(Finding).where(Finding.id == finding_id, reach)
     if lock:
         stmt = stmt.with_for_update()
     finding = await session.scalar(stmt)
