@@ -268,13 +268,27 @@ async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(e
     r = await env.client.get(f"{API}/findings/{finding_id}/notice.pdf", headers=drawn)
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
 
-    # Rectification stays with the venue's own area: the draw gives reading, not the finding's work.
+    # They may register the rectification of what their inspection found (立即整改 on the spot), not of
+    # the venue's other findings, and the verification stays with the venue's own area.
+    others = await env.client.get(
+        f"{API}/findings", params={"venue_id": target["venue_id"]}, headers=env.auth("supervisor")
+    )
+    other = next(f["id"] for f in others.json()["items"] if f["id"] != finding_id)
+    rectify = {"note": "已整改", "photo_ids": []}
+    r = await env.client.post(f"{API}/findings/{other}/rectification", json=rectify, headers=drawn)
+    assert_problem(r, 404, "finding_not_found")
+    r = await env.client.post(f"{API}/findings/{finding_id}/rectification", json=rectify, headers=drawn)
+    assert r.status_code == 200 and r.json()["status"] == "submitted", r.text
     r = await env.client.post(
-        f"{API}/findings/{finding_id}/rectification",
-        json={"note": "已整改", "photo_ids": []},
-        headers=drawn,
+        f"{API}/findings/{finding_id}/verification", json={"result": "pass"}, headers=drawn
     )
     assert_problem(r, 404, "finding_not_found")
+    r = await env.client.post(
+        f"{API}/findings/{finding_id}/verification",
+        json={"result": "pass"},
+        headers=env.auth("inspector_jiezhen"),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "closed", r.text
     # Another inspector from outside the village, not drawn, still sees nothing.
     outsider = await make_user(env, "outsider_" + uuid.uuid4().hex[:6], "inspector", ["v-baiyun"])
     r = await env.client.get(f"{API}/findings/{finding_id}", headers=outsider)
