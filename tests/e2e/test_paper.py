@@ -102,3 +102,35 @@ def test_a_finding_opens_its_notice_as_pdf(live_server: LiveServer, new_context,
     # app's CSP keeps fetch() to this origin, so the test reads the bytes from the reply, not the blob.)
     pdf_page.wait_for_url(lambda url: url.startswith("blob:"), timeout=30000, wait_until="commit")
     assert page.locator("[data-testid=record-pdf]").count() == 1
+
+
+def test_a_pdf_the_server_refuses_is_not_blamed_on_the_network(
+    live_server: LiveServer, new_context, screenshot
+):
+    from playwright.sync_api import expect
+
+    fid = next(
+        f["id"] for f in live_server.get_all("/findings", DRAWN) if f["venue"]["name"] == "青山木材加工厂"
+    )
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, DRAWN, live_server.password)
+    page.goto(f"/#/finding/{fid}")
+    button = page.get_by_test_id("notice-pdf")
+    expect(button).to_be_visible()
+    toast = page.locator("#toast")
+
+    page.route(
+        "**/notice.pdf",
+        lambda route: route.fulfill(status=404, content_type="application/problem+json", body="{}"),
+    )
+    with ctx.expect_page():
+        button.click()
+    expect(toast).to_have_text("服务器上没有这份文件，或它不在你的范围内")
+    screenshot(page, "paper-03-pdf-refused")
+
+    page.unroute("**/notice.pdf")
+    page.route("**/notice.pdf", lambda route: route.abort("internetdisconnected"))
+    with ctx.expect_page():
+        button.click()
+    expect(toast).to_have_text("需要联网才能打开")
