@@ -31,7 +31,7 @@ from api.services.findings import REGISTER_FIELDS, area_filter, get_finding
 from api.services.lifecycle import Action, MajorStatus, Status
 from api.services.pagination import MAX_LIMIT, newest_first_rows
 from api.services.scope import in_scope, path_starts_with
-from api.services.spreadsheet import autofilter, header_row, text_cell
+from api.services.spreadsheet import ESCALATION_LEVELS, autofilter, header_row, text_cell
 from api.timeutil import LOCAL_TZ, local_today, utcnow
 
 OPEN_STATES = (Status.OPEN.value, Status.SUBMITTED.value)
@@ -297,7 +297,7 @@ def _workbook(
             STATUSES.get(f.status, f.status),
             f.deadline.isoformat(),
             "是" if overdue else "否",
-            f.escalation_level,
+            ESCALATION_LEVELS.get(f.escalation_level, str(f.escalation_level)),
             _day(m.decided_on) if m else "",
             m.participants if m else "",
             (m.responsible_person or "") if confirmed and m else "",

@@ -32,3 +32,7 @@ def header_row(sheet: Any, columns: Sequence[tuple[str, int]]) -> list[WriteOnly
 
 def autofilter(sheet: Any, columns: int, rows: int) -> None:
     sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1) + 1}"
+
+
+# 督办级别 in words, the same in every workbook the office opens.
+ESCALATION_LEVELS = {0: "未督办", 1: "一级督办(镇)", 2: "二级督办(逾期7天)", 3: "三级督办(逾期30天)"}
