@@ -26,13 +26,13 @@ from tests.helpers import (
     assert_problem,
     fail,
     inspection_body,
-    make_user,
     new_id,
     pages,
     put_inspection,
     put_venue,
     set_finding_fields,
     sh_today,
+    undrawn,
 )
 
 
@@ -190,15 +190,6 @@ async def test_overdue_flag_in_items(env: Env, town: Town) -> None:
     assert flags[town.general_open] is True
     assert flags[town.major_submitted] is False
     assert flags[town.from_inspection] is False
-
-
-async def undrawn(env: Env, areas: list[str]) -> str:
-    """A new inspector of these areas whom no draw of another test has sent anywhere (a draw's venues are
-    readable to the drawn inspector)."""
-    name = "undrawn_" + uuid.uuid4().hex[:8]
-    header = await make_user(env, name, "inspector", areas)
-    env.tokens[name] = header["Authorization"].removeprefix("Bearer ")
-    return name
 
 
 async def test_scope_limits_every_filter(env: Env, town: Town) -> None:
