@@ -277,6 +277,15 @@ async def make_user(
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+async def undrawn(env: Env, areas: list[str]) -> str:
+    """A new inspector of these areas whom no other test's 双随机 draw has sent anywhere (the venues of a
+    draw, and their findings, are in the drawn inspector's reach); usable as `env.auth(name)`."""
+    name = "undrawn_" + uuid.uuid4().hex[:8]
+    header = await make_user(env, name, "inspector", areas)
+    env.tokens[name] = header["Authorization"].removeprefix("Bearer ")
+    return name
+
+
 async def put_venue(
     env: Env,
     name: str,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from sqlalchemy import func, select
 
 from api.models import Finding, FindingEvent, Report
 from api.services import demo
+from api.timeutil import LOCAL_TZ
 from tests.conftest import PASSWORD, Env
 from tests.helpers import API, get_finding
 
@@ -39,3 +42,11 @@ async def test_demo_work_is_there_once(env: Env) -> None:
     q = (await env.client.get(f"{API}/queue", headers=env.auth("supervisor"))).json()
     assert q["reports_to_triage"] >= 1 and q["major_to_decide"] >= 1 and q["due_soon"] >= 1
     assert q["overdue_by_level"]["1"] >= 1 and q["awaiting_verification"] >= 1
+
+
+async def test_demo_findings_were_found_before_their_deadlines(env: Env) -> None:
+    """The overdue demo finding's notice must not say it was found after its deadline had passed."""
+    for key in ("major", "overdue", "submitted"):
+        f = await get_finding(env, str(demo.work_id(key)))
+        found = datetime.fromisoformat(f["created_at"]).astimezone(LOCAL_TZ).date()
+        assert found <= date.fromisoformat(f["deadline"]), (key, found, f["deadline"])

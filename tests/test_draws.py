@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from api.models import Area, Draw, User, UserArea
+from api.services import demo
 from api.services.draws import run_draw
 from tests.conftest import Env
 from tests.helpers import (
@@ -246,3 +247,49 @@ async def test_an_undrawn_inspectors_visit_is_not_a_result(env: Env) -> None:
     await put_inspection(env, inspection_body(venue, [fail(GENERAL_ITEM)]), user="inspector_jiezhen")
     public = (await env.client.get(f"{API}/public/draws/{draw['id']}")).json()
     assert public["results"][0]["outcome"] is None
+
+
+async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(env: Env) -> None:
+    draw = await post_draw(env, draw_body(area_code="c-jiezhen", kinds=["small_entertainment"], count=1))
+    target = draw["targets"][0]
+    drawn = await sign_in_as(env, target["inspectors"][0]["id"])
+    reply = await env.client.put(
+        f"{API}/inspections/{new_id()}",
+        json=inspection_body(target["venue_id"], [fail(GENERAL_ITEM, note="未公示")]),
+        headers=drawn,
+    )
+    assert reply.status_code == 201, reply.text
+    [finding_id] = reply.json()["finding_ids"]
+
+    # The finding lies outside the inspector's own areas, yet they opened it: they see it and print it.
+    r = await env.client.get(f"{API}/findings", params={"venue_id": target["venue_id"]}, headers=drawn)
+    assert finding_id in [f["id"] for f in r.json()["items"]]
+    r = await env.client.get(f"{API}/findings/{finding_id}", headers=drawn)
+    assert r.status_code == 200 and r.json()["venue_id"] == target["venue_id"]
+    r = await env.client.get(f"{API}/findings/{finding_id}/notice.pdf", headers=drawn)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+    # They may register the rectification of what their inspection found (立即整改 on the spot), not of
+    # the venue's other findings, and the verification stays with the venue's own area.
+    other = str(demo.work_id("submitted"))  # the demo's finding at 场镇KTV, not from an inspection
+    rectify = {"note": "已整改", "photo_ids": []}
+    r = await env.client.post(f"{API}/findings/{other}/rectification", json=rectify, headers=drawn)
+    assert_problem(r, 404, "finding_not_found")
+    r = await env.client.post(f"{API}/findings/{finding_id}/rectification", json=rectify, headers=drawn)
+    assert r.status_code == 200 and r.json()["status"] == "submitted", r.text
+    r = await env.client.post(
+        f"{API}/findings/{finding_id}/verification", json={"result": "pass"}, headers=drawn
+    )
+    assert_problem(r, 404, "finding_not_found")
+    r = await env.client.post(
+        f"{API}/findings/{finding_id}/verification",
+        json={"result": "pass"},
+        headers=env.auth("inspector_jiezhen"),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "closed", r.text
+    # Another inspector from outside the village, not drawn, still sees nothing.
+    outsider = await make_user(env, "outsider_" + uuid.uuid4().hex[:6], "inspector", ["v-baiyun"])
+    r = await env.client.get(f"{API}/findings/{finding_id}", headers=outsider)
+    assert_problem(r, 404, "finding_not_found")
+    r = await env.client.get(f"{API}/findings", params={"venue_id": target["venue_id"]}, headers=outsider)
+    assert r.json()["items"] == []

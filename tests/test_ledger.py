@@ -18,6 +18,7 @@ from tests.helpers import (
     new_id,
     open_finding,
     set_finding_fields,
+    undrawn,
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -83,7 +84,7 @@ async def test_the_ledger_lists_what_the_list_lists_in_scope(env: Env) -> None:
     assert str(row["隐患描述"]).endswith(f"\n台账 {tok} 白云")
 
     # Scope holds: an inspector's ledger has only their village.
-    rows = await sheet_rows(env, "inspector_baiyun", q=tok)
+    rows = await sheet_rows(env, await undrawn(env, ["v-baiyun"]), q=tok)
     assert [row[1] for row in rows[1:]] == [mine]
     # The list's filters apply.
     rows = await sheet_rows(env, "supervisor", q=tok, area="v-qingshan")

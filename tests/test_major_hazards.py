@@ -338,3 +338,4 @@ async def test_the_register_list_export_and_stock(env: Env) -> None:
         register()["deadline"],
     )
     assert entry["编号"] == confirmed["number"]
+    assert entry["督办级别"] == "一级督办(镇)"  # in words, as in the findings ledger

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep, SupervisorUser
 from api.models import Finding
-from api.schemas.common import Page
+from api.schemas.common import Page, QueryBool
 from api.schemas.findings import (
     ExtensionIn,
     FindingDetailOut,
@@ -41,7 +41,7 @@ def finding_filters(
     area: str | None = None,
     venue_id: uuid.UUID | None = None,
     source: FindingSource | None = None,
-    overdue: bool | None = None,
+    overdue: QueryBool | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     major_status: MajorStatus | None = None,
     due_within: Annotated[
@@ -50,7 +50,7 @@ def finding_filters(
     ] = None,
     escalation_level: Annotated[int | None, Query(ge=0, le=3, description="督办 level")] = None,
     verification_overdue: Annotated[
-        bool | None, Query(description="submitted and past its verification deadline")
+        QueryBool | None, Query(description="submitted and past its verification deadline")
     ] = None,
 ) -> finding_service.FindingFilters:
     return finding_service.FindingFilters(

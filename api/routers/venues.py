@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from api.deps import InspectorUser, SessionDep, SettingsDep, SupervisorUser
-from api.schemas.common import Page
+from api.schemas.common import Page, QueryBool
 from api.schemas.venues import ImportResult, VenueIn, VenueOut
 from api.services import schedules, venue_import
 from api.services import venues as venue_service
@@ -39,7 +39,7 @@ async def list_venues(
     kind: str | None = None,
     area: str | None = None,
     risk_level: str | None = None,
-    due: bool = False,
+    due: QueryBool = False,
     within_days: Annotated[int, Query(ge=0, le=3660)] = 0,
     limit: int | None = None,
     cursor: str | None = None,

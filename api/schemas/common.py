@@ -4,7 +4,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
@@ -53,6 +61,20 @@ def _boolean_keys(cls: type[BaseModel]) -> tuple[str, ...]:
         keys = tuple(f.alias or n for n, f in cls.model_fields.items() if _is_bool(f.annotation))
         _BOOLEAN_KEYS[cls] = keys
     return keys
+
+
+def _query_bool(value: Any) -> Any:
+    # A query string carries text; Pydantic's lax mode would read "yes", "on" or "1" as true. Only the
+    # JSON words are booleans, so a typo in a filter is reported instead of silently changing the list.
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise PydanticCustomError("bool_type", "must be true or false")
+
+
+# Every boolean in a query string (list filters, flags) is this type.
+QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
 
 
 class Schema(BaseModel):

@@ -262,6 +262,9 @@ async def _load_work(session: AsyncSession) -> None:
         venue = await session.get(Venue, venue_id(venue_name))
         if venue is None:
             continue
+        # An overdue finding was found before its deadline (a ten-day limit), not today: its notice and
+        # the ledger would otherwise show a deadline that had passed before the hazard was found.
+        found = now if days >= 0 else now - timedelta(days=10 - days)
         finding = await open_finding(
             session,
             finding_id=fid,
@@ -272,7 +275,7 @@ async def _load_work(session: AsyncSession) -> None:
             severity=severity,
             deadline=today + timedelta(days=days),
             actor_id=users.get(inspector),
-            at=now,
+            at=found,
             venue_id=venue.id,
             note=note,
             lat=venue.lat,

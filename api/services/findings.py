@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Conflict, NotFound, Unprocessable
-from api.models import Area, Finding, FindingEvent, MajorHazard, Photo, User, Venue
+from api.models import Area, Finding, FindingEvent, Inspection, MajorHazard, Photo, User, Venue
 from api.schemas.findings import ExtensionIn, FindingIn, RectificationIn, VerificationIn, VoidIn
 from api.services import lifecycle
 from api.services import numbering as _numbering  # noqa: F401  (numbers every new finding on flush)
 from api.services.areas import filter_area_path, require_area_in_scope
 from api.services.auth import Principal
+from api.services.draws import assigned_venues
 from api.services.lifecycle import Action, MajorStatus, Status
 from api.services.pagination import newest_first_rows
 from api.services.scope import in_scope, in_subtree, path_in_scope
@@ -238,16 +239,19 @@ def filter_findings(stmt: Any, filters: FindingFilters, today: date) -> Any:
     return stmt
 
 
+def readable(user: Principal) -> ColumnElement[bool]:
+    """Findings a user may read: those of their areas, and those of venues a 双随机 draw sent them to (the
+    drawn inspection opens findings outside the inspector's areas; they must see and print them). Writes
+    stay with the area's own people (`in_scope`)."""
+    return or_(in_scope(user, Finding.area_code), Finding.venue_id.in_(assigned_venues(user)))
+
+
 async def list_findings(
     session: AsyncSession, user: Principal, filters: FindingFilters, limit: int | None, cursor: str | None
 ) -> tuple[list[tuple[Finding, Venue | None]], str | None]:
     """One page of findings with their venues (one query: the venue is joined, not looked up per row)."""
     today = local_today()
-    stmt = (
-        select(Finding, Venue)
-        .outerjoin(Venue, Venue.id == Finding.venue_id)
-        .where(in_scope(user, Finding.area_code))
-    )
+    stmt = select(Finding, Venue).outerjoin(Venue, Venue.id == Finding.venue_id).where(readable(user))
     stmt = filter_findings(stmt, filters, today)
     if filters.area:
         stmt = stmt.where(await area_filter(session, filters.area))
@@ -266,10 +270,30 @@ async def list_findings(
     return [(f, v) for f, v in rows], next_cursor
 
 
+def opened_on_draw(user: Principal) -> ColumnElement[bool]:
+    """Findings this inspector's own inspection opened at a venue a 双随机 draw sent them to: they may
+    register that venue's rectification (立即整改 on the spot) although it lies outside their areas."""
+    mine = select(Inspection.id).where(Inspection.inspector_id == user.id)
+    return and_(Finding.venue_id.in_(assigned_venues(user)), Finding.inspection_id.in_(mine))
+
+
 async def get_finding(
-    session: AsyncSession, user: Principal, finding_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession,
+    user: Principal,
+    finding_id: uuid.UUID,
+    *,
+    lock: bool = False,
+    drawn_rectification: bool = False,
 ) -> Finding:
-    stmt = select(Finding).where(Finding.id == finding_id, in_scope(user, Finding.area_code))
+    """`lock` (a write): only in the user's areas, or with `drawn_rectification`, a finding the user's
+    drawn inspection opened. Reading reaches the findings of every venue a draw sent the user to."""
+    if not lock:
+        reach = readable(user)
+    elif drawn_rectification:
+        reach = or_(in_scope(user, Finding.area_code), opened_on_draw(user))
+    else:
+        reach = in_scope(user, Finding.area_code)
+    stmt = select(Finding).where(Finding.id == finding_id, reach)
     if lock:
         stmt = stmt.with_for_update()
     finding = await session.scalar(stmt)
@@ -403,7 +427,9 @@ async def _transition(
 ) -> Finding:
     """One lifecycle transition asked for over the API: the finding locked in scope, the photos checked,
     and what follows a change (photos attached, the report told) done only when something changed."""
-    finding = await get_finding(session, user, finding_id, lock=True)
+    finding = await get_finding(
+        session, user, finding_id, lock=True, drawn_rectification=action is Action.RECTIFY
+    )
     ids = await check_photos(session, user, photo_ids, for_area=finding.area_code)
     done = await lifecycle.apply(
         session,

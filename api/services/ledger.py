@@ -17,7 +17,7 @@ from api.models import Area, Finding, FindingEvent, Venue
 from api.services.auth import Principal
 from api.services.findings import FindingFilters, is_overdue, list_findings, user_names
 from api.services.pagination import MAX_LIMIT
-from api.services.spreadsheet import local_minute, workbook
+from api.services.spreadsheet import ESCALATION_LEVELS, local_minute, workbook
 from api.timeutil import local_today
 
 MAX_ROWS = 50_000
@@ -28,7 +28,6 @@ SEVERITIES = {"general": "一般隐患", "major": "疑似重大隐患"}
 MAJOR_STATUSES = {"suspected": "疑似重大隐患", "confirmed": "重大事故隐患"}
 STATUSES = {"open": "待整改", "submitted": "待复查", "closed": "已销号", "void": "已作废"}
 # The escalation (督办) levels in words; the days are ESCALATION_STEPS in api/services/findings.py.
-ESCALATION_LEVELS = {0: "未督办", 1: "一级督办(镇)", 2: "二级督办(逾期7天)", 3: "三级督办(逾期30天)"}
 COLUMNS = [
     ("隐患编号", 16),
     ("系统ID", 38),

@@ -29,7 +29,7 @@ from api.services.findings import REGISTER_FIELDS, area_filter, get_finding
 from api.services.lifecycle import Action, MajorStatus, Status
 from api.services.pagination import MAX_LIMIT, newest_first_rows
 from api.services.scope import in_scope, path_starts_with
-from api.services.spreadsheet import local_minute, workbook
+from api.services.spreadsheet import ESCALATION_LEVELS, local_minute, workbook
 from api.timeutil import local_today, utcnow
 
 OPEN_STATES = (Status.OPEN.value, Status.SUBMITTED.value)
@@ -292,7 +292,7 @@ def _values(
         STATUSES.get(f.status, f.status),
         f.deadline.isoformat(),
         "是" if overdue else "否",
-        f.escalation_level,
+        ESCALATION_LEVELS.get(f.escalation_level, str(f.escalation_level)),
         _day(m.decided_on) if m else "",
         m.participants if m else "",
         (m.responsible_person or "") if confirmed and m else "",

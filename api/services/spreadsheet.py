@@ -39,6 +39,10 @@ def autofilter(sheet: Any, columns: int, rows: int) -> None:
     sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1) + 1}"
 
 
+# 督办级别 in words, the same in every workbook the office opens.
+ESCALATION_LEVELS = {0: "未督办", 1: "一级督办(镇)", 2: "二级督办(逾期7天)", 3: "三级督办(逾期30天)"}
+
+
 def local_minute(moment: datetime | None) -> str:
     """A moment as the office reads it: Asia/Shanghai, to the minute; empty when there is none."""
     return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment else ""

@@ -147,12 +147,13 @@ export async function photoBlob(id, thumbnail = true) {
 }
 
 /** A file the API serves behind the bearer header (a PDF notice), as a Blob; null when it cannot be had. */
+/** A file from the server: `{ blob }`, or `{ blob: null, status }` (status 0: the network failed). */
 export async function fileBlob(path) {
   const t = await token();
   try {
     const res = await fetch(BASE + path, { headers: t ? { Authorization: `Bearer ${t}` } : {}, cache: 'no-store' });
-    return res.ok ? await res.blob() : null;
+    return res.ok ? { blob: await res.blob(), status: res.status } : { blob: null, status: res.status };
   } catch {
-    return null;
+    return { blob: null, status: 0 };
   }
 }

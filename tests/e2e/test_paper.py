@@ -1,5 +1,5 @@
 """The phone and the paper: the 今日 list ordered by what is due with its 到期 marks, the 双随机 assignments
-on the drawn inspector's list, and the notice PDF opened from a finding."""
+on the drawn inspector's list, the notice PDF opened from a finding, and the follow-up of a drawn visit."""
 
 from __future__ import annotations
 
@@ -102,3 +102,91 @@ def test_a_finding_opens_its_notice_as_pdf(live_server: LiveServer, new_context,
     # app's CSP keeps fetch() to this origin, so the test reads the bytes from the reply, not the blob.)
     pdf_page.wait_for_url(lambda url: url.startswith("blob:"), timeout=30000, wait_until="commit")
     assert page.locator("[data-testid=record-pdf]").count() == 1
+
+
+def test_a_pdf_the_server_refuses_is_not_blamed_on_the_network(
+    live_server: LiveServer, new_context, screenshot
+):
+    from playwright.sync_api import expect
+
+    fid = next(
+        f["id"] for f in live_server.get_all("/findings", DRAWN) if f["venue"]["name"] == "青山木材加工厂"
+    )
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, DRAWN, live_server.password)
+    page.goto(f"/#/finding/{fid}")
+    button = page.get_by_test_id("notice-pdf")
+    expect(button).to_be_visible()
+    toast = page.locator("#toast")
+
+    page.route(
+        "**/notice.pdf",
+        lambda route: route.fulfill(status=404, content_type="application/problem+json", body="{}"),
+    )
+    with ctx.expect_page():
+        button.click()
+    expect(toast).to_have_text("服务器上没有这份文件，或它不在你的范围内")
+    screenshot(page, "paper-03-pdf-refused")
+
+    page.unroute("**/notice.pdf")
+    page.route("**/notice.pdf", lambda route: route.abort("internetdisconnected"))
+    with ctx.expect_page():
+        button.click()
+    expect(toast).to_have_text("需要联网才能打开")
+
+
+def test_a_drawn_inspector_follows_up_the_finding_of_their_drawn_visit(
+    live_server: LiveServer, new_context, screenshot, tmp_path
+):
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    r = live_server.api(
+        "POST",
+        "/draws",
+        json={"id": str(uuid.uuid4()), "area_code": "v-baiyun", "kinds": ["small_medical"], "count": 1},
+    )
+    assert r.status_code == 201, r.text
+    target = r.json()["targets"][0]
+    drawn_ids = {i["id"] for i in target["inspectors"]}
+    assert live_server.api("GET", "/me", DRAWN).json()["id"] in drawn_ids
+    checklists = live_server.api("GET", "/checklists", DRAWN).json()
+    tpl = next(c for c in checklists if c["code"] == "small_venue_fire")
+    item = next(i for i in tpl["items"] if not i["photo_required"])
+    body = {
+        "venue_id": target["venue_id"],
+        "checklist_code": tpl["code"],
+        "checklist_version": tpl["version"],
+        "started_at": "2026-11-20T09:00:00+08:00",
+        "submitted_at": "2026-11-20T09:20:00+08:00",
+        "answers": [{"item_code": item["code"], "result": "fail", "note": "未公示"}],
+    }
+    r = live_server.api("PUT", f"/inspections/{uuid.uuid4()}", DRAWN, json=body)
+    assert r.status_code == 201, r.text
+    fid = r.json()["finding_ids"][0]
+
+    # The finding lies in 白云村, outside the inspector's own village: it is on their list all the same.
+    page = new_context().new_page()
+    sign_in(page, DRAWN, live_server.password)
+    page.goto("/#/findings")
+    row = page.locator(f"[data-testid=finding-row][href='#/finding/{fid}']")
+    expect(row).to_contain_text(target["venue_name"])
+    row.click()
+    expect(page.get_by_test_id("notice-pdf")).to_be_visible()
+    screenshot(page, "paper-04-drawn-finding")
+
+    # The owner put it right on the spot; the drawn inspector registers the rectification.
+    page.get_by_test_id("rectify").click()
+    page.fill("textarea", "已在显眼处公示消防安全责任人")
+    after = tmp_path / "after.jpg"
+    Image.new("RGB", (800, 600), (40, 120, 60)).save(after, quality=90)
+    with page.expect_file_chooser() as fc:
+        page.get_by_test_id("rectification-camera").click()
+    fc.value.set_files(str(after))
+    expect(page.locator(".photo-strip img")).to_have_count(1, timeout=30000)
+    page.get_by_test_id("submit-rectification").click()
+    page.wait_for_url(f"**/#/finding/{fid}")
+    expect(page.get_by_test_id("finding-status")).to_have_text("待复查", timeout=60000)
+    expect(page.get_by_role("button", name="同步：全部已上传")).to_be_visible(timeout=60000)
+    assert live_server.api("GET", f"/findings/{fid}", "supervisor").json()["status"] == "submitted"

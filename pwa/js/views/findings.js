@@ -182,6 +182,12 @@ function beforeAfter(before, after) {
   return h('section', { class: 'compare', 'data-testid': 'before-after', 'aria-label': '整改前后对比' }, side(before, '整改前', 0), side(after, '整改后', before.length));
 }
 
+const PDF_REFUSALS = {
+  401: '登录已过期，请重新登录后再打开',
+  403: '没有权限打开这份文件',
+  404: '服务器上没有这份文件，或它不在你的范围内',
+};
+
 /** Opens a printable PDF (整改通知书, 现场检查记录) fetched with the sign-in token. */
 function pdfButton(label, path, name, testid) {
   const btn = h('button', { type: 'button', class: 'btn secondary block', 'data-testid': testid }, label);
@@ -189,11 +195,12 @@ function pdfButton(label, path, name, testid) {
     // Opened before the fetch, while the tap still counts, so that no pop-up blocker stops it.
     const win = window.open('', '_blank');
     btn.disabled = true;
-    const blob = await fileBlob(path);
+    const { blob, status } = await fileBlob(path);
     btn.disabled = false;
     if (!blob) {
       if (win) win.close();
-      toast('需要联网才能打开', { error: true });
+      // Only a failed network means "go online"; a refusal from the server says what it is.
+      toast(PDF_REFUSALS[status] || (status ? '文件暂时打不开，请稍后再试' : '需要联网才能打开'), { error: true });
       return;
     }
     const url = URL.createObjectURL(blob);
