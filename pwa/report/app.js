@@ -14,6 +14,9 @@
   var MAX_SIDE = 1600;
   var JPEG_QUALITY = 0.8;
   var RETRY_MS = 30000;
+  // A send that failed for want of network while the phone says it is online (a flaky link, a network
+  // that has just come back) is tried again soon, not only at the next `online` event or page load.
+  var NETWORK_RETRY_MS = 5000;
   var SEND_TIMEOUT_MS = 120000;
   var FETCH_OPTS = { credentials: 'omit', cache: 'no-store', referrerPolicy: 'no-referrer' };
 
@@ -227,6 +230,7 @@
   var processing = 0;
   var sending = false;
   var flushAgain = false;
+  var networkTimer = null;
   var retryTimer = null;
   var formView, receiptView;
 
@@ -534,7 +538,13 @@
           else if (!formView.hidden) fillForm(d);
           formError(ERROR_TEXT[res.code] || '提交失败（' + res.status + '），请检查后重试。');
         } else if (res.offline) {
-          break; // no network: the next `online` event, timer or page load sends it
+          if (navigator.onLine !== false && !networkTimer) {
+            networkTimer = setTimeout(function () {
+              networkTimer = null;
+              flush();
+            }, NETWORK_RETRY_MS);
+          }
+          break; // no network: the next `online` event, the timer above or a page load sends it
         } else {
           d.retry_at = Date.now() + res.wait; // the server asked to wait (429) or failed (5xx)
           d.limited = Boolean(res.limited);

@@ -243,3 +243,28 @@ def test_a_lost_reply_is_retried_into_the_same_report_and_receipt(
     receipt = read_receipt(page)
     assert receipt == answers[0]["body"]["receipt"]
     assert len(reports_with(live_server, description)) == 1
+
+
+def test_a_send_that_fails_while_online_is_retried_without_a_reload(
+    live_server: LiveServer, new_context: Callable[..., Any]
+) -> None:
+    ctx = new_context()
+    page = ctx.new_page()
+    description = f"加油站旁边有人卖散装汽油 {uuid.uuid4().hex[:8]}"
+    fill_report(page, description)
+    failures: list[str] = []
+
+    def fail_once(route: Any) -> None:
+        # The link drops this one request; the phone still says it is online.
+        failures.append(route.request.url)
+        if len(failures) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/public/reports", fail_once)
+    page.click("#submit")
+    # No `online` event and no reload: the page tries again by itself.
+    read_receipt(page)
+    assert len(failures) == 2  # the failed send and its retry
+    assert len(reports_with(live_server, description)) == 1
