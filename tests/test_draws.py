@@ -265,6 +265,15 @@ async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(e
     )
     assert reply.status_code == 201, reply.text
     [finding_id] = reply.json()["finding_ids"]
+    inspection_id = reply.json()["id"]
+
+    # The record of the visit is theirs to read and print, though the venue is outside their areas.
+    r = await env.client.get(f"{API}/inspections/{inspection_id}", headers=drawn)
+    assert r.status_code == 200, r.text
+    r = await env.client.get(f"{API}/inspections", params={"venue_id": target["venue_id"]}, headers=drawn)
+    assert inspection_id in [i["id"] for i in r.json()["items"]]
+    r = await env.client.get(f"{API}/inspections/{inspection_id}/record.pdf", headers=drawn)
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
 
     # The finding lies outside the inspector's own areas, yet they opened it: they see it and print it.
     r = await env.client.get(f"{API}/findings", params={"venue_id": target["venue_id"]}, headers=drawn)
@@ -298,3 +307,5 @@ async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(e
     assert_problem(r, 404, "finding_not_found")
     r = await env.client.get(f"{API}/findings", params={"venue_id": target["venue_id"]}, headers=outsider)
     assert r.json()["items"] == []
+    r = await env.client.get(f"{API}/inspections/{inspection_id}", headers=outsider)
+    assert_problem(r, 404, "inspection_not_found")

@@ -246,10 +246,14 @@ def finding_ids_of(inspection: Inspection) -> list[uuid.UUID]:
     ]
 
 
+def readable(user: Principal) -> ColumnElement[bool]:
+    """Inspections a user may read: those of their areas, and those at venues a 双随机 draw sent them to
+    (as for findings: the drawn inspector must see and print the record of the visit they made)."""
+    return or_(in_scope(user, Inspection.area_code), Inspection.venue_id.in_(assigned_venues(user)))
+
+
 async def get_inspection(session: AsyncSession, user: Principal, inspection_id: uuid.UUID) -> Inspection:
-    row = await session.scalar(
-        select(Inspection).where(Inspection.id == inspection_id, in_scope(user, Inspection.area_code))
-    )
+    row = await session.scalar(select(Inspection).where(Inspection.id == inspection_id, readable(user)))
     if row is None:
         raise NotFound("No such inspection.", code="inspection_not_found")
     return row
@@ -258,7 +262,7 @@ async def get_inspection(session: AsyncSession, user: Principal, inspection_id: 
 async def list_inspections(
     session: AsyncSession, user: Principal, venue_id: uuid.UUID | None, limit: int | None, cursor: str | None
 ) -> tuple[Sequence[Inspection], str | None]:
-    stmt = select(Inspection).where(in_scope(user, Inspection.area_code))
+    stmt = select(Inspection).where(readable(user))
     if venue_id:
         stmt = stmt.where(Inspection.venue_id == venue_id)
     return await newest_first(session, stmt, Inspection.created_at, Inspection.id, limit, cursor)
