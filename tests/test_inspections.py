@@ -489,7 +489,7 @@ async def test_loading_the_reference_again_makes_a_new_version_and_keeps_the_old
 async def test_another_areas_inspection_id_is_404_as_a_get_would_answer(env: Env) -> None:
     iid = new_id()
     await put_inspection(env, inspection_body(BAIYUN_SHOP), A, iid)
-    other = "inspector_qingshan"
+    other = await undrawn(env, ["v-qingshan"])
     assert_problem(
         await env.client.get(f"{API}/inspections/{iid}", headers=env.auth(other)), 404, "inspection_not_found"
     )
