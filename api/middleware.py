@@ -55,19 +55,9 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._too_large(send, limit)
+        refused = await run_until_refused(self.app, scope, limited_receive, send, _BodyTooLarge)
+        if refused:
+            await self._too_large(send, limit)
 
     async def _too_large(self, send: Send, limit: int) -> None:
         response = problem(
@@ -77,6 +67,26 @@ class BodyLimitMiddleware:
             f"The request body is larger than {limit // (1024 * 1024)} MB.",
         )
         await response({"type": "http"}, _empty_receive, send)
+
+
+async def run_until_refused(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, refusal: type[Exception]
+) -> bool:
+    """Runs the app with a `receive` that may raise `refusal` while the body streams in; True when it did
+    before any reply started (the caller then answers with its problem), False otherwise."""
+    started = False
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, tracking_send)
+    except refusal:
+        return not started
+    return False
 
 
 class _BodyTooLarge(Exception):
@@ -163,19 +173,8 @@ class NulCharacterMiddleware:
                 check(message.get("body", b""), bool(message.get("more_body", False)))
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, checked_receive, tracking_send)
-        except NulInRequest:
-            if not started:
-                await _nul_problem(send)
+        if await run_until_refused(self.app, scope, checked_receive, send, NulInRequest):
+            await _nul_problem(send)
 
 
 async def _nul_problem(send: Send) -> None:
