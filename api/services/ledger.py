@@ -17,7 +17,7 @@ from api.models import Area, Finding, FindingEvent, Venue
 from api.services.auth import Principal
 from api.services.findings import FindingFilters, is_overdue, list_findings, user_names
 from api.services.pagination import MAX_LIMIT
-from api.services.spreadsheet import ESCALATION_LEVELS, local_minute, workbook
+from api.services.spreadsheet import ESCALATION_LEVELS, FINDING_STATUSES, local_minute, workbook
 from api.timeutil import local_today
 
 MAX_ROWS = 50_000
@@ -26,8 +26,6 @@ CHUNK = 5_000
 SOURCES = {"inspection": "检查", "report": "举报", "manual": "手工录入"}
 SEVERITIES = {"general": "一般隐患", "major": "疑似重大隐患"}
 MAJOR_STATUSES = {"suspected": "疑似重大隐患", "confirmed": "重大事故隐患"}
-STATUSES = {"open": "待整改", "submitted": "待复查", "closed": "已销号", "void": "已作废"}
-# The escalation (督办) levels in words; the days are ESCALATION_STEPS in api/services/findings.py.
 COLUMNS = [
     ("隐患编号", 16),
     ("系统ID", 38),
@@ -128,7 +126,7 @@ def _values(row: LedgerRow, areas: dict[str, str], today: date) -> list[Any]:
         f.title if f.source == "inspection" and f.item_code else "",
         description,
         _severity(f),
-        STATUSES.get(f.status, f.status),
+        FINDING_STATUSES.get(f.status, f.status),
         f.deadline.isoformat(),
         "是" if is_overdue(f, today) else "否",
         ESCALATION_LEVELS.get(f.escalation_level, str(f.escalation_level)),

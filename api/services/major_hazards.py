@@ -25,11 +25,11 @@ from api.schemas.findings import MajorDecisionIn, RegisterIn, RegisterUpdateIn
 from api.services import lifecycle
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
-from api.services.findings import REGISTER_FIELDS, area_filter, get_finding
+from api.services.findings import REGISTER_FIELDS, area_filter, get_finding, is_overdue
 from api.services.lifecycle import Action, MajorStatus, Status
 from api.services.pagination import MAX_LIMIT, newest_first_rows
 from api.services.scope import in_scope, path_starts_with
-from api.services.spreadsheet import ESCALATION_LEVELS, local_minute, workbook
+from api.services.spreadsheet import ESCALATION_LEVELS, FINDING_STATUSES, local_minute, workbook
 from api.timeutil import local_today, utcnow
 
 OPEN_STATES = (Status.OPEN.value, Status.SUBMITTED.value)
@@ -226,7 +226,6 @@ async def stock(session: AsyncSession, user: Principal, area_code: str | None) -
 # --------------------------------------------------------------------------- the register as a workbook
 
 MAJOR_STATUSES = {"suspected": "疑似重大", "confirmed": "重大", "downgraded": "已降为一般"}
-STATUSES = {"open": "待整改", "submitted": "待复查", "closed": "已销号", "void": "已作废"}
 COLUMNS = [
     ("编号", 16),
     ("场所", 24),
@@ -282,16 +281,15 @@ def _values(
     f: Finding, venue: Venue | None, m: MajorHazard | None, areas: dict[str, str], today: date
 ) -> list[Any]:
     confirmed = m is not None and m.decision == "confirm"
-    overdue = f.status == Status.OPEN and f.deadline < today
     values: list[Any] = [
         f.number or "",
         venue.name if venue else "",
         areas.get(f.area_code, f.area_code),
         f.title if not f.description else f"{f.title}\n{f.description}",
         MAJOR_STATUSES.get(f.major_status or "", f.major_status or ""),
-        STATUSES.get(f.status, f.status),
+        FINDING_STATUSES.get(f.status, f.status),
         f.deadline.isoformat(),
-        "是" if overdue else "否",
+        "是" if is_overdue(f, today) else "否",
         ESCALATION_LEVELS.get(f.escalation_level, str(f.escalation_level)),
         _day(m.decided_on) if m else "",
         m.participants if m else "",

@@ -39,7 +39,9 @@ def autofilter(sheet: Any, columns: int, rows: int) -> None:
     sheet.auto_filter.ref = f"A1:{get_column_letter(columns)}{max(rows, 1) + 1}"
 
 
-# 督办级别 in words, the same in every workbook the office opens.
+# Words the same in every workbook the office opens: a finding's status, and its 督办级别 (the days behind
+# each level are ESCALATION_STEPS in api/services/findings.py).
+FINDING_STATUSES = {"open": "待整改", "submitted": "待复查", "closed": "已销号", "void": "已作废"}
 ESCALATION_LEVELS = {0: "未督办", 1: "一级督办(镇)", 2: "二级督办(逾期7天)", 3: "三级督办(逾期30天)"}
 
 
