@@ -2,17 +2,16 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep, SupervisorUser
+from api.routers.files import XLSX, file_response
 from api.schemas.assessment import AreaFigures
 from api.services import assessment
 
 router = APIRouter(tags=["assessment"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DateFrom = Annotated[date, Query(alias="from", description="first day (Asia/Shanghai)")]
 DateTo = Annotated[date, Query(alias="to", description="last day, included")]
 AreaParam = Annotated[str | None, Query(max_length=64, description="compare the areas directly under it")]
@@ -46,12 +45,4 @@ async def export_area_figures(
     rows = await assessment.by_area(session, user, area, date_from, date_to)
     data = await assessment.export_xlsx(rows, date_from, date_to)
     period = f"{date_from.strftime('%Y%m%d')}-{date_to.strftime('%Y%m%d')}"
-    disposition = (
-        f'attachment; filename="area-figures-{period}.xlsx"; '
-        f"filename*=UTF-8''{quote(f'考核统计-{period}.xlsx')}"
-    )
-    return Response(
-        content=data,
-        media_type=XLSX,
-        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
-    )
+    return file_response(data, XLSX, f"area-figures-{period}.xlsx", f"考核统计-{period}.xlsx")

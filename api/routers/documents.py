@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, StorageDep
+from api.routers.files import PDF, file_response
 from api.services import documents
 
 router = APIRouter(tags=["documents"])
 
-_PDF = {200: {"content": {"application/pdf": {}}, "description": "the document as PDF (A4)"}}
+_PDF = {200: {"content": {PDF: {}}, "description": "the document as PDF (A4)"}}
 
 
 def _pdf(data: bytes, ascii_name: str, filename: str) -> Response:
-    # Owners' names and phones are on the paper: no shared cache may keep it.
-    return Response(
-        content=data,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": (
-                f"inline; filename=\"{ascii_name}.pdf\"; filename*=UTF-8''{quote(filename + '.pdf')}"
-            ),
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return file_response(data, PDF, f"{ascii_name}.pdf", f"{filename}.pdf", disposition="inline")
 
 
 @router.get("/findings/{finding_id}/notice.pdf", response_class=Response, responses=_PDF)  # type: ignore[arg-type]

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import CurrentUser, InspectorUser, SessionDep, SettingsDep, SupervisorUser
 from api.models import Finding
+from api.routers.files import XLSX, file_response
 from api.schemas.common import Page, QueryBool
 from api.schemas.findings import (
     ExtensionIn,
@@ -88,9 +88,6 @@ async def list_findings(
     )
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @router.get(
     "/findings/export",
     response_class=Response,
@@ -100,14 +97,7 @@ async def export_findings(session: SessionDep, user: CurrentUser, filters: Filte
     """Every finding matching the list's filters, in scope, as an Excel workbook."""
     data = await ledger.export_xlsx(session, user, filters)
     stamp = local_today().strftime("%Y%m%d")
-    disposition = (
-        f"attachment; filename=\"findings-{stamp}.xlsx\"; filename*=UTF-8''{quote(f'隐患台账-{stamp}.xlsx')}"
-    )
-    return Response(
-        content=data,
-        media_type=XLSX,
-        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
-    )
+    return file_response(data, XLSX, f"findings-{stamp}.xlsx", f"隐患台账-{stamp}.xlsx")
 
 
 @router.get("/findings/{finding_id}", response_model=FindingDetailOut)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import SessionDep, SupervisorUser
+from api.routers.files import XLSX, file_response
 from api.schemas.common import Page
 from api.schemas.findings import FindingStatus
 from api.schemas.major_hazards import MajorHazardOut, StockRow
@@ -17,7 +17,6 @@ from api.timeutil import local_today
 
 router = APIRouter(tags=["major hazards"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 InRegister = Annotated[str | None, Query(pattern="^(suspected|confirmed)$")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "`role_required` (supervisor+), `area_out_of_scope`"},
@@ -71,15 +70,7 @@ async def export_major_hazards(
     """The same list as an Excel workbook: one row per hazard with its register columns."""
     data = await major_hazards.export_xlsx(session, user, filters)
     stamp = local_today().strftime("%Y%m%d")
-    disposition = (
-        f'attachment; filename="major-hazards-{stamp}.xlsx"; '
-        f"filename*=UTF-8''{quote(f'重大事故隐患清单-{stamp}.xlsx')}"
-    )
-    return Response(
-        content=data,
-        media_type=XLSX,
-        headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"},
-    )
+    return file_response(data, XLSX, f"major-hazards-{stamp}.xlsx", f"重大事故隐患清单-{stamp}.xlsx")
 
 
 @router.get("/major-hazards/stock", response_model=list[StockRow], responses=_ERRORS)
