@@ -115,8 +115,7 @@ _ATTACH_PHOTOS = (
 )
 
 
-async def open_finding(
-    session: AsyncSession,
+def new_finding(
     *,
     finding_id: uuid.UUID,
     area_code: str,
@@ -133,64 +132,74 @@ async def open_finding(
     description: str | None = None,
     gb35181_flag: str | None = None,
     photo_ids: list[str] | None = None,
-    flush: bool = True,
     note: str | None = None,
     location_text: str | None = None,
     lat: float | None = None,
     lng: float | None = None,
-) -> Finding:
-    """The one way a finding comes into being (from an inspection, a report or by hand).
-
-    flush=False leaves the insert to the caller's next flush, so an inspection's findings go in one batch.
-    """
-    finding = Finding(
-        id=finding_id,
-        venue_id=venue_id,
-        area_code=area_code,
-        inspection_id=inspection_id,
-        report_id=report_id,
-        source=source,
-        item_code=item_code,
-        title=title,
-        description=description,
-        severity=severity,
-        gb35181_flag=gb35181_flag,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rules of a new finding, as its row and its creation event's row (the number is given when the
+    row is inserted: api/services/numbering.py). Every finding comes from here: `open_finding` adds them
+    to a session; an inspection on PostgreSQL writes them in its one statement."""
+    escalation_level = 1 if severity == "major" else 0
+    finding = {
+        "id": finding_id,
+        "venue_id": venue_id,
+        "area_code": area_code,
+        "inspection_id": inspection_id,
+        "report_id": report_id,
+        "source": source,
+        "item_code": item_code,
+        "title": title,
+        "description": description,
+        "severity": severity,
+        "gb35181_flag": gb35181_flag,
         # A major hazard found in the field is only suspected until a supervisor decides (疑似重大).
-        major_status=MajorStatus.SUSPECTED.value if severity == "major" else None,
-        note=note,
-        location_text=location_text,
-        lat=lat,
-        lng=lng,
-        status=Status.OPEN.value,
-        deadline=deadline,
+        "major_status": MajorStatus.SUSPECTED.value if severity == "major" else None,
+        "note": note,
+        "location_text": location_text,
+        "lat": lat,
+        "lng": lng,
+        "status": Status.OPEN.value,
+        "deadline": deadline,
         # A suspected major hazard is reported upwards the same day: it starts escalated.
-        escalation_level=1 if severity == "major" else 0,
-        photo_ids=list(photo_ids or []),
-        created_by=actor_id,
-        created_at=at,
-        updated_at=at,
-    )
-    session.add(finding)
-    await lifecycle.record(
-        session,
-        finding,
+        "escalation_level": escalation_level,
+        "photo_ids": list(photo_ids or []),
+        "created_by": actor_id,
+        "created_at": at,
+        "updated_at": at,
+    }
+    event = lifecycle.event_values(
+        finding_id,
         Action.CREATE,
         actor_id=actor_id,
         at=at,
         from_status=None,
+        to_status=Status.OPEN.value,
         seq=1,
         photo_ids=photo_ids,
         data={
             "source": source,
             "severity": severity,
             "deadline": deadline.isoformat(),
-            "escalation_level": finding.escalation_level,
+            "escalation_level": escalation_level,
         },
     )
+    return finding, event
+
+
+async def open_finding(session: AsyncSession, *, flush: bool = True, **fields: Any) -> Finding:
+    """Adds a new finding (`new_finding`'s fields) and its creation event to the session.
+
+    flush=False leaves the insert to the caller's next flush, so a batch of findings goes in together.
+    """
+    values, event = new_finding(**fields)
+    finding = Finding(**values)
+    session.add(finding)
+    session.add(FindingEvent(**event))
     if flush:
         await session.flush()
-        if photo_ids:
-            await attach_photos(session, photo_ids, area_code)
+        if photo_ids := values["photo_ids"]:
+            await attach_photos(session, photo_ids, values["area_code"])
     return finding
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, func, literal, or_, select
@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.errors import Conflict, NotFound, Unprocessable
-from api.models import Inspection, Photo, Venue
+from api.models import ChecklistTemplate, Inspection, Photo, Venue
 from api.schemas.inspections import AnswerIn, InspectionIn
-from api.services import checklists, findings
+from api.services import checklists, direct, findings, inspection_statement
 from api.services.auth import Principal
 from api.services.draws import assigned_venues
 from api.services.once import insert_once
@@ -39,14 +39,22 @@ async def put_inspection(
 ) -> tuple[Inspection, bool]:
     """Stores a submitted checklist exactly once. Returns (inspection, created).
 
-    The common case costs four statements: the venue in scope with the photos usable, one INSERT ... ON
-    CONFLICT DO NOTHING RETURNING (the exactly-once arbiter), the findings with their events (batched),
-    and the photos' area. A retry, or the loser of a race, finds the id taken and is answered as a retry.
+    On PostgreSQL a new inspection is one statement (api/services/inspection_statement.py). Otherwise, and
+    whenever that statement wrote nothing, four statements: the venue in scope with the photos usable,
+    one INSERT ... ON CONFLICT DO NOTHING RETURNING (the exactly-once arbiter), the findings with their
+    events (batched), and the photos' area. A retry, or the loser of a race, finds the id taken and is
+    answered as a retry; every refusal is decided on this ordinary path.
     """
     digest = body_digest(body.model_dump(mode="json"))
     template = await checklists.get_version(session, body.checklist_code, body.checklist_version)
     answers = body.answers
     all_photos = list(dict.fromkeys(str(p) for a in answers for p in a.photo_ids))
+    if template is not None and direct.applies(session):
+        written = await _insert_in_one_statement(
+            session, user, settings, inspection_id, body, template, digest, all_photos
+        )
+        if written is not None:
+            return written, True
     venue_row = (
         await session.execute(
             _venue_and_photos(user, bool(all_photos)),
@@ -66,12 +74,74 @@ async def put_inspection(
             f"No checklist {body.checklist_code!r} version {body.checklist_version}.",
             code="unknown_checklist",
         )
+    items = _items(template)
+    _check_answers(template, items, answers, venue_kind)
+    if usable_photos != len(all_photos):  # let the one photo check name what is wrong
+        await findings.check_photos(session, user, all_photos, for_area=area_code)
+
+    inspection = _new_inspection(user, inspection_id, body, template, digest, area_code=area_code)
+    inspection.venue_id = venue_id
+    if not await _insert_once(session, inspection):
+        # A retry, or two identical PUTs raced and the other one won (its row is committed or locked:
+        # ON CONFLICT waited for it).
+        replayed = await _existing(session, user, inspection_id, digest)
+        if replayed is None:  # the winner rolled back after all; the phone retries
+            raise Conflict("This inspection id is being written; try again.", code="inspection_conflict")
+        return replayed, False
+    for fields in _new_findings(user, settings, inspection, items, answers):
+        await findings.open_finding(session, flush=False, **fields)
+    await session.flush()
+    await findings.attach_photos(session, all_photos, area_code)
+    return inspection, True
+
+
+async def _insert_in_one_statement(
+    session: AsyncSession,
+    user: Principal,
+    settings: Settings,
+    inspection_id: uuid.UUID,
+    body: InspectionIn,
+    template: ChecklistTemplate,
+    digest: str,
+    all_photos: list[str],
+) -> Inspection | None:
+    """The common case on PostgreSQL; None when it wrote nothing (the ordinary path decides why)."""
+    items = _items(template)
+    # The venue's kind is learnt in the statement: it inserts only for a kind these answers fit.
+    kinds = [k for k in template.venue_kinds if _answers_fit(template, items, body.answers, k)]
+    if not kinds:
+        return None
+    inspection = _new_inspection(user, inspection_id, body, template, digest, area_code="")
+    values = {c.key: getattr(inspection, c.key) for c in _INSPECTIONS.columns if c.key != "area_code"}
+    new = [
+        findings.new_finding(**fields)
+        for fields in _new_findings(user, settings, inspection, items, body.answers)
+    ]
+    area_code = await inspection_statement.insert_new(
+        session, user, inspection=values, findings=new, photo_ids=all_photos, venue_kinds=kinds
+    )
+    if area_code is None:
+        return None
+    inspection.area_code = area_code
+    return inspection
+
+
+def _items(template: ChecklistTemplate) -> dict[str, dict[str, Any]]:
+    return {item["code"]: item for item in template.items}
+
+
+def _check_answers(
+    template: ChecklistTemplate,
+    items: dict[str, dict[str, Any]],
+    answers: Sequence[AnswerIn],
+    venue_kind: str,
+) -> None:
+    """422 for answers that do not fit this checklist version and this kind of venue."""
     if venue_kind not in template.venue_kinds:
         raise Unprocessable(
             f"Checklist {template.code!r} does not apply to a venue of kind {venue_kind!r}.",
             code="checklist_not_for_venue",
         )
-    items = {item["code"]: item for item in template.items}
     seen: set[str] = set()
     for answer in answers:
         code = answer.item_code
@@ -93,13 +163,33 @@ async def put_inspection(
             raise Unprocessable(
                 f"Item {code!r} failed and needs at least one photo.", code="photo_required", item_code=code
             )
-    if usable_photos != len(all_photos):  # let the one photo check name what is wrong
-        await findings.check_photos(session, user, all_photos, for_area=area_code)
 
-    now = utcnow()
-    inspection = Inspection(
+
+def _answers_fit(
+    template: ChecklistTemplate,
+    items: dict[str, dict[str, Any]],
+    answers: Sequence[AnswerIn],
+    venue_kind: str,
+) -> bool:
+    try:
+        _check_answers(template, items, answers, venue_kind)
+    except Unprocessable:
+        return False
+    return True
+
+
+def _new_inspection(
+    user: Principal,
+    inspection_id: uuid.UUID,
+    body: InspectionIn,
+    template: ChecklistTemplate,
+    digest: str,
+    *,
+    area_code: str,
+) -> Inspection:
+    return Inspection(
         id=inspection_id,
-        venue_id=venue_id,
+        venue_id=body.venue_id,
         area_code=area_code,
         checklist_code=template.code,
         checklist_version=template.version,
@@ -110,20 +200,10 @@ async def put_inspection(
         lng=body.lng,
         accuracy_m=body.accuracy_m,
         note=body.note,
-        answers=[a.model_dump(mode="json") for a in answers],
+        answers=[a.model_dump(mode="json") for a in body.answers],
         body_sha256=digest,
-        created_at=now,
+        created_at=utcnow(),
     )
-    if not await _insert_once(session, inspection):
-        # A retry, or two identical PUTs raced and the other one won (its row is committed or locked:
-        # ON CONFLICT waited for it).
-        replayed = await _existing(session, user, inspection_id, digest)
-        if replayed is None:  # the winner rolled back after all; the phone retries
-            raise Conflict("This inspection id is being written; try again.", code="inspection_conflict")
-        return replayed, False
-    await open_findings(session, user, settings, inspection, items, answers)
-    await findings.attach_photos(session, all_photos, area_code)
-    return inspection, True
 
 
 # Built once per user and scope, not per request: constructing this select (and its cache key) was about a
@@ -164,15 +244,14 @@ def _venue_and_photos(user: Principal, with_photos: bool) -> Select[Any]:
     return stmt
 
 
-async def open_findings(
-    session: AsyncSession,
+def _new_findings(
     user: Principal,
     settings: Settings,
     inspection: Inspection,
     items: dict[str, dict[str, Any]],
     answers: Sequence[AnswerIn],
-) -> None:
-    """Each failed item opens one finding (with its creation event), written in one batch.
+) -> Iterator[dict[str, Any]]:
+    """The fields of `findings.new_finding` for each failed item: one finding each.
 
     The deadline counts from the server's date of receipt (Asia/Shanghai), never from the phone's
     submitted_at, which is kept and shown as reported.
@@ -183,30 +262,27 @@ async def open_findings(
         if answer.result != "fail":
             continue
         item = items[answer.item_code]
-        await findings.open_finding(
-            session,
-            finding_id=finding_id_for(inspection.id, item["code"]),
-            area_code=inspection.area_code,
-            source="inspection",
-            title=item.get("hazard") or item["prompt"],
-            description=answer.note or None,
-            severity="major" if item["major"] else "general",
-            deadline=findings.deadline_for(
+        yield {
+            "finding_id": finding_id_for(inspection.id, item["code"]),
+            "area_code": inspection.area_code,
+            "source": "inspection",
+            "title": item.get("hazard") or item["prompt"],
+            "description": answer.note or None,
+            "severity": "major" if item["major"] else "general",
+            "deadline": findings.deadline_for(
                 item["deadline_days"], item["major"], today, settings.major_deadline_days_cap
             ),
-            actor_id=user.id,
-            at=now,
-            venue_id=inspection.venue_id,
-            inspection_id=inspection.id,
-            item_code=item["code"],
-            gb35181_flag=item.get("gb35181"),
-            photo_ids=[str(p) for p in answer.photo_ids],
-            flush=False,
-            note=answer.note or None,
-            lat=inspection.lat,
-            lng=inspection.lng,
-        )
-    await session.flush()
+            "actor_id": user.id,
+            "at": now,
+            "venue_id": inspection.venue_id,
+            "inspection_id": inspection.id,
+            "item_code": item["code"],
+            "gb35181_flag": item.get("gb35181"),
+            "photo_ids": [str(p) for p in answer.photo_ids],
+            "note": answer.note or None,
+            "lat": inspection.lat,
+            "lng": inspection.lng,
+        }
 
 
 async def _insert_once(session: AsyncSession, inspection: Inspection) -> bool:

@@ -114,6 +114,37 @@ async def _next_seq(session: AsyncSession, finding_id: uuid.UUID) -> int:
     return (current or 0) + 1
 
 
+def event_values(
+    finding_id: uuid.UUID,
+    action: Action,
+    *,
+    actor_id: uuid.UUID | None,
+    at: datetime,
+    from_status: str | None,
+    to_status: str,
+    seq: int,
+    note: str | None = None,
+    photo_ids: list[str] | None = None,
+    data: dict[str, Any] | None = None,
+    client_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The row of one event in a finding's history: what `record` adds to a session, and what an
+    inspection's one-statement write (api/services/inspection_statement.py) inserts for a new finding."""
+    return {
+        "finding_id": finding_id,
+        "seq": seq,
+        "action": action.value,
+        "actor_id": actor_id,
+        "at": at,
+        "from_status": from_status,
+        "to_status": to_status,
+        "note": note,
+        "photo_ids": photo_ids or [],
+        "data": data or {},
+        "client_id": client_id,
+    }
+
+
 async def record(
     session: AsyncSession,
     finding: Finding,
@@ -129,17 +160,19 @@ async def record(
     client_id: uuid.UUID | None = None,
 ) -> FindingEvent:
     event = FindingEvent(
-        finding_id=finding.id,
-        seq=seq if seq is not None else await _next_seq(session, finding.id),
-        action=action.value,
-        actor_id=actor_id,
-        at=at,
-        from_status=from_status,
-        to_status=finding.status,
-        note=note,
-        photo_ids=photo_ids or [],
-        data=data or {},
-        client_id=client_id,
+        **event_values(
+            finding.id,
+            action,
+            actor_id=actor_id,
+            at=at,
+            from_status=from_status,
+            to_status=finding.status,
+            seq=seq if seq is not None else await _next_seq(session, finding.id),
+            note=note,
+            photo_ids=photo_ids,
+            data=data,
+            client_id=client_id,
+        )
     )
     session.add(event)
     return event

@@ -10,6 +10,7 @@ raised once per flush for all its findings, so an inspection with many failed it
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -25,6 +26,24 @@ PREFIX = "FX"
 
 def format_number(year: int, serial: int) -> str:
     return f"{PREFIX}-{year}-{serial:06d}"
+
+
+def year_of(created_at: datetime) -> int:
+    """The year a finding created at this moment is numbered in (Asia/Shanghai)."""
+    return created_at.astimezone(LOCAL_TZ).year
+
+
+def in_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """New findings of one year in the order their serials are given: by creation, then by id."""
+    return sorted(rows, key=lambda r: (r.get("created_at") or utcnow(), str(r.get("id"))))
+
+
+def number_sql(year: str, serial: str) -> str:
+    """`format_number` in PostgreSQL's SQL, for a statement that numbers findings as it inserts them."""
+    return (
+        f"'{PREFIX}-' || {year} || '-' || "
+        f"CASE WHEN {serial} < 1000000 THEN lpad(({serial})::text, 6, '0') ELSE ({serial})::text END"
+    )
 
 
 def _reserve(session: Session, year: int, count: int) -> int:
@@ -45,9 +64,9 @@ def _reserve(session: Session, year: int, count: int) -> int:
 def _assign(session: Session, rows: list[dict[str, Any]]) -> None:
     by_year: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_year[(row.get("created_at") or utcnow()).astimezone(LOCAL_TZ).year].append(row)
-    for year, group in sorted(by_year.items()):
-        group.sort(key=lambda r: (r.get("created_at") or utcnow(), str(r.get("id"))))
+        by_year[year_of(row.get("created_at") or utcnow())].append(row)
+    for year, unordered in sorted(by_year.items()):
+        group = in_order(unordered)
         last = _reserve(session, year, len(group))
         for offset, row in enumerate(group):
             row["number"] = format_number(year, last - len(group) + 1 + offset)

@@ -11,12 +11,13 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from fastapi import UploadFile
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessable
 from api.models import Photo
+from api.services import direct
 from api.services.auth import Principal
 from api.services.imaging import ImageRejected, ProcessedImage, process_image
 from api.services.once import insert_once, insert_or_winner
@@ -217,14 +218,22 @@ async def upload(
         "area_code": None,
         "created_at": utcnow(),
     }
-    stmt = insert_once(session, Photo.__table__)  # type: ignore[arg-type]
-    if (await session.execute(stmt, row)).first() is not None:
+    if await _insert_once(session, row):
         return _row_dict(row), True
     # Taken: a retry, a race with an identical upload, or someone else's id.
     taken = await _taken(session, user, photo_id)
     if taken is None:  # the winner of a race rolled back after all; the phone retries
         raise Conflict("This photo id is being written; try again.", code="photo_conflict")
     return photo_dict(_replay(taken, prepared.digest, user.id)), False
+
+
+_PHOTOS: Table = Photo.__table__  # type: ignore[assignment]
+
+
+async def _insert_once(session: AsyncSession, row: dict[str, Any]) -> bool:
+    if direct.applies(session):
+        return await direct.insert_once(session, _PHOTOS, row)
+    return (await session.execute(insert_once(session, _PHOTOS), row)).first() is not None
 
 
 async def _taken(session: AsyncSession, user: Principal, photo_id: uuid.UUID) -> Photo | None:

@@ -32,6 +32,15 @@ def in_scope(
     return area_column.in_(_subtree_codes(user.area_paths))
 
 
+def in_scope_sql(area_column: str, paths_param: str) -> str:
+    """`in_scope` for a user who is not an admin, as PostgreSQL SQL with the user's area paths in one
+    `text[]` parameter: for the one statement written by hand (api/services/inspection_statement.py)."""
+    return (
+        f"{area_column} IN (SELECT areas.code FROM areas, unnest({paths_param}) AS scope(path)"
+        " WHERE substr(areas.path, 1, length(scope.path)) = scope.path)"
+    )
+
+
 def in_subtree(
     area_path: str, area_column: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]
 ) -> ColumnElement[bool]:

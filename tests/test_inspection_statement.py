@@ -1,0 +1,186 @@
+"""A new inspection on PostgreSQL is one statement (api/services/inspection_statement.py): it must write
+exactly the rows the ordinary path writes, number findings from the same counter, keep the same scope and
+photo rules, and leave every refusal to the ordinary path."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from api.models import Finding, FindingCounter, FindingEvent, Inspection
+from api.services import direct, inspection_statement, numbering
+from api.timeutil import utcnow
+from tests.conftest import Env
+from tests.helpers import (
+    API,
+    BAIYUN_INN,
+    BAIYUN_SHOP,
+    GENERAL_ITEM,
+    GENERAL_ITEM_15,
+    MAJOR_ZERO_DAY,
+    QINGSHAN_CLUB,
+    assert_problem,
+    fail,
+    inspection_body,
+    new_id,
+    put_inspection,
+    put_photo,
+    undrawn,
+)
+
+A = "inspector_baiyun"
+
+
+class Written:
+    """Counts the inspections the one statement wrote (an area came back)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> Iterator[Written]:
+    seen = Written()
+    real = inspection_statement.insert_new
+
+    async def spy(*args: Any, **kwargs: Any) -> str | None:
+        area = await real(*args, **kwargs)
+        seen.count += area is not None
+        return area
+
+    monkeypatch.setattr(inspection_statement, "insert_new", spy)
+    yield seen
+
+
+def _columns(row: Any, skip: set[str]) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in skip}
+
+
+async def _stored(env: Env, inspection_id: str) -> tuple[Any, list[Any], list[Any]]:
+    async with await env.session() as s:
+        inspection = await s.get(Inspection, uuid.UUID(inspection_id))
+        found = (
+            await s.scalars(
+                select(Finding)
+                .where(Finding.inspection_id == uuid.UUID(inspection_id))
+                .order_by(Finding.number)
+            )
+        ).all()
+        events = (
+            await s.scalars(
+                select(FindingEvent)
+                .where(FindingEvent.finding_id.in_([f.id for f in found]))
+                .order_by(FindingEvent.finding_id)
+            )
+        ).all()
+    return inspection, list(found), list(events)
+
+
+async def test_the_statement_writes_what_the_ordinary_path_writes(
+    env: Env, written: Written, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos = [await put_photo(env, A), await put_photo(env, A)]
+    answers = [
+        {"item_code": "JX-MG-02", "result": "pass"},
+        fail(GENERAL_ITEM, note="未建立巡查记录"),
+        fail(MAJOR_ZERO_DAY, photos, note="安全出口锁闭"),
+        fail(GENERAL_ITEM_15),
+    ]
+    body = inspection_body(BAIYUN_SHOP, answers)
+    first = new_id()
+    reply_one = await put_inspection(env, body, A, first)
+    assert written.count == (1 if env.backend == "postgresql" else 0)
+
+    monkeypatch.setattr(direct, "applies", lambda session: False)
+    second = new_id()
+    reply_two = await put_inspection(env, body, A, second)
+    assert written.count == (1 if env.backend == "postgresql" else 0)
+
+    skip = {"id", "created_at"}
+    assert {k: v for k, v in reply_one.items() if k not in {*skip, "finding_ids"}} == {
+        k: v for k, v in reply_two.items() if k not in {*skip, "finding_ids"}
+    }
+    one, two = await _stored(env, first), await _stored(env, second)
+    assert _columns(one[0], skip) == _columns(two[0], skip)
+    per_row = {"id", "inspection_id", "number", "created_at", "updated_at"}
+
+    def by_item(stored: tuple[Any, list[Any], list[Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        events = {e.finding_id: _columns(e, {"id", "finding_id", "at"}) for e in stored[2]}
+        rows = [(_columns(f, per_row), events[f.id]) for f in stored[1]]
+        return sorted(rows, key=lambda row: row[0]["item_code"])
+
+    assert by_item(one) == by_item(two)
+    assert len(one[1]) == 3 and len(one[2]) == 3
+    # Both numbered from the one counter: the second inspection's serials follow the first's.
+    serials = [int(f.number.rsplit("-", 1)[1]) for f in (*one[1], *two[1])]
+    assert serials == list(range(serials[0], serials[0] + 6))
+    # In the order of their ids, as the ordinary path numbers a batch.
+    assert [str(f.id) for f in one[1]] == sorted(str(f.id) for f in one[1])
+    for f in one[1]:
+        assert f.created_at == one[0].created_at == f.updated_at
+    assert all(e.at == one[0].created_at for e in one[2])
+
+
+async def test_the_photos_take_the_venues_area_and_document_one_area(env: Env, written: Written) -> None:
+    photo = await put_photo(env, A)
+    await put_inspection(env, inspection_body(BAIYUN_SHOP, [fail(MAJOR_ZERO_DAY, [photo])]), A)
+    r = await env.client.get(f"{API}/photos/{photo}/meta", headers=env.auth("inspector_qingshan"))
+    assert r.status_code == 404  # now 白云村's, out of 青山村's sight
+    # The same inspector's other grid (白云客栈, v-baiyun-g2): the photo already documents v-baiyun-g1.
+    iid = new_id()
+    body = inspection_body(BAIYUN_INN, [fail(MAJOR_ZERO_DAY, [photo])])
+    r = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A))
+    assert assert_problem(r, 422, "unknown_photos")["photo_ids"] == [photo]
+    async with await env.session() as s:
+        assert await s.get(Inspection, uuid.UUID(iid)) is None
+    assert written.count == (1 if env.backend == "postgresql" else 0)
+
+
+async def test_scope_and_draws_decide_in_the_statement(env: Env, written: Written) -> None:
+    inspector = await undrawn(env, ["v-baiyun"])
+    r = await env.client.put(
+        f"{API}/inspections/{new_id()}",
+        json=inspection_body(QINGSHAN_CLUB, [fail(GENERAL_ITEM)]),
+        headers=env.auth(inspector),
+    )
+    assert_problem(r, 422, "venue_not_found")
+    assert written.count == 0
+    # An admin reaches every venue; the statement has a shape of its own for that.
+    await put_inspection(env, inspection_body(QINGSHAN_CLUB, [fail(GENERAL_ITEM)]), "admin")
+    assert written.count == (1 if env.backend == "postgresql" else 0)
+
+
+async def test_a_retry_is_answered_by_the_ordinary_path(env: Env, written: Written) -> None:
+    iid = new_id()
+    body = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM)])
+    first = await put_inspection(env, body, A, iid)
+    r = await env.client.put(f"{API}/inspections/{iid}", json=body, headers=env.auth(A))
+    assert r.status_code == 200 and r.json() == first
+    assert written.count == (1 if env.backend == "postgresql" else 0)
+    _, found, events = await _stored(env, iid)
+    assert len(found) == 1 and len(events) == 1
+
+
+async def test_numbers_past_a_million_keep_every_digit(env: Env) -> None:
+    year = numbering.year_of(utcnow())
+    await put_inspection(env, inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM)]), A)  # the year's row exists
+    async with await env.session() as s:
+        before = await s.scalar(select(FindingCounter.last).where(FindingCounter.year == year))
+        await s.execute(update(FindingCounter).where(FindingCounter.year == year).values(last=999_999))
+        await s.commit()
+    try:
+        iid = new_id()
+        body = inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM), fail(GENERAL_ITEM_15)])
+        await put_inspection(env, body, A, iid)
+        _, found, _ = await _stored(env, iid)
+        assert sorted(f.number for f in found) == [f"FX-{year}-1000000", f"FX-{year}-1000001"]
+        assert numbering.format_number(year, 1_000_000) == f"FX-{year}-1000000"
+    finally:
+        # Back where it was: the numbers above stay unique, and other tests see the serials they expect.
+        async with await env.session() as s:
+            await s.execute(update(FindingCounter).where(FindingCounter.year == year).values(last=before))
+            await s.commit()
