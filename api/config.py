@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,15 @@ from api.resources import resource_path
 # Secrets shipped in the repository for development; production refuses to start with them.
 DEV_SECRET = "dev-only-secret-change-me"
 PLACEHOLDER_SECRETS = {DEV_SECRET, "", "changeme", "change-me", "secret"}
+
+
+def server_processes() -> int:
+    """How many server processes `safegrid serve` started (it sets WEB_CONCURRENCY for them): what each
+    process may take of the machine's shared budgets (database connections, cores for image work)."""
+    try:
+        return max(1, int(os.environ.get("WEB_CONCURRENCY") or 1))
+    except ValueError:
+        return 1
 
 
 class Settings(BaseSettings):

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from api.config import Settings
+from api.config import Settings, server_processes
 
 
 def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
@@ -27,10 +26,7 @@ def create_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     # died is noticed by its first statement, and the request fails cleanly like any other error.
     # N server processes share PostgreSQL's connection limit (100 by default): up to 64 kept connections
     # in all, never fewer than 4 a process.
-    try:
-        processes = max(1, int(os.environ.get("WEB_CONCURRENCY") or 1))
-    except ValueError:
-        processes = 1
+    processes = server_processes()
     kwargs.setdefault("pool_size", max(4, min(16, 64 // processes)))
     kwargs.setdefault("max_overflow", max(4, min(16, 64 // processes)))
     kwargs.setdefault("pool_recycle", 3600)

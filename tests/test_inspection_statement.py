@@ -4,6 +4,7 @@ photo rules, and leave every refusal to the ordinary path."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from api.models import Finding, FindingCounter, FindingEvent, Inspection
-from api.services import direct, inspection_statement, numbering
+from api.errors import Unprocessable
+from api.models import ChecklistTemplate, Finding, FindingCounter, FindingEvent, Inspection
+from api.schemas.inspections import AnswerIn
+from api.services import direct, inspection_statement, inspections, numbering
 from api.timeutil import utcnow
 from tests.conftest import Env
 from tests.helpers import (
@@ -184,3 +187,34 @@ async def test_numbers_past_a_million_keep_every_digit(env: Env) -> None:
         async with await env.session() as s:
             await s.execute(update(FindingCounter).where(FindingCounter.year == year).values(last=before))
             await s.commit()
+
+
+def test_fitting_kinds_are_the_kinds_the_checks_let_pass() -> None:
+    # The statement inserts only for a venue kind `fitting_kinds` names; the ordinary path's checks are
+    # the rule. Every combination of answers over a small checklist must agree with them, kind by kind.
+    items = [
+        {"code": "ANY", "photo_required": False},
+        {"code": "SHOP", "photo_required": False, "kinds": ["shop", "inn"]},
+        {"code": "INN", "photo_required": True, "kinds": ["inn"]},
+        {"code": "PHOTO", "photo_required": True},
+    ]
+    template = ChecklistTemplate(code="t", version=1, venue_kinds=["shop", "inn", "club"], items=items)
+    by_code = {i["code"]: i for i in items}
+    photo = uuid.uuid4()
+    choices = [
+        *(AnswerIn(item_code=c, result=r) for c in (*by_code, "NOPE") for r in ("pass", "fail", "na")),
+        *(AnswerIn(item_code=c, result="fail", photo_ids=[photo]) for c in by_code),
+    ]
+    combos = 0
+    for size in (0, 1, 2, 3):
+        for answers in itertools.combinations(choices, size):
+            expected = []
+            for kind in [*template.venue_kinds, "elsewhere"]:
+                try:
+                    inspections._check_answers(template, by_code, answers, kind)
+                except Unprocessable:
+                    continue
+                expected.append(kind)
+            assert inspections.fitting_kinds(template, by_code, answers) == expected, answers
+            combos += 1
+    assert combos > 1000

@@ -42,12 +42,23 @@ def sql_type(table: Table, column: str) -> str:
     return known
 
 
+def is_json(table: Table, column: str) -> bool:
+    return sql_type(table, column) in ("JSON", "JSONB")
+
+
 def wire(table: Table, column: str, value: Any) -> Any:
     """A value as asyncpg takes it for the column: JSON as text (the codec SQLAlchemy's dialect installs
     on each connection encodes text), everything else as it is."""
-    if value is not None and sql_type(table, column) in ("JSON", "JSONB"):
+    if value is not None and is_json(table, column):
         return json.dumps(value)
     return value
+
+
+def wire_all(table: Table, column: str, values: list[Any]) -> list[Any]:
+    """`wire` of a column's values (an array parameter)."""
+    if is_json(table, column):
+        return [None if v is None else json.dumps(v) for v in values]
+    return values
 
 
 _INSERT_ONCE: dict[tuple[str, tuple[str, ...]], str] = {}

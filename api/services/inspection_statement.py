@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.models import Finding, FindingCounter, FindingEvent, Inspection
 from api.services import direct, numbering
 from api.services.auth import Principal
-from api.services.direct import sql_type, wire
+from api.services.direct import sql_type, wire, wire_all
 from api.services.findings import new_finding
 from api.services.scope import in_scope_sql
 
@@ -163,9 +163,9 @@ async def insert_new(
         if c not in _FROM_VENUE:
             values[f"i.{c}"] = wire(_INSPECTIONS, c, inspection[c])
     for c in finding_cols:
-        values[f"f.{c}"] = [wire(_FINDINGS, c, row[c]) for row in ordered]
+        values[f"f.{c}"] = wire_all(_FINDINGS, c, [row[c] for row in ordered])
     for c in event_cols:
-        values[f"e.{c}"] = [wire(_EVENTS, c, events[row["id"]][c]) for row in ordered]
+        values[f"e.{c}"] = wire_all(_EVENTS, c, [events[row["id"]][c] for row in ordered])
     conn = await direct.connection(session)
     area: str | None = await conn.fetchval(sql, *(values[n] for n in names))
     return area

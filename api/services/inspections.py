@@ -108,7 +108,7 @@ async def _insert_in_one_statement(
     """The common case on PostgreSQL; None when it wrote nothing (the ordinary path decides why)."""
     items = _items(template)
     # The venue's kind is learnt in the statement: it inserts only for a kind these answers fit.
-    kinds = [k for k in template.venue_kinds if _answers_fit(template, items, body.answers, k)]
+    kinds = fitting_kinds(template, items, body.answers)
     if not kinds:
         return None
     inspection = _new_inspection(user, inspection_id, body, template, digest, area_code="")
@@ -165,17 +165,25 @@ def _check_answers(
             )
 
 
-def _answers_fit(
-    template: ChecklistTemplate,
-    items: dict[str, dict[str, Any]],
-    answers: Sequence[AnswerIn],
-    venue_kind: str,
-) -> bool:
-    try:
-        _check_answers(template, items, answers, venue_kind)
-    except Unprocessable:
-        return False
-    return True
+def fitting_kinds(
+    template: ChecklistTemplate, items: dict[str, dict[str, Any]], answers: Sequence[AnswerIn]
+) -> list[str]:
+    """The venue kinds for which `_check_answers` lets these answers pass, worked out in one pass over the
+    answers rather than once per kind (a checklist may apply to nine kinds of venue)."""
+    seen: set[str] = set()
+    kinds = list(template.venue_kinds)
+    for answer in answers:
+        code = answer.item_code
+        if code not in items or code in seen:
+            return []
+        seen.add(code)
+        if answer.result != "fail":
+            continue
+        if items[code]["photo_required"] and not answer.photo_ids:
+            return []
+        if (only := items[code].get("kinds")) is not None:
+            kinds = [k for k in kinds if k in only]
+    return kinds
 
 
 def _new_inspection(

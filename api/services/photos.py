@@ -14,7 +14,7 @@ from fastapi import UploadFile
 from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.config import Settings
+from api.config import Settings, server_processes
 from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessable
 from api.models import Photo
 from api.services import direct
@@ -26,10 +26,11 @@ from api.storage import PhotoNotFound, PhotoStorage
 from api.timeutil import utcnow
 
 _CHUNK = 1 << 16
-# Inspectors' photos take at most one thread per core (one process per core is the default, so a burst
-# of 12-megapixel uploads cannot starve the event loop of CPU); anonymous report photos have a pool of
-# one of their own, so five hostile images in one public report never hold up an inspector's upload.
-_IMAGE_THREADS = max(1, os.cpu_count() or 1)
+# Inspectors' photos take at most the process's share of the cores (one process per core is the default,
+# so a burst of 12-megapixel uploads cannot starve the event loops of CPU, and decoders do not outnumber
+# the cores they share); anonymous report photos have a pool of one of their own, so five hostile
+# images in one public report never hold up an inspector's upload.
+_IMAGE_THREADS = max(1, (os.cpu_count() or 1) // server_processes())
 _limiters: dict[bool, anyio.CapacityLimiter] = {}
 
 # Decoded pixels one photo may take in memory (at the scale it is decoded at: a large JPEG counts at
