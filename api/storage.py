@@ -99,7 +99,11 @@ class LocalPhotoStorage:
 
     async def put_many(self, *blobs: bytes) -> list[str]:
         """``put`` of each blob, in one trip to a worker thread (a photo and its thumbnail)."""
-        return await anyio.to_thread.run_sync(lambda: [self._put_sync(bytes(b)) for b in blobs])
+        return await anyio.to_thread.run_sync(self.put_many_sync, *blobs)
+
+    def put_many_sync(self, *blobs: bytes) -> list[str]:
+        """``put_many`` for a caller already in a worker thread. Blocking: never on the event loop."""
+        return [self._put_sync(bytes(b)) for b in blobs]
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
