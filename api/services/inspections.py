@@ -45,13 +45,14 @@ async def put_inspection(
     events (batched), and the photos' area. A retry, or the loser of a race, finds the id taken and is
     answered as a retry; every refusal is decided on this ordinary path.
     """
-    digest = body_digest(body.model_dump(mode="json"))
+    as_json = body.model_dump(mode="json")
+    digest = body_digest(as_json)
     template = await checklists.get_version(session, body.checklist_code, body.checklist_version)
     answers = body.answers
     all_photos = list(dict.fromkeys(str(p) for a in answers for p in a.photo_ids))
     if template is not None and direct.applies(session):
         written = await _insert_in_one_statement(
-            session, user, settings, inspection_id, body, template, digest, all_photos
+            session, user, settings, inspection_id, body, as_json["answers"], template, digest, all_photos
         )
         if written is not None:
             return written, True
@@ -79,7 +80,9 @@ async def put_inspection(
     if usable_photos != len(all_photos):  # let the one photo check name what is wrong
         await findings.check_photos(session, user, all_photos, for_area=area_code)
 
-    inspection = _new_inspection(user, inspection_id, body, template, digest, area_code=area_code)
+    inspection = _new_inspection(
+        user, inspection_id, body, as_json["answers"], template, digest, area_code=area_code
+    )
     inspection.venue_id = venue_id
     if not await _insert_once(session, inspection):
         # A retry, or two identical PUTs raced and the other one won (its row is committed or locked:
@@ -101,6 +104,7 @@ async def _insert_in_one_statement(
     settings: Settings,
     inspection_id: uuid.UUID,
     body: InspectionIn,
+    answers: list[dict[str, Any]],
     template: ChecklistTemplate,
     digest: str,
     all_photos: list[str],
@@ -111,7 +115,7 @@ async def _insert_in_one_statement(
     kinds = fitting_kinds(template, items, body.answers)
     if not kinds:
         return None
-    inspection = _new_inspection(user, inspection_id, body, template, digest, area_code="")
+    inspection = _new_inspection(user, inspection_id, body, answers, template, digest, area_code="")
     values = {c.key: getattr(inspection, c.key) for c in _INSPECTIONS.columns if c.key != "area_code"}
     new = [
         findings.new_finding(**fields)
@@ -190,11 +194,13 @@ def _new_inspection(
     user: Principal,
     inspection_id: uuid.UUID,
     body: InspectionIn,
+    answers: list[dict[str, Any]],
     template: ChecklistTemplate,
     digest: str,
     *,
     area_code: str,
 ) -> Inspection:
+    """The inspection's row; `answers` are the body's answers as JSON (dumped once, for the digest too)."""
     return Inspection(
         id=inspection_id,
         venue_id=body.venue_id,
@@ -208,7 +214,7 @@ def _new_inspection(
         lng=body.lng,
         accuracy_m=body.accuracy_m,
         note=body.note,
-        answers=[a.model_dump(mode="json") for a in body.answers],
+        answers=answers,
         body_sha256=digest,
         created_at=utcnow(),
     )
