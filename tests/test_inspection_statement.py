@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from api.errors import Unprocessable
 from api.models import ChecklistTemplate, Finding, FindingCounter, FindingEvent, Inspection
 from api.schemas.inspections import AnswerIn
-from api.services import direct, inspection_statement, inspections, numbering
+from api.services import checklists, direct, inspection_statement, inspections, numbering
 from api.timeutil import utcnow
 from tests.conftest import Env
 from tests.helpers import (
@@ -218,3 +218,16 @@ def test_fitting_kinds_are_the_kinds_the_checks_let_pass() -> None:
             assert inspections.fitting_kinds(template, by_code, answers) == expected, answers
             combos += 1
     assert combos > 1000
+
+
+async def test_the_statement_joins_a_transaction_the_request_already_began(
+    env: Env, written: Written, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A checklist version not yet cached is read through the request's session first, which begins its
+    # transaction on the connection; the statement then runs inside it and is committed with it.
+    monkeypatch.setattr(checklists, "_versions", {})
+    iid = new_id()
+    await put_inspection(env, inspection_body(BAIYUN_SHOP, [fail(GENERAL_ITEM)]), A, iid)
+    assert written.count == (1 if env.backend == "postgresql" else 0)
+    _, found, events = await _stored(env, iid)
+    assert len(found) == 1 and len(events) == 1
