@@ -7,13 +7,14 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from api.errors import Unprocessable
-from api.models import ChecklistTemplate, Finding, FindingCounter, FindingEvent, Inspection
+from api.models import ChecklistTemplate, Finding, FindingCounter, FindingEvent, Inspection, Photo
 from api.schemas.inspections import AnswerIn
 from api.services import checklists, direct, inspection_statement, inspections, numbering
 from api.timeutil import utcnow
@@ -231,3 +232,61 @@ async def test_the_statement_joins_a_transaction_the_request_already_began(
     assert written.count == (1 if env.backend == "postgresql" else 0)
     _, found, events = await _stored(env, iid)
     assert len(found) == 1 and len(events) == 1
+
+
+def _photo_row(**changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "sha256": "0" * 64,
+        "file_key": "1" * 64,
+        "thumbnail_key": "2" * 64,
+        "width": 1,
+        "height": 1,
+        "size_bytes": 1,
+        "purpose": "inspection",
+        "created_at": utcnow(),
+    }
+    return {**row, **changes}
+
+
+_PHOTOS = Photo.__table__
+
+
+async def test_a_direct_statement_refuses_what_the_session_would_refuse(env: Env) -> None:
+    if env.backend != "postgresql":
+        pytest.skip("direct statements are PostgreSQL's")
+    async with await env.session() as s:
+        # Too long for file_key (100): refused by the column, never cut to fit by a cast.
+        long_key = "k" * 101
+        with pytest.raises(direct.StatementFailed) as failed:
+            await direct.insert_row_once(s, _PHOTOS, _photo_row(file_key=long_key))
+        assert "StringDataRightTruncation" in str(failed.value)
+        assert long_key not in str(failed.value)  # the values never reach an error message or a log
+        await s.rollback()
+        # A naive time is refused before anything is sent, as UTCDateTime refuses it through SQLAlchemy.
+        with pytest.raises(ValueError, match="naive"):
+            await direct.insert_row_once(s, _PHOTOS, _photo_row(created_at=datetime(2026, 12, 1, 8, 0)))
+        await s.rollback()
+        row = _photo_row()
+        assert await direct.insert_row_once(s, _PHOTOS, row) is True
+        assert await direct.insert_row_once(s, _PHOTOS, row) is False
+        await s.commit()
+    async with await env.session() as s:
+        stored = await s.get(Photo, row["id"])
+        assert stored is not None and stored.file_key == "1" * 64
+        await s.delete(stored)
+        await s.commit()
+
+
+async def test_a_broken_connection_is_not_handed_to_the_next_request(env: Env) -> None:
+    if env.backend != "postgresql":
+        pytest.skip("direct statements are PostgreSQL's")
+    async with await env.session() as s:
+        pid = await direct.fetchval(s, "SELECT pg_backend_pid()")
+        async with await env.session() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(direct.StatementFailed):
+            await direct.fetchval(s, "SELECT 1")
+    # The pool dropped it: the next uses of the pool get live connections.
+    for _ in range(env.app.state.engine.pool.size() + 1):
+        await put_photo(env, A)

@@ -45,6 +45,24 @@ _FROM_VENUE = {"area_code"}
 _FROM_COUNTER = {"number"}
 
 
+def _shape() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The columns of a finding and of its creation event, as the rules make them."""
+    finding, event = new_finding(
+        finding_id=uuid.UUID(int=0),
+        area_code="",
+        source="inspection",
+        title="",
+        severity="general",
+        deadline=date(2000, 1, 1),
+        actor_id=None,
+        at=datetime(2000, 1, 1, tzinfo=UTC),
+    )
+    return tuple(c for c in finding if c not in _FROM_VENUE | _FROM_COUNTER), tuple(event)
+
+
+_SHAPE = _shape()
+
+
 class _Params:
     """Positional parameters ($1, $2, ...) of the statement being built, each cast to its column's type."""
 
@@ -151,7 +169,6 @@ async def insert_new(
     sql, names = _statement(inspection_cols, finding_cols, event_cols, user.is_admin)
     values: dict[str, Any] = {
         "user_id": user.id,
-        "area_paths": list(user.area_paths),  # not a parameter of an admin's statement
         "venue_id": inspection["venue_id"],
         "photo_ids": [uuid.UUID(p) for p in photo_ids],
         "photo_count": len(photo_ids),
@@ -159,6 +176,8 @@ async def insert_new(
         "year": numbering.year_of(inspection["created_at"]),
         "finding_count": len(ordered),
     }
+    if not user.is_admin:  # an admin's statement has no scope to pass
+        values["area_paths"] = list(user.area_paths)
     for c in inspection_cols:
         if c not in _FROM_VENUE:
             values[f"i.{c}"] = wire(_INSPECTIONS, c, inspection[c])
@@ -166,24 +185,5 @@ async def insert_new(
         values[f"f.{c}"] = wire_all(_FINDINGS, c, [row[c] for row in ordered])
     for c in event_cols:
         values[f"e.{c}"] = wire_all(_EVENTS, c, [events[row["id"]][c] for row in ordered])
-    conn = await direct.connection(session)
-    area: str | None = await conn.fetchval(sql, *(values[n] for n in names))
+    area: str | None = await direct.fetchval(session, sql, *(values[n] for n in names))
     return area
-
-
-def _shape() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The columns of a finding and of its creation event, as the rules make them."""
-    finding, event = new_finding(
-        finding_id=uuid.UUID(int=0),
-        area_code="",
-        source="inspection",
-        title="",
-        severity="general",
-        deadline=date(2000, 1, 1),
-        actor_id=None,
-        at=datetime(2000, 1, 1, tzinfo=UTC),
-    )
-    return tuple(c for c in finding if c not in _FROM_VENUE | _FROM_COUNTER), tuple(event)
-
-
-_SHAPE = _shape()

@@ -241,7 +241,7 @@ _PHOTOS: Table = Photo.__table__  # type: ignore[assignment]
 
 async def _insert_once(session: AsyncSession, row: dict[str, Any]) -> bool:
     if direct.applies(session):
-        return await direct.insert_once(session, _PHOTOS, row)
+        return await direct.insert_row_once(session, _PHOTOS, row)
     return (await session.execute(insert_once(session, _PHOTOS), row)).first() is not None
 
 
