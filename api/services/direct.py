@@ -16,6 +16,7 @@ is invalidated rather than handed to the next request.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -45,12 +46,19 @@ async def fetchval(session: AsyncSession, sql: str, *args: Any) -> Any:
         raise StatementFailed("the database connection is closed")
     try:
         return await driver.fetchval(sql, *args)
-    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
-        # Without pre-ping, a broken connection returned to the pool would fail the next request too.
-        await connection.invalidate(exc)
-        raise StatementFailed(f"{type(exc).__name__}: the database connection failed") from None
-    except asyncpg.PostgresError as exc:
+    except asyncpg.PostgresError as exc:  # the server's answer: the connection is usable, unless it says not
+        if isinstance(exc, asyncpg.PostgresConnectionError):
+            await connection.invalidate(exc)
         raise StatementFailed(f"{type(exc).__name__} (SQLSTATE {exc.sqlstate})") from None
+    except BaseException as exc:
+        # The driver's own failure (a closed or confused connection) or a cancellation mid-statement: the
+        # connection's state is unknown. Without pre-ping, handing it back to the pool would fail the next
+        # request too.
+        with contextlib.suppress(Exception):
+            await connection.invalidate(exc if isinstance(exc, Exception) else None)
+        if isinstance(exc, Exception):
+            raise StatementFailed(f"{type(exc).__name__}: the database connection failed") from None
+        raise
 
 
 _TYPES: dict[tuple[str, str], str] = {}
