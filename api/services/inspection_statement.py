@@ -18,6 +18,11 @@ The rows are the ones the other path makes (`findings.new_finding`, `lifecycle.e
 numbering order of `numbering.in_order`); only the writing differs. When the statement inserts nothing
 (an unknown venue, a wrong kind, an unusable photo, a retry, a race) the caller goes the ordinary way,
 which finds out what happened and answers as it always did, so every refusal has one implementation.
+
+Known limit, shared with the ordinary path: the photos are checked in the statement's snapshot and not locked,
+so one unattached photo sent at the same moment in two inspections of different areas is accepted by both
+(it takes the first one's area). A phone never sends a photo twice; locking the photos would serialise every
+inspection that cites the same one.
 """
 
 from __future__ import annotations
