@@ -20,7 +20,7 @@ from api.app import create_app
 from api.models import Photo, Report
 from api.services import reference
 from api.services import reports as report_service
-from api.services.ratelimit import KeyedLimiter, PublicLimits, TokenBucket
+from api.services.ratelimit import KeyedLimiter, LoginGuard, PublicLimits, TokenBucket
 from api.services.sealing import unseal
 from tests.conftest import Env
 from tests.helpers import assert_problem, make_jpeg
@@ -505,3 +505,23 @@ async def test_page_is_chinese_self_contained_and_without_inline_code(pub: httpx
     # What the page promises the reporter, in plain words.
     for phrase in ("回执码", "只显示一次", "IP 地址", "管理员", "Cookie", "使用我的位置", "定位"):
         assert phrase in html, phrase
+
+
+@pytest.mark.parametrize("processes", ["1", "2", "3"])
+def test_limits_on_everyone_are_shared_out_between_processes(
+    env: Env, monkeypatch: pytest.MonkeyPatch, processes: str
+) -> None:
+    # `safegrid serve` runs one process per core on PostgreSQL: the report desk's rate and the sign-in
+    # failures from everywhere must hold for the server as a whole, so each process holds its share.
+    monkeypatch.setenv("WEB_CONCURRENCY", processes)
+    n = int(processes)
+    s = env.settings
+    limits = PublicLimits.from_settings(s)
+    assert limits.reports_global.capacity == s.report_rate_global_per_minute // n
+    guard = LoginGuard.from_settings(s)
+    assert guard.everyone.threshold == s.login_max_failures_global // n
+    # A client's own limits stay whole in each process (its requests keep to one connection).
+    assert limits.reports_per_client.capacity == s.report_rate_per_client_per_hour
+    assert limits.lookups_per_client.capacity == s.receipt_lookup_rate_per_client_per_minute
+    assert guard.clients.threshold == s.login_max_failures_per_client
+    assert guard.pairs.threshold == s.login_max_failures

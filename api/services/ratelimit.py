@@ -4,9 +4,12 @@ A client is keyed by an HMAC of its address under a random secret made when the 
 address itself is never kept, stored or logged, and the keys mean nothing after a restart. Each key
 holds a token bucket (two floats); idle buckets are dropped, and the table has a hard size cap.
 
-Limits are per process. Several API processes each enforce them on their own, so the effective limit
-is the configured one times the number of processes; that is accepted for abuse control (nothing
-another process needs lives here).
+Limits are held per process (nothing another process needs lives here). The limits on everyone together
+(the report desk's rate, sign-in failures from everywhere) protect the server as a whole, so each of N
+processes holds 1/N of them and their sum stays the configured figure. The limits on one client stay whole
+in each process: a client's requests mostly keep to one connection and so to one process, and dividing
+them would cut an honest reporter's share while a client spreading its connections still gets at most N
+times its limit, inside the global one.
 
 Behind a reverse proxy the client address is the proxy's unless the server is told to trust the
 proxy's forwarding header (SAFEGRID_FORWARDED_ALLOW_IPS, which `safegrid serve` passes to uvicorn): a
@@ -29,7 +32,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from api.config import Settings
+from api.config import Settings, server_processes
 from api.errors import TooManyRequests
 
 # Drop idle buckets when the table grows past this; beyond it every unknown client shares one bucket.
@@ -121,6 +124,11 @@ class KeyedLimiter:
         return len(self._buckets)
 
 
+def process_share(limit: int) -> int:
+    """This process's part of a limit on everyone together, when `safegrid serve` runs several."""
+    return max(1, limit // server_processes())
+
+
 @dataclass
 class PublicLimits:
     reports_per_client: KeyedLimiter
@@ -131,7 +139,7 @@ class PublicLimits:
     def from_settings(cls, settings: Settings, clock: Callable[[], float] = time.monotonic) -> PublicLimits:
         return cls(
             reports_per_client=KeyedLimiter(settings.report_rate_per_client_per_hour, 3600.0, clock),
-            reports_global=TokenBucket(settings.report_rate_global_per_minute, 60.0, clock),
+            reports_global=TokenBucket(process_share(settings.report_rate_global_per_minute), 60.0, clock),
             lookups_per_client=KeyedLimiter(settings.receipt_lookup_rate_per_client_per_minute, 60.0, clock),
         )
 
@@ -253,7 +261,10 @@ class LoginGuard:
                 settings.login_max_failures_per_client, window, settings.login_client_lock_max_seconds, clock
             ),
             everyone=FailureBackoff(
-                settings.login_max_failures_global, window, settings.login_global_lock_max_seconds, clock
+                process_share(settings.login_max_failures_global),
+                window,
+                settings.login_global_lock_max_seconds,
+                clock,
             ),
             _turns={},
         )
