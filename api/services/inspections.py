@@ -69,7 +69,7 @@ async def put_inspection(
         if (replayed := await _existing(session, user, inspection_id, digest)) is not None:
             return replayed, False
         raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
-    venue_id, area_code, venue_kind, usable_photos = venue_row
+    _venue_id, area_code, venue_kind, usable_photos = venue_row
     if template is None:
         raise Unprocessable(
             f"No checklist {body.checklist_code!r} version {body.checklist_version}.",
@@ -83,7 +83,6 @@ async def put_inspection(
     inspection = _new_inspection(
         user, inspection_id, body, as_json["answers"], template, digest, area_code=area_code
     )
-    inspection.venue_id = venue_id
     if not await _insert_once(session, inspection):
         # A retry, or two identical PUTs raced and the other one won (its row is committed or locked:
         # ON CONFLICT waited for it).
