@@ -96,23 +96,19 @@ def _processor(table: Table, column: str) -> Callable[[Any], Any] | None:
     return _PROCESSORS[key]
 
 
-def wire(table: Table, column: str, value: Any) -> Any:
-    """A value as asyncpg takes it for the column: through the column type's bind processing; JSON as text
-    (the codec SQLAlchemy's dialect installs on each connection encodes text); anything else as it is."""
-    if (process := _processor(table, column)) is not None:
-        value = process(value)
-    if value is not None and is_json(table, column):
-        return json.dumps(value)
-    return value
-
-
 def wire_all(table: Table, column: str, values: list[Any]) -> list[Any]:
-    """`wire` of a column's values (an array parameter)."""
+    """Values as asyncpg takes them for the column: through the column type's bind processing; JSON as
+    text (the codec SQLAlchemy's dialect installs on each connection encodes text); anything else as it is."""
     if (process := _processor(table, column)) is not None:
         values = [process(v) for v in values]
     if is_json(table, column):
         return [None if v is None else json.dumps(v) for v in values]
     return values
+
+
+def wire(table: Table, column: str, value: Any) -> Any:
+    """`wire_all` of one value."""
+    return wire_all(table, column, [value])[0]
 
 
 _INSERT_ONCE: dict[tuple[str, tuple[str, ...]], str] = {}
