@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io
+import json
 import os
 import random
 import socket
@@ -207,6 +209,23 @@ def pixel_variant(jpeg: bytes, k: int) -> bytes:
             break
         pos += 2 + length
     raise ValueError("no 8-bit quantisation table")
+
+
+def reference_cpu_ms(rounds: int = 20) -> float:
+    """CPU milliseconds this machine takes, now, for a fixed piece of work like a submission's: a full
+    decode of the yardstick photo, its SHA-256 and a JSON round trip of an inspection-sized body (the
+    median of ``rounds``). A shared machine's speed varies by the hour (here by up to 1.7x): a figure in
+    milliseconds means little without this one beside it, measured in the same run."""
+    photo = phone_jpeg(1600, 1200, quality=62)
+    body = {"answers": [{"item_code": f"item-{i}", "result": "pass", "note": None} for i in range(25)]}
+    samples = []
+    for _ in range(rounds):
+        start = time.process_time()
+        Image.open(io.BytesIO(photo)).load()
+        hashlib.sha256(photo).digest()
+        json.loads(json.dumps(body))
+        samples.append((time.process_time() - start) * 1000)
+    return sorted(samples)[len(samples) // 2]
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -37,6 +37,7 @@ from bench._common import (
     percentile,
     phone_jpeg,
     pixel_variant,
+    reference_cpu_ms,
     server,
     token,
 )
@@ -213,6 +214,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     print(f"clients={args.clients} seconds={args.seconds:g} cores={os.cpu_count()}")
+    print(f"machine reference (see bench/_common.py): {reference_cpu_ms():.2f} ms CPU")
     url = await fresh_database(DB)
     try:
         raw = await raw_insert_rate(url, args.clients, args.seconds)
@@ -236,6 +238,7 @@ async def main() -> None:
                         f"{loaded_p99:.1f} ms (ratio {loaded_p99 / idle_p99:.1f}x, goal <= 100 ms); "
                         f"12 MP photos processed {photo_rate:.1f}/s"
                     )
+        print(f"machine reference at the end: {reference_cpu_ms():.2f} ms CPU")
     finally:
         await drop_database(DB)
 
