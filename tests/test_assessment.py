@@ -308,3 +308,26 @@ async def test_days_to_close_reports_and_the_workbook(env: Env, monkeypatch: pyt
         f"{API}/stats/areas/export", params={"from": start, "to": start}, headers=env.auth("inspector_baiyun")
     )
     assert_problem(r, 403, "role_required")
+
+
+async def test_a_supervisor_of_several_villages_and_a_grid_get_rows_not_an_empty_table(env: Env) -> None:
+    """Figures for someone with two villages are one row per village; asked for a grid, which has nothing
+    below it, they are the grid's own row (an empty table would read as "nothing happened there")."""
+    first, g1, _ = await new_village(env)
+    second, h1, _ = await new_village(env)
+    inspector = await make_user(env, f"insp_{first}", "inspector", [first, second])
+    both = await make_user(env, f"sup_{first}", "supervisor", [first, second])
+    for grid in (g1, h1, h1):
+        venue = await put_venue(env, "两村店", grid)
+        r = await env.client.put(
+            f"{API}/inspections/{new_id()}",
+            json=inspection_body(venue, [fail(GENERAL_ITEM)], started_at=now_iso(), submitted_at=now_iso()),
+            headers=inspector,
+        )
+        assert r.status_code == 201, r.text
+
+    rows = await figures(env, both)
+    assert {code: row["findings_opened"] for code, row in rows.items()} == {first: 1, second: 2}
+    assert rows[first]["name"] == "考核测试村"
+    rows = await figures(env, both, area=h1)
+    assert {code: row["findings_opened"] for code, row in rows.items()} == {h1: 2}

@@ -339,3 +339,29 @@ async def test_the_register_list_export_and_stock(env: Env) -> None:
     )
     assert entry["编号"] == confirmed["number"]
     assert entry["督办级别"] == "一级督办(镇)"  # in words, as in the findings ledger
+
+
+async def test_the_stock_of_a_supervisor_of_two_villages_and_of_a_grid(env: Env) -> None:
+    """Two villages: one row each (not `area_required`); a grid, with nothing below it: its own row, not an
+    empty list that a screen adds up to zero beside an open major hazard."""
+    first, first_venue, first_inspector, _ = await new_village(env)
+    second, second_venue, second_inspector, _ = await new_village(env)
+    await open_major(env, first_venue, first_inspector)
+    await open_major(env, second_venue, second_inspector)
+    await open_major(env, second_venue, second_inspector)
+    both = await make_user(env, f"sup2_{first}", "supervisor", [first, second])
+
+    r = await env.client.get(f"{API}/major-hazards/stock", headers=both)
+    assert r.status_code == 200, r.text
+    assert {row["area_code"]: row["total_open"] for row in r.json()} == {first: 1, second: 2}
+    r = await env.client.get(f"{API}/major-hazards/stock", params={"area": f"{second}-g1"}, headers=both)
+    assert r.status_code == 200, r.text
+    assert r.json() == [
+        {
+            "area_code": f"{second}-g1",
+            "name": "重大隐患测试村一网格",
+            "suspected_open": 2,
+            "confirmed_open": 0,
+            "total_open": 2,
+        }
+    ]

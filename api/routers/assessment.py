@@ -14,7 +14,10 @@ router = APIRouter(tags=["assessment"])
 
 DateFrom = Annotated[date, Query(alias="from", description="first day (Asia/Shanghai)")]
 DateTo = Annotated[date, Query(alias="to", description="last day, included")]
-AreaParam = Annotated[str | None, Query(max_length=64, description="compare the areas directly under it")]
+AreaParam = Annotated[
+    str | None,
+    Query(max_length=64, description="compare the areas directly under it, or the area itself if none is"),
+]
 
 
 @router.get("/stats/areas", response_model=list[AreaFigures])
@@ -23,9 +26,7 @@ async def area_figures(
     user: SupervisorUser,
     date_from: Annotated[date, Query(alias="from", description="first day (Asia/Shanghai)")],
     date_to: Annotated[date, Query(alias="to", description="last day, included")],
-    area: Annotated[
-        str | None, Query(max_length=64, description="compare the areas directly under it")
-    ] = None,
+    area: AreaParam = None,
 ) -> list[AreaFigures]:
     """Per-village (or per-grid) figures for the assessment (考核): work done in the period, findings
     closed on time, and today's open stock, overdue and major hazards included."""

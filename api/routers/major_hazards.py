@@ -79,7 +79,10 @@ async def major_hazard_stock(
     user: SupervisorUser,
     area: Annotated[
         str | None,
-        Query(max_length=64, description="count the areas under it (default: your area; admin: the town)"),
+        Query(
+            max_length=64,
+            description="count the areas under it, or the area itself if none is (default: your areas)",
+        ),
     ] = None,
 ) -> list[StockRow]:
     """Open major hazards per area: the number that must reach zero (动态清零)."""

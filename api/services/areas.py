@@ -58,3 +58,24 @@ async def upsert_area(
         area.name, area.parent_code, area.path, area.level = name, parent_code, path, level
     await session.flush()
     return area
+
+
+async def compared_areas(session: AsyncSession, user: Principal, area_code: str | None) -> list[Area]:
+    """The areas a per-area figure has one row for, each counting its whole subtree.
+
+    Named: the areas directly below it, or the area itself when nothing is below it (a grid's own
+    figures, not an empty table that reads as zero). Not named: an admin's are those below the town;
+    a supervisor's those below their one area, or each of their areas when they have several (a
+    supervisor of two villages sees both, not an error)."""
+    if area_code is not None:
+        rows_of = [await require_area_in_scope(session, user, area_code)]
+    elif user.is_admin:
+        top = select(Area).where(Area.parent_code.is_(None)).order_by(Area.code).limit(1)
+        rows_of = list((await session.scalars(top)).all())
+    else:
+        own = select(Area).where(Area.code.in_(user.area_codes)).order_by(Area.code)
+        rows_of = list((await session.scalars(own)).all())
+    if len(rows_of) == 1:
+        below = select(Area).where(Area.parent_code == rows_of[0].code).order_by(Area.code)
+        rows_of = list((await session.scalars(below)).all()) or rows_of
+    return rows_of

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from api.errors import Unprocessable
 from api.models import Area, Finding, Inspection, Report
-from api.services.areas import require_area_in_scope
+from api.services.areas import compared_areas
 from api.services.auth import Principal
 from api.services.scope import path_starts_with
 from api.services.spreadsheet import workbook
@@ -29,7 +29,7 @@ def _count(condition: Any) -> Any:
 async def by_area(
     session: AsyncSession, user: Principal, area_code: str | None, date_from: date, date_to: date
 ) -> list[dict[str, Any]]:
-    """One row per area directly under `area_code` (each counting its whole subtree): inspections and
+    """One row per area of `areas.compared_areas` (each counting its whole subtree): inspections and
     findings of the period [date_from, date_to] (days in Asia/Shanghai), and the open stock today."""
     if date_to < date_from:
         raise Unprocessable("`to` is before `from`.", code="invalid_period")
@@ -38,19 +38,14 @@ async def by_area(
             f"The period must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}.",
             code="invalid_period",
         )
-    if area_code is None:
-        if len(user.area_codes) != 1:
-            raise Unprocessable("Name the area whose sub-areas to compare.", code="area_required")
-        area_code = user.area_codes[0]
-    parent = await require_area_in_scope(session, user, area_code)
+    rows_of = await compared_areas(session, user, area_code)
     start, end = local_midnight(date_from), local_midnight(date_to + timedelta(days=1))
     today = local_today()
     dialect = session.get_bind().dialect.name
 
     child = aliased(Area)
     leaf = aliased(Area)
-    children = select(child).where(child.parent_code == parent.code).subquery()
-    c = aliased(Area, children)
+    c = aliased(Area, select(child).where(child.code.in_([a.code for a in rows_of])).subquery())
     # Every area of each child's subtree, by materialised path.
     under = path_starts_with(leaf.path, c.path)
 
@@ -111,7 +106,7 @@ async def by_area(
     inspections = dict((await session.execute(inspection_stmt)).all())
     reports: dict[str, Any] = {row.code: row for row in (await session.execute(report_stmt)).all()}
     rows = []
-    for area in (await session.execute(select(c.code, c.name).order_by(c.code))).all():
+    for area in rows_of:
         f: Any = figures.get(area.code, {})
         rep = reports.get(area.code)
         closed, on_time = int(f.get("closed", 0)), int(f.get("closed_on_time", 0))

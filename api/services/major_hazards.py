@@ -23,7 +23,7 @@ from api.errors import Unprocessable
 from api.models import Area, Finding, MajorHazard, Venue
 from api.schemas.findings import MajorDecisionIn, RegisterIn, RegisterUpdateIn
 from api.services import lifecycle
-from api.services.areas import require_area_in_scope
+from api.services.areas import compared_areas
 from api.services.auth import Principal
 from api.services.findings import REGISTER_FIELDS, area_filter, get_finding, is_overdue
 from api.services.lifecycle import Action, MajorStatus, Status
@@ -169,23 +169,13 @@ async def list_register(
 
 
 async def stock(session: AsyncSession, user: Principal, area_code: str | None) -> list[dict[str, Any]]:
-    """Open suspected and confirmed major hazards per area directly below `area_code` (each counting its
-    whole subtree): the number the campaign must bring to zero."""
-    if area_code is None:
-        if user.is_admin:
-            area_code = await session.scalar(
-                select(Area.code).where(Area.parent_code.is_(None)).order_by(Area.code).limit(1)
-            )
-            if area_code is None:
-                return []
-        elif len(user.area_codes) == 1:
-            area_code = user.area_codes[0]
-        else:
-            raise Unprocessable("Name the area whose sub-areas to count.", code="area_required")
-    parent = await require_area_in_scope(session, user, area_code)
-    child = aliased(Area)
+    """Open suspected and confirmed major hazards per area (`areas.compared_areas`), each counting its
+    whole subtree: the number the campaign must bring to zero."""
+    rows_of = await compared_areas(session, user, area_code)
+    if not rows_of:
+        return []
     leaf = aliased(Area)
-    c = aliased(Area, select(child).where(child.parent_code == parent.code).subquery())
+    c = aliased(Area, select(Area).where(Area.code.in_([a.code for a in rows_of])).subquery())
     is_open = Finding.status.in_(OPEN_STATES)
 
     def count(condition: Any) -> Any:
@@ -207,7 +197,7 @@ async def stock(session: AsyncSession, user: Principal, area_code: str | None) -
     )
     counts = {row.code: row for row in (await session.execute(stmt)).all()}
     rows = []
-    for area in (await session.execute(select(c.code, c.name).order_by(c.code))).all():
+    for area in rows_of:
         got = counts.get(area.code)
         suspected = int(got.suspected_open) if got else 0
         confirmed = int(got.confirmed_open) if got else 0

@@ -55,11 +55,9 @@ export async function statsView(ctx, root, query) {
   const [defFrom, defTo] = period(preset === 'custom' ? 'year' : preset);
   const from = query.get('from') || defFrom;
   const to = query.get('to') || defTo;
-  // The server compares the areas under the user's one area by itself; an admin, or someone with several
-  // areas, names the area: the top of the tree (the town) unless chosen.
-  const own = (ctx.me && ctx.me.area_codes) || [];
-  const tops = ctx.areas.filter((a) => !a.parent_code || !ctx.areas.some((b) => b.code === a.parent_code));
-  const area = query.get('area') || (own.length === 1 ? '' : own[0] || (tops[0] && tops[0].code) || '');
+  // Unless an area is chosen the server picks the rows: the areas below the user's one area, each of
+  // their areas when they have several, the villages for an admin.
+  const area = query.get('area') || '';
   const controls = {
     p: select('p', [['month', '本月'], ['quarter', '本季度'], ['year', '本年度'], ['30d', '近 30 天'], ['custom', '自定义']], preset),
     from: h('input', { type: 'date', name: 'from', value: from }),
