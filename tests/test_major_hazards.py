@@ -101,6 +101,28 @@ async def test_confirm_needs_the_register_and_sets_the_deadline(env: Env) -> Non
     assert await get_finding(env, fid) == f
 
 
+async def test_an_extension_moves_the_register_deadline_too(env: Env) -> None:
+    """The register entry, the register list and its workbook name the finding's deadline after an
+    extension, as they do after a register edit."""
+    code, venue, inspector, boss = await new_village(env)
+    fid = await open_major(env, venue, inspector)
+    r = await env.client.post(f"{API}/findings/{fid}/major-decision", json=decision(), headers=boss)
+    assert r.status_code == 200, r.text
+    later = (sh_today() + timedelta(days=60)).isoformat()
+    r = await env.client.post(
+        f"{API}/findings/{fid}/extension", json={"deadline": later, "reason": "需外购消防设施"}, headers=boss
+    )
+    assert r.status_code == 200, r.text
+    f = r.json()
+    assert f["deadline"] == later and f["register"]["deadline"] == later
+    r = await env.client.get(f"{API}/major-hazards", params={"area": code}, headers=boss)
+    assert [(i["deadline"], i["register"]["deadline"]) for i in r.json()["items"]] == [(later, later)]
+    r = await env.client.get(f"{API}/major-hazards/export", params={"area": code}, headers=boss)
+    rows = list(load_workbook(io.BytesIO(r.content))["重大事故隐患清单"].iter_rows(values_only=True))
+    header, row = rows[0], rows[1]
+    assert [row[i] for i, name in enumerate(header) if name in ("整改期限", "整改时限")] == [later, later]
+
+
 async def test_downgrade_makes_it_general(env: Env) -> None:
     fid = await suspected(env)
     r = await decide(env, fid, decision("downgrade", note="经核实可立即整改"))

@@ -489,7 +489,7 @@ async def verify(
 
 
 async def extend(session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: ExtensionIn) -> Finding:
-    return await _transition(
+    finding = await _transition(
         session,
         user,
         finding_id,
@@ -498,6 +498,15 @@ async def extend(session: AsyncSession, user: Principal, finding_id: uuid.UUID, 
         changes={"deadline": body.deadline},
         client_id=body.id,
     )
+    if finding.major_status == MajorStatus.CONFIRMED:
+        # The register entry (一单四制) names the same deadline; the list, the finding and the Excel
+        # register must not disagree after an extension.
+        await session.execute(
+            update(MajorHazard)
+            .where(MajorHazard.finding_id == finding.id, MajorHazard.deadline != finding.deadline)
+            .values(deadline=finding.deadline, updated_at=utcnow())
+        )
+    return finding
 
 
 async def void(session: AsyncSession, user: Principal, finding_id: uuid.UUID, body: VoidIn) -> Finding:
