@@ -69,9 +69,11 @@ export class DraftSession {
   }
 
   /** Compress a photo, then store it and the draft that refers to it in one transaction. Until it is
-   * stored, flush() waits for it: leaving the screen right after taking a photo must not lose it. */
-  addPhoto(file, attach) {
-    const work = this.storePhoto(file, attach);
+   * stored, flush() waits for it: leaving the screen right after taking a photo must not lose it. When
+   * the phone cannot store it (full), the draft does not keep it either and the promise rejects with
+   * `notStored` set (onError has already told the inspector). */
+  addPhoto(file, attach, detach) {
+    const work = this.storePhoto(file, attach, detach);
     this.inflight.add(work);
     const forget = () => this.inflight.delete(work);
     work.then(forget, forget);
@@ -82,7 +84,7 @@ export class DraftSession {
    * from the original first (EXIF), with the phone's position at capture time beside it; both are kept
    * with the photo and sent with it as evidence. A position that comes after the photo is stored is
    * added to it then. */
-  async storePhoto(file, attach) {
+  async storePhoto(file, attach, detach) {
     const takenAt = Date.now();
     let device;
     const position = devicePosition().then((p) => (device = p));
@@ -102,12 +104,28 @@ export class DraftSession {
     };
     this.draft = { ...attach(this.draft, rec.id), updated_at: new Date().toISOString() };
     const snapshot = this.draft;
+    let failure = null;
     await this.enqueue(() =>
-      db.run(['photos', 'drafts'], 'readwrite', (s) => {
-        s.photos.put(rec);
-        this.putDraft(s, snapshot);
-      }),
+      db
+        .run(['photos', 'drafts'], 'readwrite', (s) => {
+          s.photos.put(rec);
+          this.putDraft(s, snapshot);
+        })
+        .catch((e) => {
+          failure = e;
+          throw e;
+        }),
     );
+    if (failure) {
+      // The transaction stored neither the photo nor the draft naming it. The draft in memory must not
+      // name it either: every later save would write the id of a photo the phone does not have, and the
+      // inspection could never be sent.
+      this.draft = { ...detach(this.draft, rec.id), updated_at: new Date().toISOString() };
+      const err = new Error('the photo could not be stored on the phone');
+      err.notStored = true;
+      err.cause = failure;
+      throw err;
+    }
     if (device === undefined && evidence.lat === null) {
       position.then((p) => {
         const late = p && evidenceFor({ exif, device: p, lastModified, now: takenAt });

@@ -313,8 +313,15 @@ async function actionForm(app, root, findingId, kind) {
   }
   if (!(await db.get('drafts', draftId))) await db.put('drafts', draft);
   const session = new DraftSession(draft);
+  session.onError = () => toast('保存失败：手机存储空间可能不足', { error: true, ms: 8000 });
   app.onLeave(() => session.flush());
   const photoCache = new Map((await photosOf(draft.photo_ids)).map((p) => [p.id, p]));
+  // A photo the phone never stored cannot be sent: it goes from the draft (see inspectView).
+  const lost = draft.photo_ids.filter((pid) => !photoCache.has(pid));
+  if (lost.length) {
+    session.change((d) => ({ ...d, photo_ids: d.photo_ids.filter((pid) => !lost.includes(pid)) }));
+    toast(`有 ${lost.length} 张照片没能存到手机上，已去掉，请重拍`, { error: true, ms: 8000 });
+  }
   const strip = h('div');
   const errors = h('p', { class: 'form-error', role: 'alert' });
 
@@ -332,10 +339,14 @@ async function actionForm(app, root, findingId, kind) {
   const addFiles = async (files) => {
     for (const file of files) {
       try {
-        const rec = await session.addPhoto(file, (d, pid) => ({ ...d, photo_ids: [...d.photo_ids, pid] }));
+        const rec = await session.addPhoto(
+          file,
+          (d, pid) => ({ ...d, photo_ids: [...d.photo_ids, pid] }),
+          (d, pid) => ({ ...d, photo_ids: d.photo_ids.filter((x) => x !== pid) }),
+        );
         photoCache.set(rec.id, rec);
-      } catch {
-        toast('这张照片无法读取，请重拍', { error: true });
+      } catch (e) {
+        if (!e.notStored) toast('这张照片无法读取，请重拍', { error: true });
       }
     }
     drawPhotos();

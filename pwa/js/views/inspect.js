@@ -76,6 +76,15 @@ export async function inspectView(app, root, id) {
   captureGps(session, () => active);
 
   const photoCache = new Map((await photosOf(allPhotoIds(draft))).map((p) => [p.id, p]));
+  // A draft may name a photo the phone never stored (written before a failed save was undone): it could
+  // never be sent, and "退回修改" would loop. It goes, and the inspector is asked to take it again.
+  const lost = Object.entries(session.draft.answers).flatMap(([code, a]) =>
+    (a.photo_ids || []).filter((pid) => !photoCache.has(pid)).map((pid) => [code, pid]),
+  );
+  if (lost.length) {
+    session.change((d) => lost.reduce((acc, [code, pid]) => removePhoto(acc, code, pid), d));
+    toast(`有 ${lost.length} 张照片没能存到手机上，已从检查中去掉，请重拍`, { error: true, ms: 8000 });
+  }
   const cards = new Map();
   const progress = h('span', { class: 'progress-text', 'aria-live': 'polite' });
   const bar = h('progress', { max: String(template.items.length), value: '0', 'aria-label': '答题进度' });
@@ -103,11 +112,15 @@ export async function inspectView(app, root, id) {
     const addFiles = async (files) => {
       for (const f of files) {
         try {
-          const rec = await session.addPhoto(f, (d, pid) => addPhoto(d, item.code, pid));
+          const rec = await session.addPhoto(
+            f,
+            (d, pid) => addPhoto(d, item.code, pid),
+            (d, pid) => removePhoto(d, item.code, pid),
+          );
           photoCache.set(rec.id, rec);
         } catch (e) {
           console.error(e);
-          toast('这张照片无法读取，请重拍', { error: true });
+          if (!e.notStored) toast('这张照片无法读取，请重拍', { error: true });
         }
       }
       redraw();

@@ -1,0 +1,121 @@
+"""What a new inspector and a new office hit in a trial of the whole app (2026-12-01), each checked in real
+headless Chromium against a real server. Waits are on real conditions, never fixed sleeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from test_inspector_app import (
+    INSPECTOR,
+    VENUE,
+    answer_all,
+    camera_jpeg,
+    inspections_of,
+    open_checklist,
+    photo_required_items,
+    sign_in,
+    venue_id,
+    wait_synced,
+)
+
+pytestmark = pytest.mark.e2e
+
+# The phone's storage refuses the next photo: the put goes through and the transaction is then aborted,
+# as IndexedDB does when the quota is exceeded at commit.
+FAIL_NEXT_PHOTO = """() => {
+  const put = IDBObjectStore.prototype.put;
+  window.__photoPutsToFail = 1;
+  IDBObjectStore.prototype.put = function (...args) {
+    const req = put.apply(this, args);
+    if (this.name === 'photos' && window.__photoPutsToFail > 0) {
+      window.__photoPutsToFail -= 1;
+      this.transaction.abort();
+    }
+    return req;
+  };
+}"""
+
+
+def choose_photo(page: Any, item: Any, path: Path) -> None:
+    with page.expect_file_chooser() as chooser:
+        item.locator("[data-testid=photo-camera]").click()
+    chooser.value.set_files(str(path))
+
+
+def test_a_photo_the_phone_could_not_store_does_not_block_the_inspection(live_server, new_context, tmp_path):
+    """A failed photo save used to leave the photo's id in the draft: the card hid it, the summary
+    counted it, and the inspection could never be sent ("退回修改" looped)."""
+    vid = venue_id(live_server)
+    before = {i["id"] for i in inspections_of(live_server, vid)}
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page)
+    answer_all(page, "pass")
+    (code,) = photo_required_items(live_server, 1)
+    item = page.locator(f"#item-{code}")
+    item.locator("[data-result=fail]").click()
+
+    page.evaluate(FAIL_NEXT_PHOTO)
+    choose_photo(page, page.locator(f"#item-{code}"), camera_jpeg(tmp_path / "a.jpg", seed=1, size=(800, 600)))
+    expect(page.locator("#toast.show", has_text="保存失败")).to_be_visible(timeout=30000)
+    expect(page.locator(f"#item-{code} .photo-strip img")).to_have_count(0)
+    expect(page.locator(f"#item-{code} .field-error")).to_contain_text("须至少拍一张照片")
+    stored = page.evaluate(
+        """(code) => new Promise((resolve) => {
+          const open = indexedDB.open('safegrid');
+          open.onsuccess = () => {
+            const req = open.result.transaction('drafts').objectStore('drafts').getAll();
+            req.onsuccess = () => resolve(req.result.filter((d) => d.status === 'draft')
+              .map((d) => (d.answers[code] || {}).photo_ids || []));
+          };
+        })""",
+        code,
+    )
+    assert stored == [[]], stored
+
+    # The next photo is stored, and the inspection goes with exactly that one photo.
+    choose_photo(page, page.locator(f"#item-{code}"), camera_jpeg(tmp_path / "b.jpg", seed=2, size=(800, 600)))
+    expect(page.locator(f"#item-{code} .photo-strip img")).to_have_count(1, timeout=30000)
+    page.click("[data-testid=to-summary]")
+    page.click("[data-testid=submit-inspection]")
+    wait_synced(page)
+    (new,) = [i for i in inspections_of(live_server, vid) if i["id"] not in before]
+    assert [len(a["photo_ids"]) for a in new["answers"] if a["item_code"] == code] == [1]
+
+
+def test_a_draft_naming_a_photo_the_phone_does_not_have_is_repaired_when_opened(live_server, new_context, tmp_path):
+    """A draft written before the fix may still name such a photo: opening it drops the id and asks for
+    the photo again, so "退回修改" leads somewhere."""
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page, VENUE)
+    answer_all(page, "pass")
+    (code,) = photo_required_items(live_server, 1)
+    page.locator(f"#item-{code} [data-result=fail]").click()
+    choose_photo(page, page.locator(f"#item-{code}"), camera_jpeg(tmp_path / "a.jpg", seed=3, size=(800, 600)))
+    expect(page.locator(f"#item-{code} .photo-strip img")).to_have_count(1, timeout=30000)
+    page.goto("/#/today")
+    page.wait_for_selector("[data-testid=venue-row]")
+    draft_id = page.evaluate(
+        """(code) => new Promise((resolve) => {
+          const open = indexedDB.open('safegrid');
+          open.onsuccess = () => {
+            const tx = open.result.transaction(['drafts', 'photos'], 'readwrite');
+            const req = tx.objectStore('drafts').getAll();
+            req.onsuccess = () => {
+              const d = req.result.find((x) => x.status === 'draft' && x.answers[code]);
+              tx.objectStore('photos').delete(d.answers[code].photo_ids[0]);
+              tx.oncomplete = () => resolve(d.id);
+            };
+          };
+        })""",
+        code,
+    )
+    page.goto(f"/#/inspect/{draft_id}")
+    expect(page.locator("#toast.show", has_text="没能存到手机上")).to_be_visible(timeout=15000)
+    expect(page.locator(f"#item-{code} .field-error")).to_contain_text("须至少拍一张照片")
+    page.click("[data-testid=to-summary]")
+    expect(page.locator("[data-testid=submit-inspection]")).to_be_disabled()
