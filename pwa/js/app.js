@@ -250,6 +250,9 @@ async function showLogin({ relogin = false } = {}) {
       await sync.wakeAll();
       await start();
     },
+    // An expired sign-in cannot be renewed in a valley with no signal: the work on the phone must stay
+    // reachable (the banner keeps offering 重新登录, and nothing is sent until then).
+    onContinue: relogin ? () => start() : null,
   });
   document.body.classList.add('signed-out');
   clear(main).append(node);

@@ -119,3 +119,47 @@ def test_a_draft_naming_a_photo_the_phone_does_not_have_is_repaired_when_opened(
     expect(page.locator(f"#item-{code} .field-error")).to_contain_text("须至少拍一张照片")
     page.click("[data-testid=to-summary]")
     expect(page.locator("[data-testid=submit-inspection]")).to_be_disabled()
+
+
+EXPIRE_TOKEN = """() => new Promise((resolve) => {
+  const open = indexedDB.open('safegrid');
+  open.onsuccess = () => {
+    const tx = open.result.transaction('meta', 'readwrite');
+    const store = tx.objectStore('meta');
+    const req = store.get('token');
+    req.onsuccess = () => {
+      store.put({ ...req.result, value: { ...req.result.value, expires_at: '2020-01-01T00:00:00Z' } });
+    };
+    tx.oncomplete = () => resolve(true);
+  };
+})"""
+
+
+def test_an_expired_sign_in_offline_leaves_the_days_work_reachable(live_server, new_context):
+    """Offline, 重新登录 cannot succeed; the sign-in screen it opens used to have no way back to the work."""
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page)
+    page.locator("[data-testid=item]").first.locator("[data-result=pass]").click()
+    page.goto("/#/today")
+    page.wait_for_selector("[data-testid=venue-row]")
+    page.evaluate(EXPIRE_TOKEN)
+    ctx.set_offline(True)
+    page.reload()
+    page.click("#auth-banner button")
+    page.wait_for_selector("form.login")
+    page.fill("input[name=password]", "whatever")
+    page.click("form.login button[type=submit]")
+    expect(page.locator("form.login .form-error")).to_contain_text("没有网络")
+
+    page.click("[data-testid=continue-offline]")
+    expect(page.locator("[data-testid=venue-row]").first).to_be_visible()
+    expect(page.locator("#auth-banner")).to_be_visible()
+    # The tab bar works again, and the half-done checklist opens where it was left.
+    page.click(".tabbar >> text=同步")
+    page.wait_for_selector("[data-testid=outbox-item], .empty")
+    page.click(".tabbar >> text=今日")
+    page.click(f"[data-testid=venue-row]:has-text('{VENUE}')")
+    page.click("button:has-text('继续：')")
+    expect(page.locator("[data-result=pass][aria-pressed=true]")).to_have_count(1)

@@ -3,7 +3,7 @@ import * as db from '../db.js';
 import { reasonText, summarize, waitText } from '../outbox.js';
 import { add, field, h } from '../ui.js';
 
-export async function loginView(app, root, { relogin, onSuccess }) {
+export async function loginView(app, root, { relogin, onSuccess, onContinue = null }) {
   const last = await db.getMeta('username');
   const pending = summarize(await db.getAll('outbox')).waiting;
   const user = h('input', { name: 'username', autocomplete: 'username', required: true, value: last || '', autocapitalize: 'off', spellcheck: 'false' });
@@ -68,6 +68,13 @@ export async function loginView(app, root, { relogin, onSuccess }) {
     msg,
     btn,
     pending ? h('p', { class: 'muted' }, `手机上有 ${pending} 项等待上传，登录后自动继续。`) : null,
+    onContinue
+      ? h(
+          'button',
+          { type: 'button', class: 'btn secondary block', 'data-testid': 'continue-offline', onclick: () => onContinue() },
+          '先继续离线工作，有网络时再登录',
+        )
+      : null,
   );
   add(root, form);
   setTimeout(() => (user.value ? pass : user).focus(), 0);
