@@ -3,11 +3,13 @@ headless Chromium against a real server. Waits are on real conditions, never fix
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from test_console import public_report
 from test_inspector_app import (
     INSPECTOR,
     VENUE,
@@ -39,6 +41,10 @@ FAIL_NEXT_PHOTO = """() => {
 }"""
 
 
+def small_photo(path: Path, seed: int) -> Path:
+    return camera_jpeg(path, seed=seed, size=(800, 600))
+
+
 def choose_photo(page: Any, item: Any, path: Path) -> None:
     with page.expect_file_chooser() as chooser:
         item.locator("[data-testid=photo-camera]").click()
@@ -59,7 +65,7 @@ def test_a_photo_the_phone_could_not_store_does_not_block_the_inspection(live_se
     item.locator("[data-result=fail]").click()
 
     page.evaluate(FAIL_NEXT_PHOTO)
-    choose_photo(page, page.locator(f"#item-{code}"), camera_jpeg(tmp_path / "a.jpg", seed=1, size=(800, 600)))
+    choose_photo(page, page.locator(f"#item-{code}"), small_photo(tmp_path / "a.jpg", 1))
     expect(page.locator("#toast.show", has_text="保存失败")).to_be_visible(timeout=30000)
     expect(page.locator(f"#item-{code} .photo-strip img")).to_have_count(0)
     expect(page.locator(f"#item-{code} .field-error")).to_contain_text("须至少拍一张照片")
@@ -77,7 +83,7 @@ def test_a_photo_the_phone_could_not_store_does_not_block_the_inspection(live_se
     assert stored == [[]], stored
 
     # The next photo is stored, and the inspection goes with exactly that one photo.
-    choose_photo(page, page.locator(f"#item-{code}"), camera_jpeg(tmp_path / "b.jpg", seed=2, size=(800, 600)))
+    choose_photo(page, page.locator(f"#item-{code}"), small_photo(tmp_path / "b.jpg", 2))
     expect(page.locator(f"#item-{code} .photo-strip img")).to_have_count(1, timeout=30000)
     page.click("[data-testid=to-summary]")
     page.click("[data-testid=submit-inspection]")
@@ -86,7 +92,7 @@ def test_a_photo_the_phone_could_not_store_does_not_block_the_inspection(live_se
     assert [len(a["photo_ids"]) for a in new["answers"] if a["item_code"] == code] == [1]
 
 
-def test_a_draft_naming_a_photo_the_phone_does_not_have_is_repaired_when_opened(live_server, new_context, tmp_path):
+def test_a_draft_naming_a_photo_the_phone_lacks_is_repaired_when_opened(live_server, new_context, tmp_path):
     """A draft written before the fix may still name such a photo: opening it drops the id and asks for
     the photo again, so "退回修改" leads somewhere."""
     page = new_context().new_page()
@@ -95,7 +101,7 @@ def test_a_draft_naming_a_photo_the_phone_does_not_have_is_repaired_when_opened(
     answer_all(page, "pass")
     (code,) = photo_required_items(live_server, 1)
     page.locator(f"#item-{code} [data-result=fail]").click()
-    choose_photo(page, page.locator(f"#item-{code}"), camera_jpeg(tmp_path / "a.jpg", seed=3, size=(800, 600)))
+    choose_photo(page, page.locator(f"#item-{code}"), small_photo(tmp_path / "a.jpg", 3))
     expect(page.locator(f"#item-{code} .photo-strip img")).to_have_count(1, timeout=30000)
     page.goto("/#/today")
     page.wait_for_selector("[data-testid=venue-row]")
@@ -163,3 +169,35 @@ def test_an_expired_sign_in_offline_leaves_the_days_work_reachable(live_server, 
     page.click(f"[data-testid=venue-row]:has-text('{VENUE}')")
     page.click("button:has-text('继续：')")
     expect(page.locator("[data-result=pass][aria-pressed=true]")).to_have_count(1)
+
+
+def test_a_reported_hazard_shows_where_it_is_and_a_suspected_one_is_called_so(live_server, new_context):
+    """A finding from a public report has no venue: the phone shows the reporter's place and position, and
+    labels the words as the report's. A suspected major hazard is 疑似 until the office confirms it."""
+    words = f"后门消防通道被货物堵死 {uuid.uuid4().hex[:6]}"
+    report = public_report(live_server, words, "场镇老街18号后门", 31.40123, 109.63456)
+    r = live_server.api(
+        "POST",
+        f"/reports/{report['id']}/triage",
+        json={
+            "action": "accept",
+            "area_code": "v-baiyun-g1",
+            "severity": "major",
+            "title": "老街18号后门通道堵塞",
+        },
+    )
+    assert r.status_code == 200, r.text
+    finding_id = r.json()["finding_id"]
+    assert live_server.api("GET", f"/findings/{finding_id}").json()["major_status"] == "suspected"
+
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    page.goto(f"/#/finding/{finding_id}")
+    place = page.get_by_test_id("finding-place")
+    expect(place).to_contain_text("场镇老街18号后门")
+    expect(place).to_contain_text("31.40123, 109.63456")
+    expect(page.locator("main")).to_contain_text(f"举报内容：{words}")
+    expect(page.locator("main .facts")).to_contain_text("疑似重大事故隐患")
+    page.goto("/#/findings/open")
+    row = page.locator("[data-testid=finding-row]", has_text="老街18号后门通道堵塞")
+    expect(row.locator(".tag.danger").first).to_have_text("疑似重大")

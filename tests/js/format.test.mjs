@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { dateTime, deadlineInfo, dueState, isDue, matches, relativeDay, shanghaiDate, todayOrder } from '../../pwa/js/format.js';
+import { dateTime, deadlineInfo, dueState, isDue, majorLabel, matches, relativeDay, shanghaiDate, todayOrder } from '../../pwa/js/format.js';
 
 const at = (s) => new Date(s).getTime();
 
@@ -71,4 +71,13 @@ test("the server's schedule (next_due) decides 到期 and 即将到期, by the d
     { name: 'today', next_due: '2024-07-01', open_findings: 1 },
   ];
   assert.deepEqual(list.sort((a, b) => todayOrder(a, b, now)).map((x) => x.name), ['today', 'overdue', 'soon', 'later']);
+});
+
+test('a major hazard is called 疑似 until the office confirms it', () => {
+  assert.equal(majorLabel({ severity: 'major', major_status: 'suspected' }), '疑似重大');
+  assert.equal(majorLabel({ severity: 'major', major_status: 'suspected' }, { long: true }), '疑似重大事故隐患');
+  assert.equal(majorLabel({ severity: 'major', major_status: 'confirmed' }, { long: true }), '重大事故隐患');
+  assert.equal(majorLabel({ severity: 'general', major_status: 'downgraded' }), null);
+  assert.equal(majorLabel({ severity: 'general', major_status: null }), null);
+  assert.equal(majorLabel({ severity: 'major' }), '重大');
 });

@@ -3,7 +3,7 @@ import * as data from '../data.js';
 import * as db from '../db.js';
 import { DraftSession, discardDraft, photosOf } from '../drafts.js';
 import { LIMITS, validateRectification, validateVerification } from '../form.js';
-import { dateTime, deadlineInfo } from '../format.js';
+import { dateTime, deadlineInfo, majorLabel } from '../format.js';
 import { isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
 import { photoBlob } from '../api.js';
@@ -64,6 +64,8 @@ function actionTag(f, item) {
 
 /** The inspector's note on the item (the `note` field where the server has it, else the description). */
 const noteOf = (f) => f.note || f.description || '';
+const placeText = (f) =>
+  [f.location_text, f.lat != null && f.lng != null ? `坐标 ${f.lat.toFixed(5)}, ${f.lng.toFixed(5)}` : null].filter(Boolean).join('；');
 
 function deadlineTag(f, item) {
   const dl = deadlineInfo(f.deadline);
@@ -108,13 +110,13 @@ export async function findingsView(app, root, tab = 'open') {
                   'span',
                   { class: 'row-main' },
                   h('strong', {}, f.title),
-                  noteOf(f) ? h('span', { class: 'small row-note', 'data-testid': 'finding-note' }, `备注：${noteOf(f)}`) : null,
+                  noteOf(f) ? h('span', { class: 'small row-note', 'data-testid': 'finding-note' }, `${f.source === 'report' ? '举报' : '备注'}：${noteOf(f)}`) : null,
                   h('span', { class: 'muted small' }, `${names.get(f.venue_id) || '—'} · 期限 ${f.deadline}`),
                 ),
                 h(
                   'span',
                   { class: 'row-tags' },
-                  f.severity === 'major' ? h('span', { class: 'tag danger' }, '重大') : null,
+                  majorLabel(f) ? h('span', { class: 'tag danger' }, majorLabel(f)) : null,
                   actionTag(f, item),
                   deadlineTag(f, item),
                   p ? h('span', { class: 'tag info' }, p.kind === 'rectification' ? '整改待上传' : '复查待上传') : null,
@@ -241,13 +243,15 @@ export async function findingView(app, root, id) {
       'dl',
       { class: 'facts card' },
       h('dt', {}, '状态'), h('dd', { 'data-testid': 'finding-status' }, STATUS_LABELS[f.status] || f.status),
-      h('dt', {}, '级别'), h('dd', {}, f.severity === 'major' ? h('span', { class: 'tag danger' }, '重大事故隐患') : '一般隐患'),
+      h('dt', {}, '级别'), h('dd', {}, majorLabel(f) ? h('span', { class: 'tag danger' }, majorLabel(f, { long: true })) : '一般隐患'),
       h('dt', {}, '场所'), h('dd', {}, venue ? h('a', { href: `#/venue/${venue.id}` }, venue.name) : '—'),
+      // A reported hazard may have no venue: where the reporter said it is, is where to go.
+      f.location_text || f.lat != null ? [h('dt', {}, '地点'), h('dd', { 'data-testid': 'finding-place' }, placeText(f))] : null,
       h('dt', {}, '期限'), h('dd', {}, `${f.deadline}${f.status === 'open' || f.status === 'submitted' ? `（${now && !dl.overdue ? (item.stop_use ? '停止使用，立即整改' : '立即整改') : dl.label}）` : ''}`),
       h('dt', {}, '来源'), h('dd', {}, SOURCE_LABELS[f.source] || f.source),
       f.escalation_level ? [h('dt', {}, '督办'), h('dd', {}, `${f.escalation_level} 级`)] : null,
     ),
-    noteOf(f) ? h('p', {}, h('span', { class: 'muted' }, '检查备注：'), noteOf(f)) : null,
+    noteOf(f) ? h('p', {}, h('span', { class: 'muted' }, f.source === 'report' ? '举报内容：' : '检查备注：'), noteOf(f)) : null,
     rect && rect.photo_ids && rect.photo_ids.length && f.status === 'submitted'
       ? [h('h2', {}, '整改前后对比'), beforeAfter(f.photo_ids || [], rect.photo_ids)]
       : f.photo_ids && f.photo_ids.length

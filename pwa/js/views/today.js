@@ -1,7 +1,7 @@
 import * as data from '../data.js';
 import * as db from '../db.js';
 import { LIMITS, newDraft, templatesForKind, validate, validateVenue } from '../form.js';
-import { dateTime, deadlineInfo, dueState, isDue, matches, relativeDay, todayOrder } from '../format.js';
+import { dateTime, deadlineInfo, dueState, isDue, majorLabel, matches, relativeDay, todayOrder } from '../format.js';
 import { isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
 import { add, emptyState, field, h, toast } from '../ui.js';
@@ -219,7 +219,7 @@ export async function venueView(app, root, id) {
               {},
               h('a', { class: 'row', href: `#/finding/${f.id}` },
                 h('span', { class: 'row-main' }, h('strong', {}, f.title), h('span', { class: 'muted small' }, `期限 ${f.deadline} · ${f.status === 'submitted' ? '待复查' : '待整改'}`)),
-                h('span', { class: 'row-tags' }, f.severity === 'major' ? h('span', { class: 'tag danger' }, '重大') : null, dl.overdue || f.overdue ? h('span', { class: 'tag danger' }, dl.label || '超期') : null),
+                h('span', { class: 'row-tags' }, majorLabel(f) ? h('span', { class: 'tag danger' }, majorLabel(f)) : null, dl.overdue || f.overdue ? h('span', { class: 'tag danger' }, dl.label || '超期') : null),
               ),
             );
           }),
