@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 from api.services import pdf, reference
@@ -25,6 +26,7 @@ from tests.helpers import (
     new_id,
     put_inspection,
     put_photo,
+    sh_today,
 )
 
 
@@ -135,6 +137,59 @@ async def test_notice_of_a_major_hazard_says_what_to_do_meanwhile(env: Env, tmp_
     text = squeeze(pdftotext(path))
     hazards = squeeze(column_text(path, pdf.MARGIN + pdf.NO_W + 1, pdf.MARGIN + pdf.NO_W + pdf.HAZARD_W - 1))
     assert "疑似重大事故隐患" in text and "GB35181-2017第6.2条" in hazards
+
+    # Once the office has confirmed it, the notice no longer calls it 疑似.
+    register = {
+        "responsible_person": "王建国",
+        "measures": "搬离易燃物品",
+        "funds": "1万元",
+        "deadline": (sh_today() + timedelta(days=30)).isoformat(),
+        "contingency_plan": "专人值守",
+        "supervising_official": "镇应急办 李主任",
+    }
+    decision = {
+        "decision": "confirm",
+        "decided_on": sh_today().isoformat(),
+        "participants": "李主任、张工",
+        "register": register,
+    }
+    r = await env.client.post(
+        f"{API}/findings/{finding_ids[0]}/major-decision", json=decision, headers=env.auth("supervisor")
+    )
+    assert r.status_code == 200, r.text
+    r = await env.client.get(f"{API}/findings/{finding_ids[0]}/notice.pdf", headers=env.auth("supervisor"))
+    text = squeeze(pdftotext(_write(tmp_path / "confirmed.pdf", r.content)))
+    assert "重大事故隐患（已认定）" in text and "疑似重大事故隐患" not in text
+
+
+def test_a_long_table_never_ends_a_page_with_its_header_alone(tmp_path: Path) -> None:
+    """ReportLab's in-row splitting used to leave the repeated header over an empty row at the foot of a
+    page (a 20-hazard notice ended pages 1 and 2 so)."""
+    from reportlab.platypus import Paragraph, Spacer, TableStyle
+
+    rows: list[list[object]] = [
+        [pdf.p("序号", pdf.CELL_C), pdf.p("隐患及违反的规定", pdf.CELL_C), pdf.p("整改期限", pdf.CELL_C)]
+    ]
+    for i in range(20):
+        text = (
+            pdf.esc("安全出口、疏散通道被占用、堵塞或者封闭" * 2)
+            + "<br/>"
+            + pdf.esc("后门被货物堵住，" * (1 + i % 5))
+        )
+        rows.append(
+            [pdf.p(i + 1, pdf.CELL_C), Paragraph(text, pdf.CELL), pdf.p("2026年12月20日前", pdf.CELL_C)]
+        )
+    for top in range(0, 200, 10):  # wherever on the first page the table starts
+        table = pdf._ListTable(
+            rows, colWidths=[pdf.NO_W, pdf.HAZARD_W, pdf.DEADLINE_W], repeatRows=1, splitInRow=1
+        )
+        table.setStyle(pdf.GRID)
+        table.setStyle(TableStyle(pdf.HEADER_ROW))
+        path = _write(tmp_path / f"t{top}.pdf", pdf._build([Spacer(1, top * pdf.mm), table], "X", "t"))
+        for page in run("pdftotext", "-layout", str(path), "-").split("\f"):
+            lines = [line.strip() for line in page.splitlines() if line.strip()]
+            body = [line for line in lines if not line.startswith("第")]  # the footer: 第N页共M页
+            assert not body or not body[-1].startswith("序号"), (top, lines[-3:])
 
 
 async def test_record_lists_every_answer_and_renders(env: Env, tmp_path: Path) -> None:

@@ -186,7 +186,8 @@ async def finding_notice(
                 "rule": rule_text(item),
                 "immediate": is_immediate(item) and f.deadline <= issued_day,
                 "deadline": f.deadline,
-                "major": f.severity == "major",
+                # "suspected" or "confirmed": a notice must not call a confirmed one 疑似.
+                "major": (f.major_status or "suspected") if f.severity == "major" else None,
                 "stop_use": bool(item.get("stop_use")) if item else False,
             }
         )

@@ -63,6 +63,22 @@ HAZARD_W = WIDTH - NO_W - DEADLINE_W
 HEADER_ROW = [("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9))]
 
 
+class _ListTable(Table):
+    """A table of many rows, whose rows may split across pages, that never ends a page with only its
+    header: ReportLab's in-row splitting, given a few points at the foot of a page, returns the repeated
+    header over an empty piece of the next row. Refusing that split at the foot of a page moves the table
+    on to the next; higher up (a row taller than a whole page) ReportLab's split stands, as refusing it
+    there would leave the row nowhere to go."""
+
+    def split(self, availWidth: float, availHeight: float) -> list[Table]:
+        parts: list[Table] = super().split(availWidth, availHeight)
+        if parts and availHeight < (PAGE[1] - 2 * MARGIN) / 2:
+            body = parts[0]._cellvalues[self.repeatRows :]
+            if all(not cell for row in body for cell in row):
+                return []
+        return parts
+
+
 def esc(value: object) -> str:
     """Text for a Paragraph, which reads a small markup language."""
     return (
@@ -225,8 +241,9 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
         if h["observed"]:
             text += f"<br/><font size=8.5>现场情况：{esc(h['observed'])}</font>"
         if h["major"]:
+            called = "重大事故隐患（已认定）" if h["major"] == "confirmed" else "疑似重大事故隐患"
             text += (
-                "<br/><font size=8.5>疑似重大事故隐患：整改前须采取停用或局部停用、人员撤离、"
+                f"<br/><font size=8.5>{called}：整改前须采取停用或局部停用、人员撤离、"
                 "专人值守等措施。</font>"
             )
         elif h["stop_use"]:
@@ -235,7 +252,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
             text += f"<br/><font size=8.5 color='#333333'>依据：{esc(h['rule'])}</font>"
         deadline = "立即整改" if h["immediate"] else f"{zh_date(h['deadline'])}前"
         rows.append([p(n, CELL_C), Paragraph(text, CELL), p(deadline, CELL_C)])
-    table = Table(rows, colWidths=[NO_W, HAZARD_W, DEADLINE_W], repeatRows=1, splitInRow=1)
+    table = _ListTable(rows, colWidths=[NO_W, HAZARD_W, DEADLINE_W], repeatRows=1, splitInRow=1)
     table.setStyle(GRID)
     table.setStyle(TableStyle(HEADER_ROW))
     story.append(table)
@@ -284,7 +301,7 @@ def record_pdf(data: dict[str, Any]) -> bytes:
         rows.append([p(a["n"], CELL_C), p(a["prompt"]), p(a["result"], CELL_C), p(a["note"] or "")])
         if a["failed"]:
             style.append(("BACKGROUND", (2, i), (2, i), colors.Color(0.85, 0.85, 0.85)))
-    table = Table(
+    table = _ListTable(
         rows, colWidths=[12 * mm, WIDTH * 0.55, 18 * mm, WIDTH * 0.45 - 30 * mm], repeatRows=1, splitInRow=1
     )
     table.setStyle(GRID)
