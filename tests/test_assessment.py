@@ -303,7 +303,11 @@ async def test_days_to_close_reports_and_the_workbook(env: Env, monkeypatch: pyt
     assert table[0][:3] == ("区域代码", "区域", "检查次数")
     assert sheet.auto_filter.ref == f"A1:P{len(table)}"
     by_code = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
-    assert by_code[g1]["平均整改天数"] == 3.0 and by_code[g2]["举报受理"] == 1
+    assert by_code[g1]["平均整改天数"] == 3.0 and by_code[g2]["收到举报"] == by_code[g2]["受理举报"] == 1
+    # The screen's words and its percentages: the rate is a number shown as one.
+    rate = table[0].index("按期销号率")
+    cell = next(row[rate] for row in sheet.iter_rows(min_row=2) if row[0].value == g1)
+    assert (cell.value, cell.number_format) == (1.0, "0.0%")
     r = await env.client.get(
         f"{API}/stats/areas/export", params={"from": start, "to": start}, headers=env.auth("inspector_baiyun")
     )
@@ -331,3 +335,17 @@ async def test_a_supervisor_of_several_villages_and_a_grid_get_rows_not_an_empty
     assert rows[first]["name"] == "考核测试村"
     rows = await figures(env, both, area=h1)
     assert {code: row["findings_opened"] for code, row in rows.items()} == {h1: 2}
+
+
+def test_the_workbook_and_the_console_name_each_figure_alike() -> None:
+    """The office reads the exported sheet beside the 各村考核 screen: one word per figure in both."""
+    import re
+    from pathlib import Path
+
+    from api.services.assessment import FIGURE_COLUMNS
+
+    source = (Path(__file__).resolve().parent.parent / "pwa/console/js/views/stats.js").read_text("utf-8")
+    block = source[source.index("const COLUMNS = [") : source.index("];", source.index("const COLUMNS = ["))]
+    console = dict(re.findall(r"\['(\w+)', '([^']+)'", block))
+    sheet = {key: title for key, title, _ in FIGURE_COLUMNS if key in console}
+    assert console == sheet

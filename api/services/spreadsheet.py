@@ -23,6 +23,16 @@ def text_cell(sheet: Any, value: str) -> WriteOnlyCell:
     return cell
 
 
+def _cell(sheet: Any, value: Any, number_format: str | None) -> Any:
+    if isinstance(value, str):
+        return text_cell(sheet, value)
+    if number_format is None or value is None:
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = number_format
+    return cell
+
+
 def header_row(sheet: Any, columns: Sequence[tuple[str, int]]) -> list[WriteOnlyCell]:
     for index, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -51,16 +61,22 @@ def local_minute(moment: datetime | None) -> str:
 
 
 def workbook(
-    title: str, columns: Sequence[tuple[str, int]], rows: Iterable[Sequence[Any]], count: int
+    title: str,
+    columns: Sequence[tuple[str, int]],
+    rows: Iterable[Sequence[Any]],
+    count: int,
+    number_formats: dict[int, str] | None = None,
 ) -> bytes:
-    """One sheet: the header, then `count` rows of values (text typed as text). Blocking: call it off the
+    """One sheet: the header, then `count` rows of values (text typed as text; a number in a column of
+    `number_formats`, by index, shown in that format, e.g. a rate as "0%"). Blocking: call it off the
     event loop."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])  # the longest sheet name Excel accepts
     autofilter(sheet, len(columns), count)
     sheet.append(header_row(sheet, columns))
+    formats = number_formats or {}
     for values in rows:
-        sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in values])
+        sheet.append([_cell(sheet, v, formats.get(i)) for i, v in enumerate(values)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
