@@ -243,8 +243,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
         if h["major"]:
             called = "重大事故隐患（已认定）" if h["major"] == "confirmed" else "疑似重大事故隐患"
             text += (
-                f"<br/><font size=8.5>{called}：整改前须采取停用或局部停用、人员撤离、"
-                "专人值守等措施。</font>"
+                f"<br/><font size=8.5>{called}：整改前须采取停用或局部停用、人员撤离、专人值守等措施。</font>"
             )
         elif h["stop_use"]:
             text += "<br/><font size=8.5>整改完成前停止使用。</font>"

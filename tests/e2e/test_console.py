@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -491,6 +492,65 @@ def test_a_report_marked_as_a_duplicate_of_a_nearby_one(live_server: LiveServer,
     expect(page.get_by_test_id("report-status")).to_have_text("重复举报")
     after = live_server.api("GET", f"/reports/{second['id']}").json()
     assert after["status"] == "duplicate" and after["duplicate_of_report_id"] == first["id"]
+
+
+def test_the_office_takes_what_points_at_the_reporter_out_of_the_finding(
+    live_server: LiveServer, console_page: Any
+) -> None:
+    """The reporter's words go to the inspectors, the ledger and the notice handed to the reported owner:
+    the triage form lets the office edit them first (the API always could)."""
+    page = console_page
+    tag = uuid.uuid4().hex[:6]
+    words = f"我是隔壁303的刘阿姨，楼下小卖部晚上在店里给电瓶车充电 {tag}"
+    report = public_report(live_server, words, f"白云村小卖部 {tag}", 31.4, 109.63)
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/report/{report['id']}")
+    text = page.get_by_test_id("triage-description")
+    expect(text).to_have_value(words)
+    page.get_by_test_id("area-select").select_option("v-baiyun-g1")
+    text.fill("")
+    page.get_by_test_id("triage-submit").click()
+    expect(page.get_by_test_id("triage-error")).to_contain_text("不能为空")
+    text.fill(f"小卖部晚上在店里给电动自行车充电 {tag}")
+    page.get_by_test_id("triage-submit").click()
+    expect(page.get_by_test_id("report-status")).to_have_text("已受理")
+    triaged = live_server.api("GET", f"/reports/{report['id']}").json()
+    finding = live_server.api("GET", f"/findings/{triaged['finding_id']}").json()
+    assert finding["description"] == finding["note"] == f"小卖部晚上在店里给电动自行车充电 {tag}"
+    notice = live_server.api("GET", f"/findings/{finding['id']}/notice.pdf")
+    assert notice.status_code == 200
+    text_of_notice = subprocess.run(
+        ["pdftotext", "-", "-"], input=notice.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "刘阿姨" not in text_of_notice and "303" not in text_of_notice
+
+
+def test_a_sign_in_that_expires_under_an_open_dialog_reaches_the_sign_in_form(
+    live_server: LiveServer, console_page: Any
+) -> None:
+    """The modal dialog used to stay on top of the sign-in form, which could then not be used."""
+    page = console_page
+    finding = manual_finding(live_server, f"楼道堆放杂物 {uuid.uuid4().hex[:6]}", "general")
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/finding/{finding['id']}")
+    page.get_by_test_id("act-void").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog).to_be_visible()
+    dialog.locator("textarea, input").first.fill("重复录入")
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('safegrid.console.token')).access_token")
+    r = httpx.post(f"{live_server.url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 204
+    dialog.get_by_test_id("dialog-submit").click()
+    expect(page.get_by_test_id("login-error")).to_contain_text("需要重新填写")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    page.get_by_label("用户名").fill(SUPERVISOR)
+    page.get_by_label("密码").fill(live_server.password)
+    page.get_by_role("button", name="登录", exact=True).click()
+    # Back where the supervisor was, and nothing was voided behind their back.
+    expect(page.get_by_test_id("act-void")).to_be_visible()
+    assert live_server.api("GET", f"/findings/{finding['id']}").json()["status"] == "open"
 
 
 def test_a_revoked_sign_in_returns_to_the_sign_in_form(live_server: LiveServer, console_page: Any) -> None:

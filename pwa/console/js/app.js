@@ -183,7 +183,13 @@ async function boot() {
     seq += 1; // a screen still loading must not cover the sign-in form
     setToken(null);
     ctx.me = null;
-    loginView('登录已过期，请重新登录。');
+    // A modal dialog would stay on top of the sign-in form, which could then not be reached.
+    const open = [...document.querySelectorAll('dialog[open]')];
+    for (const dlg of open) {
+      dlg.dispatchEvent(new Event('cancel', { cancelable: true }));
+      if (dlg.isConnected) dlg.remove();
+    }
+    loginView(open.length ? '登录已过期，请重新登录。没有提交成功的内容需要重新填写。' : '登录已过期，请重新登录。');
   });
   window.addEventListener('hashchange', () => {
     if (ctx.me) render();

@@ -29,7 +29,8 @@ export const EVENT_ACTION = {
   resolved: '隐患整改完毕',
   reply: '修改答复',
   reward: '登记奖励',
-  reward_payment: '发放奖励',
+  reward_paid: '发放奖励',
+  finding_void: '所转隐患已作废',
   contact_read: '查看举报人联系方式',
 };
 

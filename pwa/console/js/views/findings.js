@@ -17,6 +17,12 @@ import { areaOptions, pagedList, pageSize } from './common.js';
 
 const FILTERS = ['q', 'status', 'severity', 'major_status', 'area', 'source', 'overdue', 'due_within', 'escalation_level', 'verification_overdue'];
 
+/** Whose words the finding's note is: the inspector's on a failed item, the reporter's for a report. */
+function noteLabel(f) {
+  if (f.source === 'report') return '举报内容';
+  return f.source === 'inspection' ? '网格员说明' : '说明';
+}
+
 function filterForm(ctx, query) {
   const v = (k) => query.get(k) || '';
   const controls = {
@@ -86,7 +92,7 @@ export function findingRow(ctx, f) {
       ),
       h('p', { class: 'small' }, venueLine(f), h('span', { class: 'muted' }, ` · ${ctx.areaName(f.area_code)}`)),
       f.checklist_item && f.checklist_item !== f.title ? h('p', { class: 'small muted' }, `检查项：${f.checklist_item}`) : null,
-      f.note ? h('p', { class: 'small note' }, `网格员说明：${f.note}`) : null,
+      f.note ? h('p', { class: 'small note' }, `${noteLabel(f)}：${f.note}`) : null,
     ),
     h(
       'div',
@@ -153,7 +159,7 @@ function facts(ctx, f) {
     row('位置', pos, 'position'),
     row('来源', SOURCE[f.source] || f.source),
     row('检查项', f.checklist_item),
-    row('网格员说明', f.note, 'note'),
+    row(noteLabel(f), f.note === f.description ? null : f.note, 'note'),
     row('整改期限', h('span', {}, `${f.deadline} `, ...deadlineTags(f)), 'deadline'),
     row('督办', escalationWords(f.escalation_level)),
     row('发现时间', dateTime(f.created_at)),

@@ -91,6 +91,10 @@ function triageForm(ctx, r, dups = []) {
   const venue = venueChooser(area, r.area_code);
   const severity = select('severity', Object.entries(SEVERITY), 'general');
   const title = h('input', { name: 'title', maxlength: '500', placeholder: `默认：群众举报：${r.category_name || r.category}` });
+  // What the inspectors, the ledger and the notice handed to the reported owner will read: the office can
+  // take out whatever would point at the reporter (a name, "我是隔壁的") before it leaves this desk.
+  const description = h('textarea', { name: 'description', rows: '4', maxlength: '4000', 'data-testid': 'triage-description' });
+  description.value = r.description;
   const acceptReply = h('textarea', { name: 'reply_accept', rows: '2', maxlength: '2000', placeholder: '例如：已受理，已安排网格员核查整改。' });
   const rejectReply = h('textarea', { name: 'reply_reject', rows: '3', maxlength: '2000', placeholder: '例如：经现场核查，未发现所述问题。' });
   // Reports of the last 30 days nearby or about the same venue, as the server proposes them.
@@ -109,6 +113,7 @@ function triageForm(ctx, r, dups = []) {
     venue.nodes,
     field('隐患级别', severity, { hint: '选“重大事故隐患”会进入疑似重大隐患认定。' }),
     field('隐患标题', title),
+    field('下发的隐患描述', description, { hint: '网格员、隐患台账和整改通知书上看到的是这段文字：请删去可能暴露举报人身份的内容。' }),
     field('给举报人的答复（可选）', acceptReply),
   );
   const rejectBox = h('fieldset', { class: 'sub', hidden: true }, h('legend', {}, '不予受理'), field('答复举报人的理由', rejectReply, { required: true }));
@@ -141,7 +146,12 @@ function triageForm(ctx, r, dups = []) {
             error.textContent = '请选择隐患所在的村（社区）或场所。';
             return;
           }
-          body = { action, severity: severity.value, area_code: venue.chooser.value ? null : area.value || null, venue_id: venue.chooser.value || null, title: title.value.trim() || null, reply: acceptReply.value.trim() || null };
+          if (!description.value.trim()) {
+            error.textContent = '请填写下发的隐患描述（可以删改举报原文，但不能为空）。';
+            return;
+          }
+          const edited = description.value.trim() !== r.description.trim() ? description.value.trim() : null;
+          body = { action, severity: severity.value, area_code: venue.chooser.value ? null : area.value || null, venue_id: venue.chooser.value || null, title: title.value.trim() || null, description: edited, reply: acceptReply.value.trim() || null };
         } else if (action === 'reject') {
           if (!rejectReply.value.trim()) {
             error.textContent = '不予受理时，请写明理由（会告诉举报人）。';
