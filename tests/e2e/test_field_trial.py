@@ -201,3 +201,32 @@ def test_a_reported_hazard_shows_where_it_is_and_a_suspected_one_is_called_so(li
     page.goto("/#/findings/open")
     row = page.locator("[data-testid=finding-row]", has_text="老街18号后门通道堵塞")
     expect(row.locator(".tag.danger").first).to_have_text("疑似重大")
+
+
+def test_verifying_offline_a_rectification_never_opened_online_says_it_is_unknown(live_server, new_context):
+    """The phone had only the list row: it used to show "整改后（0 张）无照片" for a rectification that has
+    a photo and a note."""
+    from test_field_bugs import TEMPLATE, inspect_via_api, server_photo
+
+    (fid,) = inspect_via_api(live_server, VENUE, TEMPLATE, {"JX-EB-01": "门口充电"})
+    r = live_server.api(
+        "POST",
+        f"/findings/{fid}/rectification",
+        "inspector_baiyun2",
+        json={"note": "已移走", "photo_ids": [server_photo(live_server, "inspector_baiyun2")]},
+    )
+    assert r.status_code == 200, r.text
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    page.goto("/#/findings/submitted")
+    expect(page.locator(f"[data-testid=finding-row][href='#/finding/{fid}']")).to_be_visible()
+    ctx.set_offline(True)
+    page.goto(f"/#/verify/{fid}")
+    expect(page.get_by_test_id("rectification-unknown")).to_be_visible()
+    expect(page.locator("[data-testid=after]")).to_have_count(0)
+    # Online, the same screen shows the rectification's photo and note.
+    ctx.set_offline(False)
+    page.reload()
+    expect(page.locator("[data-testid=after] figcaption")).to_have_text("整改后（1 张）")
+    expect(page.locator("main")).to_contain_text("整改说明：已移走")

@@ -313,7 +313,14 @@ async function actionForm(app, root, findingId, kind) {
   if (kind === 'verification') {
     const { finding: full } = await data.findingDetail(findingId);
     const rect = full && full.rectification;
-    if (full) compare = [h('h2', {}, '整改前后对比'), beforeAfter(full.photo_ids || [], (rect && rect.photo_ids) || []), rect && rect.note ? h('p', {}, h('span', { class: 'muted' }, '整改说明：'), rect.note) : null];
+    if (full && rect === undefined) {
+      // Only the list row is on the phone (the finding was never opened online): the rectification is
+      // unknown here, which is not the same as "no photos".
+      compare = [
+        h('h2', {}, '整改前后对比'),
+        h('p', { class: 'notice', 'data-testid': 'rectification-unknown' }, '这部手机还没有下载整改记录和整改照片，联网后打开这条隐患即可查看。复查前请到现场核对整改情况。'),
+      ];
+    } else if (full) compare = [h('h2', {}, '整改前后对比'), beforeAfter(full.photo_ids || [], (rect && rect.photo_ids) || []), rect && rect.note ? h('p', {}, h('span', { class: 'muted' }, '整改说明：'), rect.note) : null];
   }
   if (!(await db.get('drafts', draftId))) await db.put('drafts', draft);
   const session = new DraftSession(draft);
