@@ -650,11 +650,12 @@
     window.scrollTo(0, 0);
   }
 
+  // The form is not cleared here: a report submitted from it was cleared when it was sent, and a receipt
+  // may be that of a report saved earlier and sent while the next one is being typed.
   function newReport() {
     $('receipts').textContent = '';
     hide(receiptView);
     show(formView);
-    resetForm();
   }
 
   // ------------------------------------------------------------------ status lookup
@@ -728,6 +729,11 @@
       document.title = '查询举报进度';
       show($('status-view'));
       $('status-form').addEventListener('submit', onStatus);
+      // A report saved earlier may be sent while this page is open: its receipt shows here, and the
+      // next report is written on the report page.
+      $('new-report').addEventListener('click', function () {
+        location.assign('/report');
+      });
     } else {
       show(formView);
       loadCategories();

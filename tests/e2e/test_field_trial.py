@@ -230,3 +230,47 @@ def test_verifying_offline_a_rectification_never_opened_online_says_it_is_unknow
     page.reload()
     expect(page.locator("[data-testid=after] figcaption")).to_have_text("整改后（1 张）")
     expect(page.locator("main")).to_contain_text("整改说明：已移走")
+
+
+def report_worker_ready(page: Any) -> None:
+    page.goto("/report")
+    expect(page.locator("#category option[value=ebike]")).to_be_attached()
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+
+
+def test_a_report_being_typed_survives_the_receipt_of_an_earlier_one(live_server, new_context):
+    """A report saved offline is sent while the next is being typed; "再举报一条" used to wipe the next one.
+    On the status page, the same button used to do nothing."""
+    ctx = new_context()
+    page = ctx.new_page()
+    report_worker_ready(page)
+    ctx.set_offline(True)
+    page.reload()
+    tag = uuid.uuid4().hex[:6]
+    page.select_option("#category", "ebike")
+    page.fill("#description", f"楼道里给电动车充电 {tag}")
+    page.click("#submit")
+    expect(page.locator("#outbox")).to_contain_text("有 1 条举报保存在这部手机上")
+    page.fill("#description", f"第二条：安全出口锁着 {tag}")
+
+    ctx.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#receipt-view .receipt")).to_have_count(1, timeout=30000)
+    page.click("#new-report")
+    expect(page.locator("#description")).to_have_value(f"第二条：安全出口锁着 {tag}")
+
+    # The status page: a saved report sent there shows its receipt, and the button leads to a new report.
+    ctx.set_offline(True)
+    page.select_option("#category", "ebike")
+    page.click("#submit")
+    expect(page.locator("#outbox")).to_contain_text("有 1 条举报保存在这部手机上")
+    page.goto("/report/status")
+    expect(page.locator("#status-view")).to_be_visible()
+    ctx.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#receipt-view .receipt")).to_have_count(1, timeout=30000)
+    page.click("#new-report")
+    expect(page).to_have_url(f"{live_server.url}/report")
+    expect(page.locator("#report-form")).to_be_visible()
+    sent = [r["description"] for r in live_server.get_all("/reports") if tag in r["description"]]
+    assert sorted(sent) == sorted([f"楼道里给电动车充电 {tag}", f"第二条：安全出口锁着 {tag}"])
