@@ -54,7 +54,12 @@ export async function todayView(app, root) {
     v.open_findings = haveFindings || !v.open_findings ? counts.get(v.id) || 0 : v.open_findings;
   }
   venues.sort((a, b) => todayOrder(a, b, now));
-  const due = venues.filter((v) => isDue(v, now)).length;
+  // An inspection done on the phone since the server's schedule counts here too, as it does in each row.
+  const inspectedHere = (v) => {
+    const phone = onPhone.get(v.id);
+    return Boolean(phone && (!v.last_inspected_at || new Date(phone.at) > new Date(v.last_inspected_at)));
+  };
+  const due = venues.filter((v) => isDue(v, now) && !inspectedHere(v)).length;
 
   const search = h('input', { type: 'search', placeholder: '搜索场所名称、地址、负责人', 'aria-label': '搜索场所', enterkeyhint: 'search' });
   const list = h('ul', { class: 'list', 'data-testid': 'venue-list' });
@@ -66,7 +71,7 @@ export async function todayView(app, root) {
     if (v._local) marks.push(h('span', { class: 'tag info' }, '新建·待上传'));
     if (inProgress.has(v.id)) marks.push(h('span', { class: 'tag info' }, '检查未完成'));
     const phone = onPhone.get(v.id);
-    const phoneNewer = phone && (!v.last_inspected_at || new Date(phone.at) > new Date(v.last_inspected_at));
+    const phoneNewer = inspectedHere(v);
     if (phone && phone.waiting) marks.push(h('span', { class: 'tag info', 'data-testid': 'inspection-waiting' }, '检查待上传'));
     if (v.open_findings > 0) marks.push(h('span', { class: 'tag danger' }, `隐患 ${v.open_findings}`));
     const state = phoneNewer ? null : dueState(v, now);
