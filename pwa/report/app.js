@@ -270,26 +270,36 @@
     renderPhotos();
   }
 
+  // Files are taken in order until the report has MAX_PHOTOS: one that cannot be read leaves its place to
+  // the next. Every problem is said at the end, together, so none hides another.
   async function addPhotos(files) {
-    var room = MAX_PHOTOS - photos.length;
-    var chosen = Array.prototype.slice.call(files, 0, Math.max(room, 0));
-    if (files.length > chosen.length) formError('最多只能附 ' + MAX_PHOTOS + ' 张照片，多出的没有加入。');
+    var list = Array.prototype.slice.call(files);
+    var unreadable = 0;
+    var left = 0;
     processing += 1;
     updateSubmit();
     try {
-      for (var i = 0; i < chosen.length; i++) {
+      for (var i = 0; i < list.length; i++) {
+        if (photos.length >= MAX_PHOTOS) {
+          left = list.length - i;
+          break;
+        }
         try {
-          var blob = await compress(chosen[i]);
+          var blob = await compress(list[i]);
           photos.push({ blob: blob, url: URL.createObjectURL(blob) });
           renderPhotos();
         } catch (e) {
-          formError('有一张照片无法读取，已跳过。');
+          unreadable += 1;
         }
       }
     } finally {
       processing -= 1;
       updateSubmit();
     }
+    var problems = [];
+    if (unreadable) problems.push('有 ' + unreadable + ' 个文件不是能读取的照片，已跳过');
+    if (left) problems.push('最多只能附 ' + MAX_PHOTOS + ' 张照片，多出的 ' + left + ' 张没有加入');
+    if (problems.length) formError(problems.join('；') + '。');
   }
 
   function setPosition(p) {

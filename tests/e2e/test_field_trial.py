@@ -306,3 +306,16 @@ def test_the_count_of_venues_due_drops_with_an_inspection_still_on_the_phone(liv
     waiting = page.locator("[data-testid=venue-row]", has_text=name).get_by_test_id("inspection-waiting")
     expect(waiting).to_be_visible()
     assert due() == before - 1
+
+
+def test_seven_files_one_not_a_photo_fill_the_reports_five_places(live_server, new_context, tmp_path):
+    page = new_context().new_page()
+    report_worker_ready(page)
+    files = [small_photo(tmp_path / f"r{i}.jpg", 10 + i) for i in range(6)]
+    text = tmp_path / "note.txt"
+    text.write_text("不是照片")
+    page.set_input_files("#photos", files=[str(files[0]), str(text), *map(str, files[1:])])
+    expect(page.locator("#photo-list li img")).to_have_count(5, timeout=30000)
+    error = page.locator("#form-error")
+    expect(error).to_contain_text("有 1 个文件不是能读取的照片")
+    expect(error).to_contain_text("多出的 1 张没有加入")
