@@ -462,3 +462,27 @@ async def test_reward_marked_by_a_supervisor_and_paid_by_an_admin(env: Env, pub:
         and events["reward_paid"]["data"]["amount"] == "200.00"
     )
     assert "13811112222" not in r.text
+
+
+def pdf_words(data: bytes) -> str:
+    """The text of a PDF without the spaces and breaks of its layout."""
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout
+    return "".join(text.decode().split())
+
+
+async def test_the_notice_of_a_reported_hazard_says_it_came_from_a_report(
+    env: Env, pub: httpx.AsyncClient
+) -> None:
+    """Not "本办检查人员…进行安全检查" with the office's clerk as 检查人员; and the place the report gave
+    where the venue's address would be."""
+    rid, _ = await new_report(env, pub, location_text="场镇老街18号后门")
+    r = await triage(env, rid, action="accept", area_code="v-baiyun-g1", title="后门通道堵塞")
+    assert r.status_code == 200, r.text
+    fid = r.json()["finding_id"]
+    r = await env.client.get(f"{API}/findings/{fid}/notice.pdf", headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    words = pdf_words(r.content)
+    assert "根据群众举报" in words and "经办人员" in words and "场镇老街18号后门" in words
+    assert "本办检查人员" not in words and "检查人员（签名）" not in words

@@ -121,18 +121,20 @@ async def _user_name(session: AsyncSession, user_id: uuid.UUID | None) -> str | 
     return name
 
 
-def _venue_block(venue: Venue | None, area_name: str) -> dict[str, Any]:
+def _venue_block(venue: Venue | None, area_name: str, place: str | None = None) -> dict[str, Any]:
+    """The venue's facts; a reported hazard with no venue, or a venue with no address, gives where the
+    report said it is."""
     if venue is None:
         return {
             "name": "（未关联场所）",
-            "address": None,
+            "address": place,
             "owner_name": None,
             "owner_phone": None,
             "area": area_name,
         }
     return {
         "name": venue.name,
-        "address": venue.address,
+        "address": venue.address or place,
         "owner_name": venue.owner_name,
         "owner_phone": venue.owner_phone,
         "area": area_name,
@@ -201,8 +203,9 @@ async def finding_notice(
         "office": office,
         "serial": serial,
         "issued_on": issued_day,
-        "venue": _venue_block(venue, area_name),
+        "venue": _venue_block(venue, area_name, finding.location_text),
         "inspector": await _user_name(session, inspection.inspector_id if inspection else finding.created_by),
+        "source": finding.source,
         "hazards": hazards,
         "photos": [(pid, thumbs[pid]) for pid in photo_ids if pid in thumbs],
         "captions": captions,

@@ -215,6 +215,12 @@ def _signatures(left: str, right: str, office: str | None = None) -> Flowable:
 def notice_pdf(data: dict[str, Any]) -> bytes:
     """整改通知书."""
     venue, hazards = data["venue"], data["hazards"]
+    # A reported hazard was found by the public and looked into by the office, not met on an inspection;
+    # the notice says so, and the person named is whoever handled it, not an inspector.
+    if data.get("source") == "report":
+        opening, person = "本办根据群众举报对你单位（场所）进行核查", "经办人员"
+    else:
+        opening, person = "本办检查人员对你单位（场所）进行安全检查", "检查人员"
     story: list[Flowable] = [
         p(data["office"], OFFICE),
         p("整改通知书", TITLE),
@@ -226,13 +232,13 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
         ),
         Spacer(1, 2 * mm),
         p(
-            f"{zh_date(data['issued_on'])}，本办检查人员对你单位（场所）进行安全检查，发现下列安全隐患。"
+            f"{zh_date(data['issued_on'])}，{opening}，发现下列安全隐患。"
             "请按下表所列期限整改完毕，整改期间应采取措施确保安全；整改完成后及时告知网格员，我办将组织复查。"
             "逾期未整改的，将依法处理并纳入督办。",
             BODY,
         ),
         Spacer(1, 3 * mm),
-        _venue_table(venue, [("检查人员", data["inspector"] or "—")]),
+        _venue_table(venue, [(person, data["inspector"] or "—")]),
         p("发现的隐患及整改要求", HEAD),
     ]
     rows: list[list[Any]] = [[p("序号", CELL_C), p("隐患及违反的规定", CELL_C), p("整改期限", CELL_C)]]
@@ -260,7 +266,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
         Spacer(1, 6 * mm),
         KeepTogether(
             [
-                _signatures("检查人员（签名）", "被检查单位负责人（签收）", data["office"]),
+                _signatures(f"{person}（签名）", "被检查单位负责人（签收）", data["office"]),
                 Spacer(1, 4 * mm),
                 p("本通知书一式两份，一份交被检查单位，一份存档。", SMALL),
             ]

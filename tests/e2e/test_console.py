@@ -526,6 +526,32 @@ def test_the_office_takes_what_points_at_the_reporter_out_of_the_finding(
     assert "刘阿姨" not in text_of_notice and "303" not in text_of_notice
 
 
+def test_the_office_prints_the_notice_and_the_inspection_record_from_a_finding(
+    live_server: LiveServer, console_page: Any
+) -> None:
+    from test_field_bugs import TEMPLATE, inspect_via_api
+
+    page = console_page
+    (fid,) = inspect_via_api(live_server, "白云便利店", TEMPLATE, {"JX-EB-01": "门口充电"})
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/finding/{fid}")
+    for testid, words in (("pdf-notice", "整改通知书"), ("pdf-record", "现场检查记录")):
+        with page.expect_download() as download:
+            page.get_by_test_id(testid).click()
+        path = download.value.path()
+        assert download.value.suggested_filename.endswith(".pdf")
+        text = subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, check=True, text=True
+        ).stdout
+        assert words in "".join(text.split()), text[:200]
+    # A finding with no inspection has a notice but no record.
+    manual = manual_finding(live_server, f"灭火器过期 {uuid.uuid4().hex[:6]}", "general")
+    page.goto(f"/console/#/finding/{manual['id']}")
+    expect(page.get_by_test_id("pdf-notice")).to_be_visible()
+    expect(page.get_by_test_id("pdf-record")).to_have_count(0)
+
+
 def test_a_sign_in_that_expires_under_an_open_dialog_reaches_the_sign_in_form(
     live_server: LiveServer, console_page: Any
 ) -> None:

@@ -459,11 +459,28 @@ export async function findingView(ctx, root, _query, id) {
   if (f.status === 'submitted') actions.push(act('复查', verification, 'act-verify', 'btn primary'));
   if (f.status !== 'void') actions.push(act('作废', voidFinding, 'act-void', 'btn danger-outline'));
   const mine = rect && ctx.me && rect.by === ctx.me.id;
+  // Paper for the owner and the file: the notice of this finding (with the others of its visit), and the
+  // record of the inspection that found it.
+  const paper = (label, path, name, testid) => {
+    const btn = h('button', { type: 'button', class: 'btn secondary', 'data-testid': testid }, label);
+    btn.addEventListener('click', async () => {
+      btn.disabled = true;
+      const r = await download(path, name);
+      btn.disabled = false;
+      toast(r.ok ? `已下载 ${r.filename}` : errorText(r), { error: !r.ok });
+    });
+    return btn;
+  };
+  const papers = [
+    f.status !== 'void' ? paper('整改通知书（PDF）', `/findings/${f.id}/notice.pdf`, `整改通知书-${f.number || f.id}.pdf`, 'pdf-notice') : null,
+    f.inspection_id ? paper('现场检查记录（PDF）', `/inspections/${f.inspection_id}/record.pdf`, `现场检查记录-${f.number || f.id}.pdf`, 'pdf-record') : null,
+  ].filter(Boolean);
 
   add(root, 
     h('h1', { 'data-testid': 'finding-title' }, h('span', { class: 'number' }, f.number || ''), ' ', f.title),
     h('p', { class: 'tags' }, statusTag(f), majorTag(f), ...deadlineTags(f)),
     actions.length ? h('div', { class: 'actions', role: 'group', 'aria-label': '处理' }, actions) : null,
+    papers.length ? h('div', { class: 'actions', role: 'group', 'aria-label': '文书' }, papers) : null,
     mine && f.status === 'submitted' ? h('p', { class: 'notice' }, '这次整改是你提交的，须由其他人复查（四眼原则）。') : null,
     h(
       'div',
