@@ -126,6 +126,15 @@ async def test_q_matches_title_description_and_venue_name(env: Env, town: Town) 
     assert await ids(env, q=f"{town.tok}-nothing") == []
 
 
+async def test_q_finds_a_finding_by_its_readable_number(env: Env, town: Town) -> None:
+    """The office is phoned about "FX-2026-000006": the number on the notice and the phone."""
+    r = await env.client.get(f"{API}/findings/{town.general_open}", headers=env.auth("supervisor"))
+    number = r.json()["number"]
+    assert number and number.startswith("FX-")
+    assert town.general_open in await ids(env, q=number)
+    assert await ids(env, q=number.lower()) == await ids(env, q=number)
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [

@@ -272,6 +272,8 @@ async def list_findings(
             or_(
                 Finding.title.icontains(q, autoescape=True),
                 Finding.description.icontains(q, autoescape=True),
+                # The readable number the owner's notice and the phone show (FX-2026-000006, or its tail).
+                Finding.number.icontains(q, autoescape=True),
                 venue_match,
             )
         )

@@ -26,7 +26,7 @@ function noteLabel(f) {
 function filterForm(ctx, query) {
   const v = (k) => query.get(k) || '';
   const controls = {
-    q: h('input', { name: 'q', type: 'search', value: v('q'), maxlength: '100', placeholder: '标题、说明、场所' }),
+    q: h('input', { name: 'q', type: 'search', value: v('q'), maxlength: '100', placeholder: '编号、标题、说明、场所' }),
     status: select('status', [['', '全部'], ...Object.entries(FINDING_STATUS)], v('status')),
     severity: select('severity', [['', '全部'], ...Object.entries(SEVERITY)], v('severity')),
     major_status: select('major_status', [['', '全部'], ...Object.entries(MAJOR_STATUS)], v('major_status')),
