@@ -134,6 +134,10 @@ async def test_downgrade_makes_it_general(env: Env) -> None:
     assert event["action"] == "downgrade_major"
     assert event["data"]["severity"] == {"before": "major", "after": "general"}
     assert event["data"]["major_status"] == {"before": "suspected", "after": "downgraded"}
+    # It was at 一级督办 for being major, not for being late: as a general hazard within its deadline it is
+    # not escalated.
+    assert f["overdue"] is False and f["escalation_level"] == 0
+    assert event["data"]["escalation_level"] == {"before": 1, "after": 0}
     # A general finding awaits no decision.
     general = await open_finding(env, item=GENERAL_ITEM)
     assert_problem(await decide(env, general, decision()), 409, "not_suspected")

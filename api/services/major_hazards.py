@@ -25,7 +25,7 @@ from api.schemas.findings import MajorDecisionIn, RegisterIn, RegisterUpdateIn
 from api.services import lifecycle
 from api.services.areas import compared_areas
 from api.services.auth import Principal
-from api.services.findings import REGISTER_FIELDS, area_filter, get_finding, is_overdue
+from api.services.findings import REGISTER_FIELDS, area_filter, escalation_target, get_finding, is_overdue
 from api.services.lifecycle import Action, MajorStatus, Status
 from api.services.pagination import MAX_LIMIT, newest_first_rows
 from api.services.scope import in_scope, path_starts_with
@@ -69,6 +69,11 @@ async def decide(
     else:
         action = Action.DOWNGRADE_MAJOR
         changes = {"major_status": MajorStatus.DOWNGRADED.value, "severity": "general"}
+        # A suspected major hazard started at 一级督办 because it was major, not because it was late: as a
+        # general hazard it keeps only the level its deadline earns (the daily sweep raises it from there).
+        earned = escalation_target(finding.deadline, local_today(now))
+        if earned < finding.escalation_level:
+            changes["escalation_level"] = earned
     facts: dict[str, tuple[Any, Any]] = {
         "decided_on": (None, body.decided_on.isoformat()),
         "participants": (None, body.participants),
