@@ -391,3 +391,15 @@ async def test_the_stock_of_a_supervisor_of_two_villages_and_of_a_grid(env: Env)
             "total_open": 2,
         }
     ]
+
+
+async def test_a_register_deadline_years_ahead_is_refused(env: Env) -> None:
+    fid = await suspected(env)
+    far = decision()
+    far["register"] = register(days=800)
+    assert_problem(await decide(env, fid, far), 422, "deadline_too_far")
+    assert (await decide(env, fid, decision())).status_code == 200
+    r = await env.client.put(
+        f"{API}/findings/{fid}/register", json=register(days=800), headers=env.auth("supervisor")
+    )
+    assert_problem(r, 422, "deadline_too_far")

@@ -178,10 +178,25 @@ async def record(
     return event
 
 
+# Beyond two years a deadline is a typing slip (2099, 2062), not a plan: it would keep a hazard "on
+# time" for ever. Major structural work on a self-built house can take a year and more, so not less.
+LONGEST_DEADLINE = timedelta(days=730)
+
+
+def refuse_far_deadline(deadline: date, today: date) -> None:
+    if deadline > today + LONGEST_DEADLINE:
+        raise Unprocessable(
+            f"A deadline after {(today + LONGEST_DEADLINE).isoformat()} is too far ahead; extend it later.",
+            code="deadline_too_far",
+        )
+
+
 def _guard(
     finding: Finding, action: Action, changes: dict[str, Any], today: date, photo_ids: list[str]
 ) -> None:
     """Rules on what an action changes, beside the status."""
+    if "deadline" in changes and changes["deadline"] != finding.deadline:
+        refuse_far_deadline(changes["deadline"], today)
     if action in (Action.CONFIRM_MAJOR, Action.DOWNGRADE_MAJOR):
         if finding.major_status != MajorStatus.SUSPECTED:
             raise Conflict(

@@ -66,6 +66,7 @@ export const ERROR_TEXT = {
   deadline_in_past: '新的整改期限不能早于今天。',
   deadline_not_later: '新的整改期限必须晚于现在的期限。',
   deadline_too_late: '新的整改期限太远了。',
+  deadline_too_far: '整改期限不能超过两年以后，请核对日期（需要时可以再延期）。',
   escalation_not_higher: '督办级别只能升高。',
   unknown_photos: '有照片还没有上传到服务器。',
   photo_not_found: '有照片还没有上传到服务器。',
