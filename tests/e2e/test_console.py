@@ -679,3 +679,34 @@ def test_each_tile_of_the_queue_opens_a_list_of_its_size(live_server: LiveServer
         page.get_by_test_id(tile).click()
         expect(page.get_by_role("status").filter(has_text=re.compile("已显示|没有"))).to_be_visible()
         expect(page.get_by_test_id(row)).to_have_count(n)
+
+
+def test_the_office_changes_its_reply_to_a_triaged_report(live_server: LiveServer, console_page: Any) -> None:
+    """After triage the reporter still reads the reply (the finding may be voided, or late): the console
+    can change it, and the report tabs include 已整改完毕."""
+    page = console_page
+    tag = uuid.uuid4().hex[:6]
+    report = public_report(live_server, f"河边护栏缺失 {tag}", f"白云村河边 {tag}", 31.4, 109.63)
+    r = live_server.api(
+        "POST",
+        f"/reports/{report['id']}/triage",
+        json={"action": "reject", "reply": "经核查不属于安全生产隐患。"},
+    )
+    assert r.status_code == 200, r.text
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto("/console/#/reports")
+    expect(page.locator("nav.tabs a", has_text="已整改完毕")).to_have_attribute(
+        "href", "#/reports?status=resolved"
+    )
+    page.goto(f"/console/#/report/{report['id']}")
+    page.get_by_test_id("edit-reply").click()
+    dialog = page.get_by_test_id("reply-dialog")
+    expect(dialog.locator("textarea")).to_have_value("经核查不属于安全生产隐患。")
+    dialog.locator("textarea").fill("经核查属于水利设施，已转交水务站处理。")
+    dialog.get_by_test_id("dialog-submit").click()
+    expect(page.locator("main")).to_contain_text("经核查属于水利设施，已转交水务站处理。")
+    assert (
+        live_server.api("GET", f"/reports/{report['id']}").json()["reply"]
+        == "经核查属于水利设施，已转交水务站处理。"
+    )

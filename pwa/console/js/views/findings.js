@@ -287,7 +287,10 @@ async function extension(ctx, f) {
     testid: 'extension-dialog',
     submitLabel: '批准延期',
     build: () => {
-      const deadline = h('input', { type: 'date', name: 'deadline', min: f.deadline });
+      // The earliest date the server accepts: after the current deadline, and not in the past.
+      const dayAfter = new Date(Date.parse(`${f.deadline}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+      const today = shanghaiDate(Date.now());
+      const deadline = h('input', { type: 'date', name: 'deadline', min: dayAfter > today ? dayAfter : today });
       const reason = h('textarea', { name: 'reason', rows: '3', maxlength: '2000' });
       return {
         fields: [h('p', { class: 'muted' }, `现在的整改期限：${f.deadline}`), field('新的整改期限', deadline, { required: true }), field('延期理由', reason, { required: true })],

@@ -5,7 +5,7 @@
 import { dateTime } from '/js/format.js';
 import { get, post, qs } from '../api.js';
 import { errorText, EVENT_ACTION, REPORT_STATUS, SEVERITY } from '../labels.js';
-import { add, field, h, loadError, select, thumbs, toast } from '../widgets.js';
+import { add, field, formDialog, h, loadError, select, thumbs, toast } from '../widgets.js';
 import { areaOptions, pagedList, pageSize } from './common.js';
 
 // Whether POST /reports/{id}/triage takes a client-made id. A triage is idempotent without one (the same
@@ -15,6 +15,7 @@ const TRIAGE_TAKES_ID = false;
 const TABS = [
   ['received', '待核查'],
   ['accepted', '已受理'],
+  ['resolved', '已整改完毕'],
   ['rejected', '不予受理'],
   ['duplicate', '重复举报'],
   ['', '全部'],
@@ -224,7 +225,7 @@ export async function reportView(ctx, root, _query, id) {
     ),
     h('h2', {}, '举报照片'),
     thumbs(r.photo_ids, '举报照片'),
-    r.status === 'received' ? triageForm(ctx, r, dups) : null,
+    r.status === 'received' ? triageForm(ctx, r, dups) : replyButton(ctx, r),
     r.events && r.events.length
       ? [
           h('h2', {}, '处理经过'),
@@ -236,4 +237,31 @@ export async function reportView(ctx, root, _query, id) {
         ]
       : null,
   );
+}
+
+/** After triage the reporter still reads the reply with the status (a finding voided, a delay): the office
+ * can change it. */
+function replyButton(ctx, r) {
+  const btn = h('button', { type: 'button', class: 'btn secondary', 'data-testid': 'edit-reply' }, r.reply ? '修改给举报人的答复' : '答复举报人');
+  btn.addEventListener('click', async () => {
+    const res = await formDialog({
+      title: '给举报人的答复',
+      testid: 'reply-dialog',
+      submitLabel: '保存答复',
+      build: () => {
+        const text = h('textarea', { name: 'reply', rows: '4', maxlength: '2000' });
+        text.value = r.reply || '';
+        return {
+          fields: [field('答复（举报人凭回执码查询时看到）', text, { required: true })],
+          validate: () => (text.value.trim() ? null : '请填写答复。'),
+          submit: () => post(`/reports/${encodeURIComponent(r.id)}/reply`, { reply: text.value.trim() }),
+        };
+      },
+    });
+    if (res && res.ok) {
+      toast('答复已保存。');
+      ctx.refresh();
+    }
+  });
+  return h('div', { class: 'actions' }, btn);
 }
