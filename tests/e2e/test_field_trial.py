@@ -319,3 +319,16 @@ def test_seven_files_one_not_a_photo_fill_the_reports_five_places(live_server, n
     error = page.locator("#form-error")
     expect(error).to_contain_text("有 1 个文件不是能读取的照片")
     expect(error).to_contain_text("多出的 1 张没有加入")
+
+
+def test_a_new_venue_is_filed_in_no_grid_until_the_inspector_chooses_one(live_server, new_context):
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    page.click("[data-testid=new-venue]")
+    area = page.locator("select[name=area_code]")
+    expect(area).to_have_value("")
+    page.fill("input[name=name]", f"无网格小店 {uuid.uuid4().hex[:6]}")
+    page.select_option("select[name=kind]", "small_retail")
+    page.click("[data-testid=save-venue]")
+    expect(page.locator("form .form-error")).to_contain_text("请选择所属区域")
+    assert "#/venue/" not in page.url

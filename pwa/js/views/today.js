@@ -264,7 +264,14 @@ export async function newVenueView(app, root) {
   const areaCodes = myAreas((me && me.area_codes) || [], areaList || []);
   const name = h('input', { name: 'name', required: true, maxlength: String(LIMITS.venueName), autocomplete: 'off' });
   const kind = h('select', { name: 'kind', required: true }, h('option', { value: '' }, '请选择'), kinds.map((k) => h('option', { value: k.code }, k.name)));
-  const area = h('select', { name: 'area_code' }, areaCodes.map((c) => h('option', { value: c }, areas[c] || c)));
+  // With several grids nothing is chosen for the inspector: a venue filed in the first grid by default
+  // would be another inspector's, and be missed by its own.
+  const area = h(
+    'select',
+    { name: 'area_code' },
+    areaCodes.length > 1 ? h('option', { value: '' }, '请选择网格') : null,
+    areaCodes.map((c) => h('option', { value: c }, areas[c] || c)),
+  );
   const address = h('input', { name: 'address', maxlength: String(LIMITS.venueAddress), autocomplete: 'off' });
   const owner = h('input', { name: 'owner_name', maxlength: String(LIMITS.ownerName), autocomplete: 'off' });
   const phone = h('input', { name: 'owner_phone', type: 'tel', inputmode: 'tel', maxlength: '20', autocomplete: 'off' });
