@@ -195,7 +195,7 @@ test('a refusal reads in Chinese when the server names its code, else the status
   assert.equal(reasonText(503, { title: 'Service Unavailable' }), '服务器出错，稍后自动重试');
   assert.equal(reasonText(422, { code: 'bad_version', detail: '检查表版本已停用' }), '检查表版本已停用');
   assert.equal(waitText(3601), '2 小时');
-  assert.equal(reasonText(413, null), '文件太大');
+  assert.equal(reasonText(413, null), '照片文件太大，服务器不收。请删掉这张照片，重拍后再提交');
 });
 
 test('pruning keeps storage flat: confirmed drafts, old synced items, old thumbnails and stale copies go', async () => {
