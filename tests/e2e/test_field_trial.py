@@ -332,3 +332,16 @@ def test_a_new_venue_is_filed_in_no_grid_until_the_inspector_chooses_one(live_se
     page.click("[data-testid=save-venue]")
     expect(page.locator("form .form-error")).to_contain_text("请选择所属区域")
     assert "#/venue/" not in page.url
+
+
+def test_the_report_pages_small_buttons_are_big_enough_to_tap(live_server, new_context, tmp_path):
+    page = new_context().new_page()
+    report_worker_ready(page)
+    page.set_input_files("#photos", files=[str(small_photo(tmp_path / "t.jpg", 30))])
+    expect(page.locator("#photo-list li img")).to_have_count(1, timeout=30000)
+    for selector in ("#photo-list button", "#nav-report", "#nav-status"):
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None and box["height"] >= 44 and box["width"] >= 44, (selector, box)
+    photo = page.locator("#photo-list img").bounding_box()
+    button = page.locator("#photo-list button").bounding_box()
+    assert photo and button and button["y"] >= photo["y"] + photo["height"]  # not covering the picture
