@@ -7,6 +7,7 @@ refusal is problem+json with a `code`, and a refused change leaves the object ex
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from tests.helpers import (
     put_inspection,
     put_photo,
     put_venue,
+    sh_today,
 )
 
 OWNER = "inspector_baiyun"
@@ -134,7 +136,7 @@ async def call(env: Env, endpoint: str, objs: Objects, actor: str) -> httpx.Resp
     bodies = {
         "rectification": {"note": "已整改", "photo_ids": []},
         "verification": {"result": "pass", "note": "合格"},
-        "extension": {"deadline": "2099-12-31", "reason": "延期"},
+        "extension": {"deadline": (sh_today() + timedelta(days=300)).isoformat(), "reason": "延期"},
         "void": {"reason": "误报"},
     }
     return await c.post(f"{API}/findings/{objs.finding_id}/{endpoint}", json=bodies[endpoint], headers=h)

@@ -162,9 +162,9 @@ async def test_notice_of_a_major_hazard_says_what_to_do_meanwhile(env: Env, tmp_
     assert "重大事故隐患（已认定）" in text and "疑似重大事故隐患" not in text
 
 
-def test_a_long_table_never_ends_a_page_with_its_header_alone(tmp_path: Path) -> None:
-    """ReportLab's in-row splitting used to leave the repeated header over an empty row at the foot of a
-    page (a 20-hazard notice ended pages 1 and 2 so)."""
+def test_a_long_table_never_ends_a_page_with_its_header_over_a_stub(tmp_path: Path) -> None:
+    """ReportLab's in-row splitting used to leave the repeated header over an empty or half-empty row at
+    the foot of a page (a 20-hazard notice ended pages 1 and 2 so)."""
     from reportlab.platypus import Paragraph, Spacer, TableStyle
 
     rows: list[list[object]] = [
@@ -179,6 +179,20 @@ def test_a_long_table_never_ends_a_page_with_its_header_alone(tmp_path: Path) ->
         rows.append(
             [pdf.p(i + 1, pdf.CELL_C), Paragraph(text, pdf.CELL), pdf.p("2026年12月20日前", pdf.CELL_C)]
         )
+    # Wherever the foot of a page falls, a piece of a row is never a stub: the row's first piece has something
+    # in every cell (the number and the deadline without the hazard's text is a stub).
+    for height in range(10, 400, 2):
+        table = pdf._ListTable(
+            rows, colWidths=[pdf.NO_W, pdf.HAZARD_W, pdf.DEADLINE_W], repeatRows=1, splitInRow=1
+        )
+        table.wrap(pdf.WIDTH, height)
+        parts = table.split(pdf.WIDTH, height)
+        if parts:
+            first_row = parts[0]._cellvalues[1]
+            assert all(cell for cell in first_row), (
+                height,
+                [len(c) if isinstance(c, tuple | list) else 1 for c in first_row],
+            )
     for top in range(0, 200, 10):  # wherever on the first page the table starts
         table = pdf._ListTable(
             rows, colWidths=[pdf.NO_W, pdf.HAZARD_W, pdf.DEADLINE_W], repeatRows=1, splitInRow=1

@@ -257,9 +257,9 @@ async def test_extension_cannot_set_a_past_deadline(env: Env) -> None:
 
 async def test_a_deadline_more_than_two_years_ahead_is_a_slip_and_refused(env: Env) -> None:
     """2099 for 2026 would keep a hazard "on time" for ever: extension, decision, register and a
-    supervisor's manual finding all refuse it; two years ahead is still accepted."""
+    supervisor's manual finding all refuse it; nearly two years ahead is still accepted."""
     fid = await open_finding(env)
-    far = (local_today() + timedelta(days=731)).isoformat()
+    far = (local_today() + timedelta(days=800)).isoformat()  # clear of the limit on either side of midnight
     assert_problem(
         await act(env, fid, "extension", "supervisor", {"deadline": far, "reason": "录错了"}),
         422,
@@ -271,8 +271,15 @@ async def test_a_deadline_more_than_two_years_ahead_is_a_slip_and_refused(env: E
         headers=env.auth("supervisor"),
     )
     assert_problem(r, 422, "deadline_too_far")
-    two_years = (local_today() + timedelta(days=730)).isoformat()
-    r = await act(env, fid, "extension", "supervisor", {"deadline": two_years, "reason": "需拆除重建"})
+    # An inspector is refused any longer deadline as before: a supervisor's decision.
+    r = await env.client.post(
+        f"{API}/findings",
+        json={"area_code": "v-baiyun", "title": "楼道堆物", "deadline": far},
+        headers=env.auth("inspector_baiyun"),
+    )
+    assert_problem(r, 422, "deadline_too_late")
+    almost_two_years = (local_today() + timedelta(days=700)).isoformat()
+    r = await act(env, fid, "extension", "supervisor", {"deadline": almost_two_years, "reason": "需拆除重建"})
     assert r.status_code == 200, r.text
 
 

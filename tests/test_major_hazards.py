@@ -403,3 +403,5 @@ async def test_a_register_deadline_years_ahead_is_refused(env: Env) -> None:
         f"{API}/findings/{fid}/register", json=register(days=800), headers=env.auth("supervisor")
     )
     assert_problem(r, 422, "deadline_too_far")
+    # A refusal for the finding's state keeps its old answer, whatever the date.
+    assert_problem(await decide(env, fid, far), 409, "not_suspected")

@@ -475,14 +475,32 @@ def pdf_words(data: bytes) -> str:
 async def test_the_notice_of_a_reported_hazard_says_it_came_from_a_report(
     env: Env, pub: httpx.AsyncClient
 ) -> None:
-    """Not "本办检查人员…进行安全检查" with the office's clerk as 检查人员; and the place the report gave
-    where the venue's address would be."""
-    rid, _ = await new_report(env, pub, location_text="场镇老街18号后门")
+    """Not "本办检查人员…进行安全检查" with the office's clerk as 检查人员; and never the reporter's own
+    words for the place, which the reported owner would read ("我家楼下" says who reported)."""
+    rid, _ = await new_report(env, pub, location_text="我家楼下，场镇老街18号后门")
     r = await triage(env, rid, action="accept", area_code="v-baiyun-g1", title="后门通道堵塞")
     assert r.status_code == 200, r.text
     fid = r.json()["finding_id"]
     r = await env.client.get(f"{API}/findings/{fid}/notice.pdf", headers=env.auth("supervisor"))
     assert r.status_code == 200, r.text
     words = pdf_words(r.content)
-    assert "根据群众举报" in words and "经办人员" in words and "场镇老街18号后门" in words
+    assert "根据群众举报" in words and "经办人员" in words and "我家楼下" not in words
     assert "本办检查人员" not in words and "检查人员（签名）" not in words
+
+
+async def test_the_office_releases_the_place_in_its_own_words(env: Env, pub: httpx.AsyncClient) -> None:
+    """The reporter's place text ("我家楼下") points at the reporter as much as their description: the office
+    may give the inspectors the place in its own words, once (a resend is answered unchanged)."""
+    rid, _ = await new_report(env, pub, location_text="我家楼下，场镇老街18号后门")
+    body = {"action": "accept", "area_code": "c-jiezhen-g1", "location_text": "场镇老街18号后门"}
+    r = await triage(env, rid, **body)
+    assert r.status_code == 200, r.text
+    f = (
+        await env.client.get(f"{API}/findings/{r.json()['finding_id']}", headers=env.auth("supervisor"))
+    ).json()
+    assert f["location_text"] == "场镇老街18号后门"
+    assert (await triage(env, rid, **body)).status_code == 200
+    assert_problem(await triage(env, rid, **{**body, "location_text": "别处"}), 409, "already_triaged")
+    rid2, _ = await new_report(env, pub)
+    r = await triage(env, rid2, action="reject", reply="不属实", location_text="x")
+    assert_problem(r, 422, "validation_error")

@@ -20,7 +20,7 @@ router = APIRouter(tags=["major hazards"])
 InRegister = Annotated[str | None, Query(pattern="^(suspected|confirmed)$")]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "`role_required` (supervisor+), `area_out_of_scope`"},
-    422: {"description": "`unknown_area`, `invalid_cursor`, `area_required`, or an invalid parameter"},
+    422: {"description": "`unknown_area`, `invalid_cursor`, or an invalid parameter"},
 }
 
 

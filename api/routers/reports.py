@@ -70,6 +70,7 @@ async def triage(
         severity=body.severity,
         title=body.title,
         description=body.description,
+        location_text=body.location_text,
         duplicate_of=body.duplicate_of,
         reply=body.reply,
     )

@@ -90,6 +90,8 @@ class TriageIn(Schema):
     # The finding's description; defaults to the report's. Lets the office leave out anything that
     # could point at the reporter before the finding goes to the grid inspectors.
     description: str | None = Field(default=None, max_length=4000)
+    # The place as released to the inspectors; defaults to the report's, for the same reason.
+    location_text: str | None = Field(default=None, min_length=1, max_length=500)
     # duplicate: the report or finding this one repeats.
     duplicate_of: uuid.UUID | None = None
     # Shown to the reporter with the status; for `reject` it is the reason and required.
@@ -106,9 +108,16 @@ class TriageIn(Schema):
         if self.action != "duplicate" and self.duplicate_of is not None:
             raise ValueError("`duplicate_of` only goes with action 'duplicate'")
         if self.action != "accept" and (
-            self.venue_id or self.venue or self.area_code or self.title or self.description
+            self.venue_id
+            or self.venue
+            or self.area_code
+            or self.title
+            or self.description
+            or self.location_text
         ):
-            raise ValueError("venue, area_code, title and description only go with action 'accept'")
+            raise ValueError(
+                "venue, area_code, title, description and location_text only go with action 'accept'"
+            )
         return self
 
 

@@ -73,8 +73,12 @@ async def compared_areas(session: AsyncSession, user: Principal, area_code: str 
         top = select(Area).where(Area.parent_code.is_(None)).order_by(Area.code).limit(1)
         rows_of = list((await session.scalars(top)).all())
     else:
-        own = select(Area).where(Area.code.in_(user.area_codes)).order_by(Area.code)
-        rows_of = list((await session.scalars(own)).all())
+        own = list((await session.scalars(select(Area).where(Area.code.in_(user.area_codes)))).all())
+        # A grid of one's own village is inside the village's row already: counted once.
+        rows_of = sorted(
+            (a for a in own if not any(o is not a and a.path.startswith(o.path) for o in own)),
+            key=lambda a: a.code,
+        )
     if len(rows_of) == 1:
         below = select(Area).where(Area.parent_code == rows_of[0].code).order_by(Area.code)
         rows_of = list((await session.scalars(below)).all()) or rows_of

@@ -134,7 +134,8 @@ async def by_area(
     return rows
 
 
-# The same words as the console's 各村考核 table, so the sheet and the screen can be read side by side.
+# The same words as the console's 各村考核 table, so the sheet and the screen can be read side by side;
+# the columns keep the order they always had (scripts read them by position).
 FIGURE_COLUMNS = [
     ("area_code", "区域代码", 16),
     ("name", "区域", 18),
@@ -148,8 +149,8 @@ FIGURE_COLUMNS = [
     ("avg_days_to_close", "平均整改天数", 14),
     ("open", "未销号", 10),
     ("overdue", "超期", 8),
-    ("verification_overdue", "复查超期", 10),
     ("major_open", "重大未销号", 12),
+    ("verification_overdue", "复查超期", 10),
     ("reports_received", "收到举报", 10),
     ("reports_accepted", "受理举报", 10),
 ]

@@ -121,20 +121,19 @@ async def _user_name(session: AsyncSession, user_id: uuid.UUID | None) -> str | 
     return name
 
 
-def _venue_block(venue: Venue | None, area_name: str, place: str | None = None) -> dict[str, Any]:
-    """The venue's facts; a reported hazard with no venue, or a venue with no address, gives where the
-    report said it is."""
+def _venue_block(venue: Venue | None, area_name: str) -> dict[str, Any]:
+    # Never a report's place text: the reporter's words ("我家楼下") would tell the owner who reported.
     if venue is None:
         return {
             "name": "（未关联场所）",
-            "address": place,
+            "address": None,
             "owner_name": None,
             "owner_phone": None,
             "area": area_name,
         }
     return {
         "name": venue.name,
-        "address": venue.address or place,
+        "address": venue.address,
         "owner_name": venue.owner_name,
         "owner_phone": venue.owner_phone,
         "area": area_name,
@@ -203,7 +202,7 @@ async def finding_notice(
         "office": office,
         "serial": serial,
         "issued_on": issued_day,
-        "venue": _venue_block(venue, area_name, finding.location_text),
+        "venue": _venue_block(venue, area_name),
         "inspector": await _user_name(session, inspection.inspector_id if inspection else finding.created_by),
         "source": finding.source,
         "hazards": hazards,

@@ -363,13 +363,13 @@ async def create_manual(
     deadline = body.deadline or default
     if deadline < today:
         raise Unprocessable("The deadline is in the past.", code="deadline_in_past")
-    lifecycle.refuse_far_deadline(deadline, today)
     # An inspector may set a shorter deadline; a longer one is a supervisor's decision (延期, with a reason).
     if deadline > default and not user.at_least("supervisor"):
         raise Unprocessable(
             f"An inspector may set a deadline up to {default.isoformat()}; a supervisor extends it.",
             code="deadline_too_late",
         )
+    lifecycle.refuse_far_deadline(deadline, today)
     try:
         async with session.begin_nested():
             finding = await open_finding(

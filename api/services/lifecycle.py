@@ -195,8 +195,6 @@ def _guard(
     finding: Finding, action: Action, changes: dict[str, Any], today: date, photo_ids: list[str]
 ) -> None:
     """Rules on what an action changes, beside the status."""
-    if "deadline" in changes and changes["deadline"] != finding.deadline:
-        refuse_far_deadline(changes["deadline"], today)
     if action in (Action.CONFIRM_MAJOR, Action.DOWNGRADE_MAJOR):
         if finding.major_status != MajorStatus.SUSPECTED:
             raise Conflict(
@@ -239,6 +237,9 @@ def _guard(
             )
     elif action == Action.ESCALATE and changes["escalation_level"] <= finding.escalation_level:
         raise Conflict("The escalation level only rises.", code="escalation_not_higher")
+    # Last: a request refused for its state or its order keeps the refusal it always had.
+    if "deadline" in changes and changes["deadline"] != finding.deadline:
+        refuse_far_deadline(changes["deadline"], today)
 
 
 def _same_request(

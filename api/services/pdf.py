@@ -64,17 +64,18 @@ HEADER_ROW = [("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9))]
 
 
 class _ListTable(Table):
-    """A table of many rows, whose rows may split across pages, that never ends a page with only its
-    header: ReportLab's in-row splitting, given a few points at the foot of a page, returns the repeated
-    header over an empty piece of the next row. Refusing that split at the foot of a page moves the table
-    on to the next; higher up (a row taller than a whole page) ReportLab's split stands, as refusing it
-    there would leave the row nowhere to go."""
+    """A table of many rows, whose rows may split across pages, that never ends a page with its header
+    over a stub: ReportLab's in-row splitting, given a few points at the foot of a page, returns the
+    repeated header over a piece of the next row with some cells empty (the number and the deadline, but
+    not the hazard). Refusing that split at the foot of a page moves the table on to the next; higher up
+    (a row taller than a whole page) ReportLab's split stands, as refusing it there would leave the row
+    nowhere to go."""
 
     def split(self, availWidth: float, availHeight: float) -> list[Table]:
         parts: list[Table] = super().split(availWidth, availHeight)
         if parts and availHeight < (PAGE[1] - 2 * MARGIN) / 2:
             body = parts[0]._cellvalues[self.repeatRows :]
-            if all(not cell for row in body for cell in row):
+            if not body or any(not cell for cell in body[0]):
                 return []
         return parts
 

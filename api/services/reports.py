@@ -506,6 +506,7 @@ class Triage:
     severity: str = "general"
     title: str | None = None
     description: str | None = None
+    location_text: str | None = None
     duplicate_of: uuid.UUID | None = None
     reply: str | None = None
 
@@ -537,6 +538,8 @@ async def _same_triage(session: AsyncSession, report: Report, t: Triage) -> bool
         if venue_id is None and t.area_code is not None and finding.area_code != t.area_code:
             return False
         if t.title is not None and finding.title != t.title:
+            return False
+        if t.location_text is not None and finding.location_text != t.location_text:
             return False
         return t.description is None or finding.description == t.description
     return True
@@ -613,7 +616,7 @@ async def _accept(
         # The reporter's words (as the office released them: it may have left out what could point at the
         # reporter) and the place go with the finding to whoever rectifies it.
         note=t.description or report.description,
-        location_text=report.location_text,
+        location_text=t.location_text or report.location_text,
         lat=report.lat,
         lng=report.lng,
     )

@@ -117,10 +117,10 @@ export class DraftSession {
         }),
     );
     if (failure) {
-      // The transaction stored neither the photo nor the draft naming it. The draft in memory must not
-      // name it either: every later save would write the id of a photo the phone does not have, and the
-      // inspection could never be sent.
-      this.draft = { ...detach(this.draft, rec.id), updated_at: new Date().toISOString() };
+      // The transaction stored neither the photo nor the draft naming it, but a save queued meanwhile (a
+      // keystroke, a GPS fix) may have written the id: the draft is saved again without it. A draft that
+      // names a photo the phone does not have could never be sent.
+      this.change((d) => detach(d, rec.id));
       const err = new Error('the photo could not be stored on the phone');
       err.notStored = true;
       err.cause = failure;

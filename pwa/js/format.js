@@ -96,8 +96,8 @@ export function todayOrder(a, b, now = Date.now()) {
 /** What a finding is called by its major-hazard status: 疑似 until the office has confirmed it (GB 35181 is
  * a judgement a grid inspector does not make), '重大' once confirmed; null for a general hazard. */
 export function majorLabel(finding, { long = false } = {}) {
-  const s = finding.major_status;
+  const s = finding.major_status || (finding.severity === 'major' ? 'suspected' : null);
   if (s === 'suspected') return long ? '疑似重大事故隐患' : '疑似重大';
-  if (s === 'confirmed' || (!s && finding.severity === 'major')) return long ? '重大事故隐患' : '重大';
+  if (s === 'confirmed') return long ? '重大事故隐患' : '重大';
   return null;
 }

@@ -513,11 +513,15 @@ def test_the_office_takes_what_points_at_the_reporter_out_of_the_finding(
     page.get_by_test_id("triage-submit").click()
     expect(page.get_by_test_id("triage-error")).to_contain_text("不能为空")
     text.fill(f"小卖部晚上在店里给电动自行车充电 {tag}")
+    place = page.get_by_test_id("triage-place")
+    expect(place).to_have_value(f"白云村小卖部 {tag}")
+    place.fill(f"白云村小卖部门口 {tag}")
     page.get_by_test_id("triage-submit").click()
     expect(page.get_by_test_id("report-status")).to_have_text("已受理")
     triaged = live_server.api("GET", f"/reports/{report['id']}").json()
     finding = live_server.api("GET", f"/findings/{triaged['finding_id']}").json()
     assert finding["description"] == finding["note"] == f"小卖部晚上在店里给电动自行车充电 {tag}"
+    assert finding["location_text"] == f"白云村小卖部门口 {tag}"
     notice = live_server.api("GET", f"/findings/{finding['id']}/notice.pdf")
     assert notice.status_code == 200
     text_of_notice = subprocess.run(

@@ -61,8 +61,11 @@ def test_report_page_opens_offline_after_a_first_visit_and_keeps_drafts(live_ser
     page.goto("/report/status")
     expect(page.locator("#status-view")).to_be_visible()
 
-    ctx.set_offline(False)
+    # Back on the report page, then the network returns: the page sends what it kept. (Online on the
+    # status page, that page would send it, racing a navigation.)
     page.goto("/report")
+    expect(page.locator("#outbox")).to_contain_text("有 1 条举报保存在这部手机上")
+    ctx.set_offline(False)
     expect(page.locator("#receipt-view .receipt")).to_have_count(1, timeout=30000)
     assert drafts_on_phone(page) == 0  # deleted once the server confirmed it
     text = "三楼楼道里每天晚上给电动车充电。"

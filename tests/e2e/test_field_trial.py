@@ -121,11 +121,12 @@ def test_a_draft_naming_a_photo_the_phone_lacks_is_repaired_when_opened(live_ser
         })""",
         code,
     )
-    page.goto(f"/#/inspect/{draft_id}")
+    # "退回修改" opens the summary: the repair happens there as on the checklist.
+    page.goto(f"/#/summary/{draft_id}")
     expect(page.locator("#toast.show", has_text="没能存到手机上")).to_be_visible(timeout=15000)
-    expect(page.locator(f"#item-{code} .field-error")).to_contain_text("须至少拍一张照片")
-    page.click("[data-testid=to-summary]")
     expect(page.locator("[data-testid=submit-inspection]")).to_be_disabled()
+    page.goto(f"/#/inspect/{draft_id}")
+    expect(page.locator(f"#item-{code} .field-error")).to_contain_text("须至少拍一张照片")
 
 
 EXPIRE_TOKEN = """() => new Promise((resolve) => {

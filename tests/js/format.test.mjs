@@ -79,5 +79,6 @@ test('a major hazard is called 疑似 until the office confirms it', () => {
   assert.equal(majorLabel({ severity: 'major', major_status: 'confirmed' }, { long: true }), '重大事故隐患');
   assert.equal(majorLabel({ severity: 'general', major_status: 'downgraded' }), null);
   assert.equal(majorLabel({ severity: 'general', major_status: null }), null);
-  assert.equal(majorLabel({ severity: 'major' }), '重大');
+  // Undecided is suspected, as the notice says.
+  assert.equal(majorLabel({ severity: 'major' }), '疑似重大');
 });

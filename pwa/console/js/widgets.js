@@ -188,7 +188,7 @@ export function majorTag(f) {
   if (f.major_status === 'suspected') return h('span', { class: 'tag danger' }, '疑似重大');
   if (f.major_status === 'confirmed') return h('span', { class: 'tag danger strong' }, '重大事故隐患');
   if (f.major_status === 'downgraded') return h('span', { class: 'tag' }, MAJOR_STATUS.downgraded);
-  if (!f.major_status && f.severity === 'major') return h('span', { class: 'tag danger' }, '重大');
+  if (!f.major_status && f.severity === 'major') return h('span', { class: 'tag danger' }, '疑似重大'); // undecided
   return null;
 }
 

@@ -19,15 +19,38 @@ import {
 import * as sync from '../sync.js';
 import { add, clear, confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
 
+/** A draft may name a photo the phone never stored (a save that failed before this version undid it):
+ * it could never be sent, and "退回修改", which opens the summary, would loop. Such ids are taken out of
+ * the stored draft here, for the checklist and the summary alike; returns the draft and how many went. */
+async function withoutLostPhotos(draft) {
+  if (draft.status !== 'draft') return { draft, lost: 0 };
+  const ids = allPhotoIds(draft);
+  const have = new Set((await photosOf(ids)).map((p) => p.id));
+  const lost = ids.filter((pid) => !have.has(pid));
+  if (!lost.length) return { draft, lost: 0 };
+  const repair = (d) =>
+    Object.entries(d.answers).reduce(
+      (acc, [code, a]) => (a.photo_ids || []).filter((pid) => lost.includes(pid)).reduce((x, pid) => removePhoto(x, code, pid), acc),
+      d,
+    );
+  await db.update('drafts', draft.id, (cur) => (cur && cur.status === 'draft' ? repair(cur) : undefined));
+  return { draft: repair(draft), lost: lost.length };
+}
+
+function tellLost(lost) {
+  if (lost) toast(`有 ${lost} 张照片没能存到手机上，已从检查中去掉，请重拍`, { error: true, ms: 8000 });
+}
+
 async function load(id) {
-  const draft = await db.get('drafts', id);
-  if (!draft) return {};
+  const stored = await db.get('drafts', id);
+  if (!stored) return {};
+  const { draft, lost } = await withoutLostPhotos(stored);
   // The version the draft was started with, never a newer one a refresh brought in meanwhile.
   const template = await data.templateFor(draft.checklist_code, draft.checklist_version);
   // Drafts begun before they kept their venue's kind take it from the venue.
   const kind = draft.venue_kind !== undefined ? draft.venue_kind : (await data.venue(draft.venue_id))?.kind;
   // What the inspector sees and answers: the items that can apply to this kind of venue.
-  return { draft, template, shown: forKind(template, kind) };
+  return { draft, template, shown: forKind(template, kind), lost };
 }
 
 function actionNote(item) {
@@ -53,7 +76,7 @@ function captureGps(session, isActive, onFix = null) {
 }
 
 export async function inspectView(app, root, id) {
-  const { draft, shown: template } = await load(id);
+  const { draft, shown: template, lost } = await load(id);
   if (!draft) {
     add(root, h('h1', {}, '检查'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
     return;
@@ -76,15 +99,7 @@ export async function inspectView(app, root, id) {
   captureGps(session, () => active);
 
   const photoCache = new Map((await photosOf(allPhotoIds(draft))).map((p) => [p.id, p]));
-  // A draft may name a photo the phone never stored (written before a failed save was undone): it could
-  // never be sent, and "退回修改" would loop. It goes, and the inspector is asked to take it again.
-  const lost = Object.entries(session.draft.answers).flatMap(([code, a]) =>
-    (a.photo_ids || []).filter((pid) => !photoCache.has(pid)).map((pid) => [code, pid]),
-  );
-  if (lost.length) {
-    session.change((d) => lost.reduce((acc, [code, pid]) => removePhoto(acc, code, pid), d));
-    toast(`有 ${lost.length} 张照片没能存到手机上，已从检查中去掉，请重拍`, { error: true, ms: 8000 });
-  }
+  tellLost(lost);
   const cards = new Map();
   const progress = h('span', { class: 'progress-text', 'aria-live': 'polite' });
   const bar = h('progress', { max: String(template.items.length), value: '0', 'aria-label': '答题进度' });
@@ -188,11 +203,12 @@ export async function inspectView(app, root, id) {
 }
 
 export async function summaryView(app, root, id) {
-  const { draft, template: full, shown: template } = await load(id);
+  const { draft, template: full, shown: template, lost } = await load(id);
   if (!draft || !template || draft.status !== 'draft') {
     add(root, h('h1', {}, '检查小结'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
     return;
   }
+  tellLost(lost);
   const session = new DraftSession(draft);
   let active = true;
   app.onLeave(() => {

@@ -488,7 +488,7 @@ export async function findingView(ctx, root, _query, id) {
     h(
       'div',
       { class: 'detail-grid' },
-      h('section', { 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, '基本情况'), facts(ctx, f), f.description ? h('p', { class: 'card' }, f.description) : null, registerSection(f)),
+      h('section', { 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, '基本情况'), facts(ctx, f), f.description ? h('p', { class: 'card', 'data-testid': 'description' }, h('span', { class: 'muted' }, `${f.source === 'report' ? '举报内容（核查后下发）' : '描述'}：`), f.description) : null, registerSection(f)),
       h(
         'section',
         { 'aria-labelledby': 'photos-h' },

@@ -96,6 +96,8 @@ function triageForm(ctx, r, dups = []) {
   // take out whatever would point at the reporter (a name, "我是隔壁的") before it leaves this desk.
   const description = h('textarea', { name: 'description', rows: '4', maxlength: '4000', 'data-testid': 'triage-description' });
   description.value = r.description;
+  const where = h('input', { name: 'location_text', maxlength: '500', 'data-testid': 'triage-place' });
+  where.value = r.location_text || '';
   const acceptReply = h('textarea', { name: 'reply_accept', rows: '2', maxlength: '2000', placeholder: '例如：已受理，已安排网格员核查整改。' });
   const rejectReply = h('textarea', { name: 'reply_reject', rows: '3', maxlength: '2000', placeholder: '例如：经现场核查，未发现所述问题。' });
   // Reports of the last 30 days nearby or about the same venue, as the server proposes them.
@@ -110,6 +112,7 @@ function triageForm(ctx, r, dups = []) {
     { class: 'sub' },
     h('legend', {}, '受理：生成隐患'),
     h('p', { class: 'notice', 'data-testid': 'carried-place' }, `举报的地点将带到隐患上：${place(r)}`),
+    r.location_text ? field('下发的地点', where, { hint: '网格员看到的是这段文字：“我家楼下”之类会暴露举报人的话请改写。' }) : null,
     field('村（社区）或网格', area, { required: true }),
     venue.nodes,
     field('隐患级别', severity, { hint: '选“重大事故隐患”会进入疑似重大隐患认定。' }),
@@ -151,8 +154,13 @@ function triageForm(ctx, r, dups = []) {
             error.textContent = '请填写下发的隐患描述（可以删改举报原文，但不能为空）。';
             return;
           }
+          if (r.location_text && !where.value.trim()) {
+            error.textContent = '请填写下发的地点（可以改写，但不能为空）。';
+            return;
+          }
           const edited = description.value.trim() !== r.description.trim() ? description.value.trim() : null;
-          body = { action, severity: severity.value, area_code: venue.chooser.value ? null : area.value || null, venue_id: venue.chooser.value || null, title: title.value.trim() || null, description: edited, reply: acceptReply.value.trim() || null };
+          const movedPlace = r.location_text && where.value.trim() !== r.location_text.trim() ? where.value.trim() : null;
+          body = { action, severity: severity.value, area_code: venue.chooser.value ? null : area.value || null, venue_id: venue.chooser.value || null, title: title.value.trim() || null, description: edited, location_text: movedPlace, reply: acceptReply.value.trim() || null };
         } else if (action === 'reject') {
           if (!rejectReply.value.trim()) {
             error.textContent = '不予受理时，请写明理由（会告诉举报人）。';

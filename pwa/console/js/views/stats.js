@@ -33,8 +33,8 @@ const COLUMNS = [
   ['avg_days_to_close', '平均整改天数', (v) => (v === null || v === undefined ? '—' : v.toFixed(1))],
   ['open', '未销号'],
   ['overdue', '超期'],
-  ['verification_overdue', '复查超期'],
   ['major_open', '重大未销号'],
+  ['verification_overdue', '复查超期'],
   ['reports_received', '收到举报'],
   ['reports_accepted', '受理举报'],
 ];
