@@ -714,3 +714,43 @@ def test_the_office_changes_its_reply_to_a_triaged_report(live_server: LiveServe
         live_server.api("GET", f"/reports/{report['id']}").json()["reply"]
         == "经核查属于水利设施，已转交水务站处理。"
     )
+
+
+def test_the_office_draws_at_random_and_follows_the_results(
+    live_server: LiveServer, console_page: Any
+) -> None:
+    """双随机: a draw made from the console is the server's seeded draw, shown with its targets, inspectors,
+    progress and what is published; a refused draw is said in Chinese and stores nothing."""
+    page = console_page
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.get_by_role("link", name="双随机抽查").click()
+    expect(page.get_by_role("heading", name="双随机抽查")).to_be_visible()
+    before = len(live_server.get_all("/draws"))
+    page.get_by_test_id("new-draw").click()
+    dialog = page.get_by_test_id("draw-dialog")
+    dialog.get_by_test_id("dialog-submit").click()
+    expect(dialog.get_by_test_id("dialog-error")).to_have_text("请选择区域。")
+    dialog.locator("select[name=area_code]").select_option("v-baiyun")
+    dialog.locator("input[name=count]").fill("999")
+    dialog.get_by_test_id("dialog-submit").click()
+    expect(dialog.get_by_test_id("dialog-error")).to_contain_text("超过了该区域符合条件的场所数")
+    assert len(live_server.get_all("/draws")) == before  # nothing stored on a refusal
+    dialog.locator("input[name=count]").fill("1")
+    dialog.get_by_test_id("dialog-submit").click()
+    expect(page.get_by_test_id("draw-targets").locator("tbody tr")).to_have_count(1)
+    draw_id = page.url.rsplit("/", 1)[1]
+    draw = live_server.api("GET", f"/draws/{draw_id}").json()
+    assert draw["count"] == 1 and len(draw["targets"][0]["inspectors"]) == 2
+    names = [i["display_name"] for i in draw["targets"][0]["inspectors"]]
+    row = page.get_by_test_id("draw-targets").locator("tbody tr").first
+    for name in names:
+        expect(row).to_contain_text(name)
+    expect(row).to_contain_text("未检查")
+    expect(page.get_by_test_id("draw-progress")).to_have_text("已检查 0/1")
+    expect(page.get_by_test_id("draw-facts")).to_contain_text(draw["seed"])
+    public = httpx.get(f"{live_server.url}/api/v1/public/draws/{draw_id}", timeout=30)
+    assert public.status_code == 200 and public.json()["seed"] == draw["seed"]
+    assert len(live_server.get_all("/draws")) == before + 1
+    page.get_by_role("link", name="‹ 双随机抽查").click()
+    expect(page.locator(f"[data-testid=draw-row] a[href='#/draw/{draw_id}']")).to_be_visible()

@@ -3,6 +3,7 @@
 import { h, clear } from '/js/ui.js';
 import { call, getToken, setToken, whenUnauthorized } from './api.js';
 import { errorText, ROLE } from './labels.js';
+import { drawView, drawsView } from './views/draws.js';
 import { findingView, findingsView } from './views/findings.js';
 import { homeView } from './views/home.js';
 import { majorView } from './views/major.js';
@@ -18,6 +19,8 @@ const routes = [
   [/^\/finding\/([\w-]+)$/, 'findings', findingView],
   [/^\/major$/, 'major', majorView],
   [/^\/stats$/, 'stats', statsView],
+  [/^\/draws$/, 'draws', drawsView],
+  [/^\/draw\/([\w-]+)$/, 'draws', drawView],
 ];
 
 const ctx = {

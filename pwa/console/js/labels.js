@@ -101,6 +101,16 @@ export const ERROR_TEXT = {
   // figures and exports
   invalid_period: '统计时段有误：开始日期不能晚于结束日期，时段也不能太长。',
   export_too_large: '要导出的记录太多，请缩小筛选范围。',
+  // 双随机 draws
+  count_or_ratio: '请填写抽取家数。',
+  ratio_too_small: '抽取比例不能低于 5%。',
+  count_exceeds_population: '抽取家数超过了该区域符合条件的场所数。',
+  empty_population: '该区域没有符合条件的场所。',
+  too_few_inspectors: '每家至少派 2 名检查人员。',
+  unknown_venue_kind: '场所类型不正确，请刷新页面后重试。',
+  due_date_passed: '完成期限不能早于今天。',
+  not_enough_inspectors: '可派的检查人员不够（不派本网格的网格员）：请减少每家的人数或缩小范围。',
+  draw_conflict: '这次抽取与之前的一次冲突，请关闭后重新抽取。',
 };
 
 /** The Chinese message for a failed call's {status, problem}. */
