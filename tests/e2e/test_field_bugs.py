@@ -259,15 +259,22 @@ def test_a_structural_danger_tells_the_inspector_to_stop_use_and_evacuate(live_s
 # ---- bug 6: timeline, dialog ------------------------------------------------------------------
 
 
-def test_timeline_has_no_stray_dots_and_the_sign_out_button_keeps_to_one_line(live_server, new_context):
-    (fid,) = inspect_via_api(live_server, VENUE, TEMPLATE, {"JX-EB-01": "门口充电"})
-    r = live_server.api(
+def rectified_by_the_other_inspector(server: LiveServer) -> str:
+    """A finding of VENUE whose rectification (a note and a photo) inspector_baiyun2 sent: the signed-in
+    inspector of these tests may verify it."""
+    (fid,) = inspect_via_api(server, VENUE, TEMPLATE, {"JX-EB-01": "门口充电"})
+    r = server.api(
         "POST",
         f"/findings/{fid}/rectification",
         "inspector_baiyun2",
-        json={"note": "已移走", "photo_ids": [server_photo(live_server, "inspector_baiyun2")]},
+        json={"note": "已移走", "photo_ids": [server_photo(server, "inspector_baiyun2")]},
     )
     assert r.status_code == 200, r.text
+    return fid
+
+
+def test_timeline_has_no_stray_dots_and_the_sign_out_button_keeps_to_one_line(live_server, new_context):
+    fid = rectified_by_the_other_inspector(live_server)
     ctx = new_context()
     page = ctx.new_page()
     sign_in(page, INSPECTOR, live_server.password)

@@ -208,16 +208,9 @@ def test_a_reported_hazard_shows_where_it_is_and_a_suspected_one_is_called_so(li
 def test_verifying_offline_a_rectification_never_opened_online_says_it_is_unknown(live_server, new_context):
     """The phone had only the list row: it used to show "整改后（0 张）无照片" for a rectification that has
     a photo and a note."""
-    from test_field_bugs import TEMPLATE, inspect_via_api, server_photo
+    from test_field_bugs import rectified_by_the_other_inspector
 
-    (fid,) = inspect_via_api(live_server, VENUE, TEMPLATE, {"JX-EB-01": "门口充电"})
-    r = live_server.api(
-        "POST",
-        f"/findings/{fid}/rectification",
-        "inspector_baiyun2",
-        json={"note": "已移走", "photo_ids": [server_photo(live_server, "inspector_baiyun2")]},
-    )
-    assert r.status_code == 200, r.text
+    fid = rectified_by_the_other_inspector(live_server)
     ctx = new_context()
     page = ctx.new_page()
     sign_in(page, INSPECTOR, live_server.password)

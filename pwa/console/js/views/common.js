@@ -1,6 +1,8 @@
 // Pieces shared by the console's list views.
 
-import { h } from '../widgets.js';
+import { download } from '../api.js';
+import { errorText } from '../labels.js';
+import { h, toast } from '../widgets.js';
 
 /** The area tree as <option>s: the town, its villages, their grids, indented by depth. */
 export function areaOptions(ctx, { all = '全部区域' } = {}) {
@@ -53,4 +55,17 @@ export function pagedList({ load, row, listClass = 'rows', emptyText, testid }) 
 export function pageSize(query) {
   const n = Number(query.get('limit'));
   return Number.isInteger(n) && n >= 1 && n <= 200 ? n : 50;
+}
+
+/** A button that downloads a file the server makes (Excel, PDF) with the token, which a plain link cannot
+ * send, and says in a toast what it saved or why not. */
+export function downloadButton(label, path, name, testid) {
+  const b = h('button', { type: 'button', class: 'btn secondary', 'data-testid': testid }, label);
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    const r = await download(path, name);
+    b.disabled = false;
+    toast(r.ok ? `已下载 ${r.filename}` : errorText(r), { error: !r.ok });
+  });
+  return b;
 }

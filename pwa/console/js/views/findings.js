@@ -2,10 +2,9 @@
 // photos before and after, its register entry, its whole history, and the office's decisions on it.
 
 import { dateTime, shanghaiDate } from '/js/format.js';
-import { download, get, post, put, putPhoto, qs } from '../api.js';
+import { get, post, put, putPhoto, qs } from '../api.js';
 import {
   escalationWords,
-  errorText,
   EVENT_ACTION,
   FINDING_STATUS,
   MAJOR_STATUS,
@@ -13,7 +12,7 @@ import {
   SOURCE,
 } from '../labels.js';
 import { add, deadlineTags, empty, field, formDialog, h, loadError, majorTag, select, statusTag, thumbs, toast } from '../widgets.js';
-import { areaOptions, pagedList, pageSize } from './common.js';
+import { areaOptions, downloadButton, pagedList, pageSize } from './common.js';
 
 const FILTERS = ['q', 'status', 'severity', 'major_status', 'area', 'source', 'overdue', 'due_within', 'escalation_level', 'verification_overdue'];
 
@@ -107,13 +106,7 @@ export function findingRow(ctx, f) {
 export async function findingsView(ctx, root, query) {
   const params = {};
   for (const k of FILTERS) if (query.get(k)) params[k] = query.get(k);
-  const exportBtn = h('button', { type: 'button', class: 'btn secondary', 'data-testid': 'export-findings' }, '导出隐患台账（Excel）');
-  exportBtn.addEventListener('click', async () => {
-    exportBtn.disabled = true;
-    const r = await download(`/findings/export${qs(params)}`, '隐患台账.xlsx');
-    exportBtn.disabled = false;
-    toast(r.ok ? `已下载 ${r.filename}` : errorText(r), { error: !r.ok });
-  });
+  const exportBtn = downloadButton('导出隐患台账（Excel）', `/findings/export${qs(params)}`, '隐患台账.xlsx', 'export-findings');
   const list = pagedList({
     testid: 'finding-list',
     emptyText: '没有符合条件的隐患。',
@@ -464,19 +457,9 @@ export async function findingView(ctx, root, _query, id) {
   const mine = rect && ctx.me && rect.by === ctx.me.id;
   // Paper for the owner and the file: the notice of this finding (with the others of its visit), and the
   // record of the inspection that found it.
-  const paper = (label, path, name, testid) => {
-    const btn = h('button', { type: 'button', class: 'btn secondary', 'data-testid': testid }, label);
-    btn.addEventListener('click', async () => {
-      btn.disabled = true;
-      const r = await download(path, name);
-      btn.disabled = false;
-      toast(r.ok ? `已下载 ${r.filename}` : errorText(r), { error: !r.ok });
-    });
-    return btn;
-  };
   const papers = [
-    f.status !== 'void' ? paper('整改通知书（PDF）', `/findings/${f.id}/notice.pdf`, `整改通知书-${f.number || f.id}.pdf`, 'pdf-notice') : null,
-    f.inspection_id ? paper('现场检查记录（PDF）', `/inspections/${f.inspection_id}/record.pdf`, `现场检查记录-${f.number || f.id}.pdf`, 'pdf-record') : null,
+    f.status !== 'void' ? downloadButton('整改通知书（PDF）', `/findings/${f.id}/notice.pdf`, `整改通知书-${f.number || f.id}.pdf`, 'pdf-notice') : null,
+    f.inspection_id ? downloadButton('现场检查记录（PDF）', `/inspections/${f.inspection_id}/record.pdf`, `现场检查记录-${f.number || f.id}.pdf`, 'pdf-record') : null,
   ].filter(Boolean);
 
   add(root, 

@@ -2,10 +2,10 @@
 // and the list of suspected and confirmed major hazards with their five 落实.
 
 import { dateTime } from '/js/format.js';
-import { download, get, qs } from '../api.js';
-import { errorText, FINDING_STATUS, MAJOR_STATUS } from '../labels.js';
-import { add, deadlineTags, field, h, loadError, majorTag, select, statusTag, toast } from '../widgets.js';
-import { areaOptions, pagedList, pageSize } from './common.js';
+import { get, qs } from '../api.js';
+import { FINDING_STATUS, MAJOR_STATUS } from '../labels.js';
+import { add, deadlineTags, field, h, loadError, majorTag, select, statusTag } from '../widgets.js';
+import { areaOptions, downloadButton, pagedList, pageSize } from './common.js';
 
 function row(ctx, f) {
   const reg = f.register;
@@ -49,13 +49,7 @@ export async function majorView(ctx, root, query) {
     field('状态', controls.status),
     h('div', { class: 'filter-buttons' }, h('button', { type: 'submit', class: 'btn primary' }, '筛选'), h('a', { class: 'btn secondary', href: '#/major' }, '清除')),
   );
-  const exportBtn = h('button', { type: 'button', class: 'btn secondary', 'data-testid': 'export-major' }, '导出重大隐患台账（Excel）');
-  exportBtn.addEventListener('click', async () => {
-    exportBtn.disabled = true;
-    const r = await download(`/major-hazards/export${qs(params)}`, '重大事故隐患台账.xlsx');
-    exportBtn.disabled = false;
-    toast(r.ok ? `已下载 ${r.filename}` : errorText(r), { error: !r.ok });
-  });
+  const exportBtn = downloadButton('导出重大隐患台账（Excel）', `/major-hazards/export${qs(params)}`, '重大事故隐患台账.xlsx', 'export-major');
   const stock = await get(`/major-hazards/stock${qs({ area: params.area })}`);
   const list = pagedList({
     testid: 'major-list',

@@ -2,11 +2,10 @@
 // and the exports (fetched with the bearer token and saved as files).
 
 import { shanghaiDate } from '/js/format.js';
-import { download, get, qs } from '../api.js';
-import { errorText } from '../labels.js';
+import { get, qs } from '../api.js';
 import { barChart } from '../chart.js';
-import { add, field, h, loadError, select, toast } from '../widgets.js';
-import { areaOptions } from './common.js';
+import { add, field, h, loadError, select } from '../widgets.js';
+import { areaOptions, downloadButton } from './common.js';
 
 /** [from, to] of a named period, as Asia/Shanghai dates. */
 export function period(name, today = shanghaiDate(Date.now())) {
@@ -38,17 +37,6 @@ const COLUMNS = [
   ['reports_received', '收到举报'],
   ['reports_accepted', '受理举报'],
 ];
-
-function exportButton(label, path, name, testid) {
-  const b = h('button', { type: 'button', class: 'btn secondary', 'data-testid': testid }, label);
-  b.addEventListener('click', async () => {
-    b.disabled = true;
-    const r = await download(path, name);
-    b.disabled = false;
-    toast(r.ok ? `已下载 ${r.filename}` : errorText(r), { error: !r.ok });
-  });
-  return b;
-}
 
 export async function statsView(ctx, root, query) {
   const preset = query.get('p') || (query.get('from') ? 'custom' : 'year');
@@ -94,9 +82,9 @@ export async function statsView(ctx, root, query) {
   const params = { area, from, to };
   add(root, 
     h('div', { class: 'title-row' }, h('h1', {}, '各村考核'), h('div', { class: 'exports' },
-      exportButton('导出考核表', `/stats/areas/export${qs(params)}`, `考核-${from}-${to}.xlsx`, 'export-stats'),
-      exportButton('导出隐患台账', `/findings/export${qs({ area })}`, '隐患台账.xlsx', 'export-findings'),
-      exportButton('导出重大隐患台账', `/major-hazards/export${qs({ area })}`, '重大事故隐患台账.xlsx', 'export-major'),
+      downloadButton('导出考核表', `/stats/areas/export${qs(params)}`, `考核-${from}-${to}.xlsx`, 'export-stats'),
+      downloadButton('导出隐患台账', `/findings/export${qs({ area })}`, '隐患台账.xlsx', 'export-findings'),
+      downloadButton('导出重大隐患台账', `/major-hazards/export${qs({ area })}`, '重大事故隐患台账.xlsx', 'export-major'),
     )),
     form,
   );
