@@ -32,3 +32,11 @@ def test_every_finding_and_report_event_has_words_in_the_console() -> None:
     written = {a.value for a in Action} | report_events_written()
     assert {"reward", "reward_paid", "finding_void", "contact_read", "reply"} <= written
     assert written - set(words) == set()
+
+
+def test_every_finding_event_has_words_on_the_phone() -> None:
+    source = (ROOT / "pwa/js/views/findings.js").read_text("utf-8")
+    start = source.index("const ACTION_LABELS = {")
+    block = source[start : source.index("};", start)]
+    words = dict(re.findall(r"^\s*(\w+): '([^']+)'", block, re.M))
+    assert {a.value for a in Action} - set(words) == set()

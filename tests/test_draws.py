@@ -116,6 +116,7 @@ async def test_draws_refuse_what_is_not_a_draw(env: Env) -> None:
         (draw_body(kinds=["castle"]), "unknown_venue_kind"),
         (draw_body(area_code="nowhere"), "unknown_area"),
         (draw_body(area_code="c-jiezhen", kinds=["small_education"]), "empty_population"),
+        (draw_body(due_on="2099-01-01"), "deadline_too_far"),  # a draw cannot be withdrawn
     ]
     for body, code in cases:
         r = await env.client.post(f"{API}/draws", json=body, headers=sup)

@@ -75,7 +75,7 @@ async def test_the_ledger_lists_what_the_list_lists_in_scope(env: Env) -> None:
     # The checklist item's text, not its code.
     assert row["检查项"] == finding["checklist_item"] and row["检查项"] != GENERAL_ITEM
     assert (row["来源"], row["等级"], row["状态"], row["是否逾期"], row["督办级别"]) == (
-        "检查",
+        "检查发现",
         "一般隐患",
         "待整改",
         "否",

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import Conflict, NotFound, Unprocessable
 from api.models import Area, Draw, DrawAssignment, Inspection, User, UserArea, Venue
 from api.schemas.draws import DrawIn
-from api.services import reference
+from api.services import lifecycle, reference
 from api.services.areas import require_area_in_scope
 from api.services.auth import Principal
 from api.services.once import insert_or_winner
@@ -178,6 +178,9 @@ async def create_draw(session: AsyncSession, user: Principal, body: DrawIn) -> t
     due_on = body.due_on or local_today(now) + timedelta(days=DEFAULT_DUE_DAYS)
     if due_on < local_today(now):
         raise Unprocessable("The due date has passed.", code="due_date_passed")
+    # A slip such as 2099 would leave the task on the drawn inspectors' lists for good: a draw cannot be
+    # withdrawn once published.
+    lifecycle.refuse_far_deadline(due_on, local_today(now))
     draw = Draw(
         id=body.id,
         area_code=area.code,

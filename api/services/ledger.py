@@ -23,7 +23,8 @@ from api.timeutil import local_today
 MAX_ROWS = 50_000
 CHUNK = 5_000
 
-SOURCES = {"inspection": "检查", "report": "举报", "manual": "手工录入"}
+# The console's words (labels.js SOURCE), so the sheet and the screen can be read side by side.
+SOURCES = {"inspection": "检查发现", "report": "群众举报", "manual": "人工登记"}
 SEVERITIES = {"general": "一般隐患", "major": "疑似重大隐患"}
 MAJOR_STATUSES = {"suspected": "疑似重大隐患", "confirmed": "重大事故隐患"}
 COLUMNS = [

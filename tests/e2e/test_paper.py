@@ -190,3 +190,16 @@ def test_a_drawn_inspector_follows_up_the_finding_of_their_drawn_visit(
     expect(page.get_by_test_id("finding-status")).to_have_text("待复查", timeout=60000)
     expect(page.get_by_role("button", name="同步：全部已上传")).to_be_visible(timeout=60000)
     assert live_server.api("GET", f"/findings/{fid}", "supervisor").json()["status"] == "submitted"
+    # Verifying is for the village's own inspectors: the phone says so instead of offering 复查.
+    expect(page.get_by_test_id("read-only")).to_contain_text("复查")
+    expect(page.get_by_test_id("verify")).to_have_count(0)
+
+    # A finding the village's own inspector made at the same venue: readable by the drawn inspector, but
+    # not theirs to rectify (the server would refuse it after the photo was sent).
+    other = {**body, "answers": [{"item_code": item["code"], "result": "fail", "note": "又未公示"}]}
+    r = live_server.api("PUT", f"/inspections/{uuid.uuid4()}", "inspector_baiyun", json=other)
+    assert r.status_code == 201, r.text
+    theirs = r.json()["finding_ids"][0]
+    page.goto(f"/#/finding/{theirs}")
+    expect(page.get_by_test_id("read-only")).to_contain_text("整改")
+    expect(page.get_by_test_id("rectify")).to_have_count(0)

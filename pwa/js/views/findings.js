@@ -34,6 +34,9 @@ const ACTION_LABELS = {
   escalated: '督办升级',
   void: '作废',
   voided: '作废',
+  confirm_major: '认定为重大事故隐患',
+  downgrade_major: '降为一般隐患',
+  update_register: '修改挂牌督办信息',
 };
 const SOURCE_LABELS = { inspection: '检查发现', report: '群众举报', manual: '人工登记' };
 
@@ -213,8 +216,21 @@ function pdfButton(label, path, name, testid) {
   return btn;
 }
 
+/** Whether `code` is one of `mine` or below one of them, by the area tree kept on the phone. */
+function inAreas(code, mine, areaList) {
+  const parent = new Map(areaList.map((a) => [a.code, a.parent_code]));
+  for (let c = code, hops = 0; c && hops < 20; c = parent.get(c), hops += 1) if (mine.includes(c)) return true;
+  return false;
+}
+
 export async function findingView(app, root, id) {
-  const [{ finding: f, fresh }, pending, venues, items] = await Promise.all([data.findingDetail(id), pendingActions(), data.venues(), itemsByCode()]);
+  const [{ finding: f, fresh }, pending, venues, items, areaList] = await Promise.all([
+    data.findingDetail(id),
+    pendingActions(),
+    data.venues(),
+    itemsByCode(),
+    db.getMeta('areas'),
+  ]);
   if (!f) {
     add(root, h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据，联网后再试。'));
     return;
@@ -228,8 +244,15 @@ export async function findingView(app, root, id) {
   const item = items.get(f.item_code);
   const now = f.status === 'open' && item && (item.stop_use || (item.immediate && dl.daysLeft === 0));
 
+  // A 双随机 draw lets an inspector read the findings of a venue outside their areas; they rectify only
+  // what their own inspection found there, and verify only in their areas (as the server decides).
+  // Without the area tree (never loaded) the server alone decides.
+  const mine = !areaList || !areaList.length || inAreas(f.area_code, me.area_codes || [], areaList);
+  const foundByMe = (f.events || []).some((e) => e.action === 'create' && e.actor_id && e.actor_id === me.id);
   const actions = [];
   if (p) actions.push(h('p', { class: 'notice' }, `${p.kind === 'rectification' ? '整改' : '复查'}已保存在手机上，等待上传。`));
+  else if (f.status === 'open' && !(mine || foundByMe)) actions.push(h('p', { class: 'muted', 'data-testid': 'read-only' }, '这条隐患不在你的网格，由所在网格的网格员整改。'));
+  else if (f.status === 'submitted' && !mine) actions.push(h('p', { class: 'muted', 'data-testid': 'read-only' }, '这条隐患不在你的网格，由所在网格的网格员复查。'));
   else if (f.status === 'open') actions.push(h('a', { class: 'btn primary block', href: `#/rectify/${f.id}`, 'data-testid': 'rectify' }, '登记整改'));
   else if (f.status === 'submitted' && !mineRect) actions.push(h('a', { class: 'btn primary block', href: `#/verify/${f.id}`, 'data-testid': 'verify' }, '复查'));
   else if (f.status === 'submitted') actions.push(h('p', { class: 'muted' }, '整改是你提交的，需由其他人复查。'));

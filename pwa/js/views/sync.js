@@ -24,8 +24,10 @@ export async function syncView(app, root) {
     const [items, photos, ds] = await Promise.all([sync.items(), db.getAll('photos'), db.getAll('drafts')]);
     const sizes = Object.fromEntries(photos.map((p) => [p.id, p.size || 0]));
     const s = summarize(items);
+    // `waiting` counts every item not yet on the server, those needing the inspector included: said apart.
+    const queued = s.waiting - s.attention;
     head.textContent = s.waiting
-      ? `${s.waiting} 项等待上传${s.attention ? `，${s.attention} 项需要处理` : ''}${navigator.onLine ? '' : '（当前离线）'}`
+      ? [queued ? `${queued} 项等待上传` : '', s.attention ? `${s.attention} 项需要处理` : ''].filter(Boolean).join('，') + (navigator.onLine ? '' : '（当前离线）')
       : '全部已上传到服务器。';
     bars.clear();
     const open = items.filter((i) => i.state !== STATES.DONE);

@@ -131,7 +131,7 @@ export async function todayView(app, root) {
               h(
                 'a',
                 { class: 'row', href: `#/venue/${a.venue_id}`, 'data-testid': 'assignment-row' },
-                h('span', { class: 'row-main' }, h('strong', {}, a.venue_name), h('span', { class: 'muted small' }, `${a.venue_address || ''} · ${a.due_on} 前完成`)),
+                h('span', { class: 'row-main' }, h('strong', {}, a.venue_name), h('span', { class: 'muted small' }, `${a.venue_address || ''} · `, h('span', { class: 'nowrap' }, `${a.due_on} 前完成`))),
                 h('span', { class: 'row-tags' }, deadlineTag(a.due_on, now)),
               ),
             ),

@@ -75,7 +75,7 @@ async function newDraw(ctx, kinds) {
           const n = Number(count.value);
           if (!Number.isInteger(n) || n < 1) return '抽取家数须为正整数。';
           const p = Number(per.value);
-          if (!Number.isInteger(p) || p < 2) return '每家至少派 2 名检查人员。';
+          if (!Number.isInteger(p) || p < 2 || p > 10) return '每家派 2 到 10 名检查人员。';
           return null;
         },
         submit: () =>

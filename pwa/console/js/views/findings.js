@@ -450,7 +450,7 @@ export async function findingView(ctx, root, _query, id) {
     }, label);
   const actions = [];
   if (f.major_status === 'suspected' && live) actions.push(act('重大隐患认定', majorDecision, 'act-major', 'btn primary'));
-  if (f.major_status === 'confirmed' && f.status !== 'void') actions.push(act('修改挂牌督办信息', registerEdit, 'act-register'));
+  if (f.major_status === 'confirmed' && live) actions.push(act('修改挂牌督办信息', registerEdit, 'act-register'));
   if (live) actions.push(act('延期', extension, 'act-extend'));
   if (f.status === 'submitted') actions.push(act('复查', verification, 'act-verify', 'btn primary'));
   if (f.status !== 'void') actions.push(act('作废', voidFinding, 'act-void', 'btn danger-outline'));
