@@ -205,6 +205,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     page.get_by_role("link", name="工作台").click()
     page.get_by_test_id("q-major").click()
     page.get_by_role("link", name=major["title"]).click()
+    expect(page.get_by_test_id("severity")).to_have_text("疑似重大事故隐患")  # not 重大 before the 认定
     page.get_by_test_id("act-major").click()
     dlg = page.get_by_test_id("major-dialog")
     deadline = (today() + timedelta(days=30)).isoformat()
@@ -221,6 +222,7 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     dlg.get_by_test_id("dialog-submit").click()
     expect(dlg).to_have_count(0)
     expect(page.get_by_test_id("major-status")).to_have_text("重大（已认定）")
+    expect(page.get_by_test_id("severity")).to_have_text("重大事故隐患")
     expect(page.get_by_test_id("register")).to_contain_text("钢瓶移出大厅")
     expect(page.get_by_test_id("events").locator("[data-action=confirm_major]")).to_have_count(1)
     confirmed = live_server.api("GET", f"/findings/{major['id']}").json()

@@ -143,7 +143,8 @@ function facts(ctx, f) {
     'dl',
     { class: 'facts card' },
     row('状态', statusTag(f)),
-    row('级别', SEVERITY[f.severity] || f.severity),
+    // Major but not yet decided is 疑似 (the office's 认定 makes it 重大), as on the phone and the notice.
+    row('级别', f.severity === 'major' && f.major_status !== 'confirmed' ? '疑似重大事故隐患' : SEVERITY[f.severity] || f.severity, 'severity'),
     row('重大隐患认定', f.major_status ? MAJOR_STATUS[f.major_status] : null, 'major-status'),
     row('区域', ctx.areaName(f.area_code)),
     row('场所', v ? `${v.name}${v.address ? `（${v.address}）` : ''}` : '未指定场所', 'venue'),
