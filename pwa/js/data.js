@@ -112,6 +112,20 @@ export async function kindNames() {
   return Object.fromEntries(kinds.map((k) => [k.code, k.name]));
 }
 
+/** My areas and every area below them (village → grids), grids first: a venue belongs to the smallest. */
+export function myAreas(codes, areaList) {
+  const out = [];
+  const seen = new Set();
+  const walk = (code, depth) => {
+    if (seen.has(code)) return;
+    seen.add(code);
+    out.push({ code, depth });
+    for (const a of areaList) if (a.parent_code === code) walk(a.code, depth + 1);
+  };
+  for (const c of codes) walk(c, 0);
+  return out.sort((a, b) => b.depth - a.depth).map((a) => a.code);
+}
+
 export async function areaNames() {
   const areas = (await db.getMeta('areas')) || [];
   return Object.fromEntries(areas.map((a) => [a.code, a.name]));

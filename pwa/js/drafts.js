@@ -157,6 +157,19 @@ export class DraftSession {
   }
 }
 
+/** A draft may name a photo the phone never stored (a save that failed before failed saves were undone):
+ * it could never be sent, and "退回修改" would loop. Such ids (of `photoIds`) are taken out of the stored
+ * draft with `detach(draft, photoId)`; returns the draft without them and how many went. */
+export async function withoutLostPhotos(draft, photoIds, detach) {
+  if (draft.status !== 'draft') return { draft, lost: 0 };
+  const have = new Set((await photosOf(photoIds)).map((p) => p.id));
+  const lost = photoIds.filter((pid) => !have.has(pid));
+  if (!lost.length) return { draft, lost: 0 };
+  const repair = (d) => lost.reduce(detach, d);
+  await db.update('drafts', draft.id, (cur) => (cur && cur.status === 'draft' ? repair(cur) : undefined));
+  return { draft: repair(draft), lost: lost.length };
+}
+
 export async function photosOf(ids) {
   if (!ids.length) return [];
   const rows = await db.run('photos', 'readonly', (s) => ids.map((id) => s.photos.get(id)));

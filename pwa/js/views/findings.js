@@ -1,7 +1,7 @@
 import { fileBlob } from '../api.js';
 import * as data from '../data.js';
 import * as db from '../db.js';
-import { DraftSession, discardDraft, photosOf } from '../drafts.js';
+import { DraftSession, discardDraft, photosOf, withoutLostPhotos } from '../drafts.js';
 import { LIMITS, validateRectification, validateVerification } from '../form.js';
 import { dateTime, deadlineInfo, majorLabel } from '../format.js';
 import { isWaiting } from '../outbox.js';
@@ -216,12 +216,8 @@ function pdfButton(label, path, name, testid) {
   return btn;
 }
 
-/** Whether `code` is one of `mine` or below one of them, by the area tree kept on the phone. */
-function inAreas(code, mine, areaList) {
-  const parent = new Map(areaList.map((a) => [a.code, a.parent_code]));
-  for (let c = code, hops = 0; c && hops < 20; c = parent.get(c), hops += 1) if (mine.includes(c)) return true;
-  return false;
-}
+/** A rectification or verification draft without one photo. */
+const withoutPhoto = (d, pid) => ({ ...d, photo_ids: d.photo_ids.filter((x) => x !== pid) });
 
 export async function findingView(app, root, id) {
   const [{ finding: f, fresh }, pending, venues, items, areaList] = await Promise.all([
@@ -247,7 +243,7 @@ export async function findingView(app, root, id) {
   // A 双随机 draw lets an inspector read the findings of a venue outside their areas; they rectify only
   // what their own inspection found there, and verify only in their areas (as the server decides).
   // Without the area tree (never loaded) the server alone decides.
-  const mine = !areaList || !areaList.length || inAreas(f.area_code, me.area_codes || [], areaList);
+  const mine = !areaList || !areaList.length || data.myAreas(me.area_codes || [], areaList).includes(f.area_code);
   const foundByMe = (f.events || []).some((e) => e.action === 'create' && e.actor_id && e.actor_id === me.id);
   const actions = [];
   if (p) actions.push(h('p', { class: 'notice' }, `${p.kind === 'rectification' ? '整改' : '复查'}已保存在手机上，等待上传。`));
@@ -330,7 +326,7 @@ async function actionForm(app, root, findingId, kind) {
     add(root, h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据。'));
     return;
   }
-  const draft = (await db.get('drafts', draftId)) || { id: draftId, kind, finding_id: findingId, title: f.title, note: '', photo_ids: [], result: null, status: 'draft' };
+  const stored = (await db.get('drafts', draftId)) || { id: draftId, kind, finding_id: findingId, title: f.title, note: '', photo_ids: [], result: null, status: 'draft' };
   // The verifier judges the rectification against what was found: both sets of photos side by side.
   let compare = null;
   if (kind === 'verification') {
@@ -345,17 +341,13 @@ async function actionForm(app, root, findingId, kind) {
       ];
     } else if (full) compare = [h('h2', {}, '整改前后对比'), beforeAfter(full.photo_ids || [], (rect && rect.photo_ids) || []), rect && rect.note ? h('p', {}, h('span', { class: 'muted' }, '整改说明：'), rect.note) : null];
   }
-  if (!(await db.get('drafts', draftId))) await db.put('drafts', draft);
+  if (!(await db.get('drafts', draftId))) await db.put('drafts', stored);
+  const { draft, lost } = await withoutLostPhotos(stored, stored.photo_ids, withoutPhoto);
   const session = new DraftSession(draft);
   session.onError = () => toast('保存失败：手机存储空间可能不足', { error: true, ms: 8000 });
   app.onLeave(() => session.flush());
   const photoCache = new Map((await photosOf(draft.photo_ids)).map((p) => [p.id, p]));
-  // A photo the phone never stored cannot be sent: it goes from the draft (see inspectView).
-  const lost = draft.photo_ids.filter((pid) => !photoCache.has(pid));
-  if (lost.length) {
-    session.change((d) => ({ ...d, photo_ids: d.photo_ids.filter((pid) => !lost.includes(pid)) }));
-    toast(`有 ${lost.length} 张照片没能存到手机上，已去掉，请重拍`, { error: true, ms: 8000 });
-  }
+  if (lost) toast(`有 ${lost} 张照片没能存到手机上，已去掉，请重拍`, { error: true, ms: 8000 });
   const strip = h('div');
   const errors = h('p', { class: 'form-error', role: 'alert' });
 
@@ -363,7 +355,7 @@ async function actionForm(app, root, findingId, kind) {
     const photos = session.draft.photo_ids.map((id) => photoCache.get(id)).filter(Boolean);
     strip.replaceChildren(
       photoStrip(photos, async (pid) => {
-        await session.removePhoto(pid, (d, x) => ({ ...d, photo_ids: d.photo_ids.filter((y) => y !== x) }));
+        await session.removePhoto(pid, withoutPhoto);
         photoCache.delete(pid);
         drawPhotos();
       }),
@@ -373,11 +365,7 @@ async function actionForm(app, root, findingId, kind) {
   const addFiles = async (files) => {
     for (const file of files) {
       try {
-        const rec = await session.addPhoto(
-          file,
-          (d, pid) => ({ ...d, photo_ids: [...d.photo_ids, pid] }),
-          (d, pid) => ({ ...d, photo_ids: d.photo_ids.filter((x) => x !== pid) }),
-        );
+        const rec = await session.addPhoto(file, (d, pid) => ({ ...d, photo_ids: [...d.photo_ids, pid] }), withoutPhoto);
         photoCache.set(rec.id, rec);
       } catch (e) {
         if (!e.notStored) toast('这张照片无法读取，请重拍', { error: true });

@@ -1,6 +1,6 @@
 import * as data from '../data.js';
 import * as db from '../db.js';
-import { DraftSession, discardDraft, photosOf } from '../drafts.js';
+import { DraftSession, discardDraft, photosOf, withoutLostPhotos } from '../drafts.js';
 import {
   LIMITS,
   RESULT_LABELS,
@@ -19,22 +19,10 @@ import {
 import * as sync from '../sync.js';
 import { add, clear, confirmDialog, emptyState, h, photoButtons, photoStrip, toast } from '../ui.js';
 
-/** A draft may name a photo the phone never stored (a save that failed before this version undid it):
- * it could never be sent, and "退回修改", which opens the summary, would loop. Such ids are taken out of
- * the stored draft here, for the checklist and the summary alike; returns the draft and how many went. */
-async function withoutLostPhotos(draft) {
-  if (draft.status !== 'draft') return { draft, lost: 0 };
-  const ids = allPhotoIds(draft);
-  const have = new Set((await photosOf(ids)).map((p) => p.id));
-  const lost = ids.filter((pid) => !have.has(pid));
-  if (!lost.length) return { draft, lost: 0 };
-  const repair = (d) =>
-    Object.entries(d.answers).reduce(
-      (acc, [code, a]) => (a.photo_ids || []).filter((pid) => lost.includes(pid)).reduce((x, pid) => removePhoto(x, code, pid), acc),
-      d,
-    );
-  await db.update('drafts', draft.id, (cur) => (cur && cur.status === 'draft' ? repair(cur) : undefined));
-  return { draft: repair(draft), lost: lost.length };
+/** An inspection draft without one photo, from whichever answer holds it. */
+function withoutPhoto(draft, photoId) {
+  const code = Object.keys(draft.answers).find((c) => (draft.answers[c].photo_ids || []).includes(photoId));
+  return code ? removePhoto(draft, code, photoId) : draft;
 }
 
 function tellLost(lost) {
@@ -44,7 +32,8 @@ function tellLost(lost) {
 async function load(id) {
   const stored = await db.get('drafts', id);
   if (!stored) return {};
-  const { draft, lost } = await withoutLostPhotos(stored);
+  // Repaired here, so the checklist and the summary (where "退回修改" leads) both get it.
+  const { draft, lost } = await withoutLostPhotos(stored, allPhotoIds(stored), withoutPhoto);
   // The version the draft was started with, never a newer one a refresh brought in meanwhile.
   const template = await data.templateFor(draft.checklist_code, draft.checklist_version);
   // Drafts begun before they kept their venue's kind take it from the venue.

@@ -245,23 +245,9 @@ function locate(onFix) {
   );
 }
 
-/** My areas and every area below them (village → grids), grids first: a venue belongs to the smallest. */
-function myAreas(codes, areaList) {
-  const out = [];
-  const seen = new Set();
-  const walk = (code, depth) => {
-    if (seen.has(code)) return;
-    seen.add(code);
-    out.push({ code, depth });
-    for (const a of areaList) if (a.parent_code === code) walk(a.code, depth + 1);
-  };
-  for (const c of codes) walk(c, 0);
-  return out.sort((a, b) => b.depth - a.depth).map((a) => a.code);
-}
-
 export async function newVenueView(app, root) {
   const [kinds, areas, me, areaList] = await Promise.all([db.getAll('kinds'), data.areaNames(), data.me(), db.getMeta('areas')]);
-  const areaCodes = myAreas((me && me.area_codes) || [], areaList || []);
+  const areaCodes = data.myAreas((me && me.area_codes) || [], areaList || []);
   const name = h('input', { name: 'name', required: true, maxlength: String(LIMITS.venueName), autocomplete: 'off' });
   const kind = h('select', { name: 'kind', required: true }, h('option', { value: '' }, '请选择'), kinds.map((k) => h('option', { value: k.code }, k.name)));
   // With several grids nothing is chosen for the inspector: a venue filed in the first grid by default

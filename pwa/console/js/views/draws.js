@@ -9,10 +9,6 @@ import { areaOptions, pagedList, pageSize } from './common.js';
 
 const RISK = { low: '低', normal: '一般', high: '高' };
 
-function progress(d) {
-  return `${d.inspected}/${d.count}`;
-}
-
 export async function drawsView(ctx, root, query) {
   const kinds = await get('/venue-kinds');
   const newBtn = h('button', { type: 'button', class: 'btn primary', 'data-testid': 'new-draw' }, '新建抽查');
@@ -37,7 +33,7 @@ export async function drawsView(ctx, root, query) {
           h('p', { class: 'frow-title' }, h('a', { href: `#/draw/${d.id}` }, `${ctx.areaName(d.area_code)} · 抽取 ${d.count} 家（共 ${d.population_size} 家）`)),
           h('p', { class: 'small muted' }, `抽取时间 ${dateTime(d.created_at)} · 完成期限 ${d.due_on}`),
         ),
-        h('div', { class: 'frow-side' }, h('p', { class: 'small' }, `已检查 ${progress(d)}`)),
+        h('div', { class: 'frow-side' }, h('p', { class: 'small' }, `已检查 ${d.inspected}/${d.count}`)),
       ),
   });
   add(root, h('div', { class: 'title-row' }, h('h1', {}, '双随机抽查'), newBtn), list.node);
