@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from api.models import Area, Draw, LoginThrottle, User, UserArea
+from api.models import Area, Draw, DrawAssignment, LoginThrottle, User, UserArea
 from api.services import demo
 from api.services.auth import _throttle_key
 from api.services.draws import run_draw
@@ -230,7 +230,7 @@ async def test_drawn_inspectors_see_and_inspect_their_targets_and_the_public_see
     assert body["results"][0]["outcome"] == "发现隐患 1 项" and body["results"][0]["inspected_on"]
     assert set(body) == {
         "id", "drawn_on", "area_name", "kinds", "risk_levels", "population_size", "count",
-        "inspectors_per_target", "method", "seed", "due_on", "results",
+        "inspectors_per_target", "method", "seed", "due_on", "voided_on", "void_reason", "results",
     }  # fmt: skip
     text = public.text
     for private in (
@@ -310,3 +310,86 @@ async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(e
     assert r.json()["items"] == []
     r = await env.client.get(f"{API}/inspections/{inspection_id}", headers=outsider)
     assert_problem(r, 404, "inspection_not_found")
+
+
+async def test_a_draw_made_by_mistake_is_voided_on_record_and_sends_no_one(env: Env) -> None:
+    draw = await post_draw(env, draw_body(area_code="c-jiezhen", kinds=["small_entertainment"], count=1))
+    target = draw["targets"][0]
+    drawn = await sign_in_as(env, target["inspectors"][0]["id"])
+    url = f"{API}/draws/{draw['id']}/void"
+    reason = {"reason": "抽查范围选错，应为全镇"}
+
+    for bad in ({}, {"reason": "   "}, {"reason": "x" * 501}, {"reason": "因为", "extra": 1}):
+        assert_problem(await env.client.post(url, json=bad, headers=env.auth("supervisor")), 422)
+    r = await env.client.post(url, json=reason, headers=drawn)
+    assert_problem(r, 403, "role_required")
+    r = await env.client.post(f"{API}/draws/{new_id()}/void", json=reason, headers=env.auth("supervisor"))
+    assert_problem(r, 404, "draw_not_found")
+
+    r = await env.client.post(url, json=reason, headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    voided = r.json()
+    assert voided["void_reason"] == reason["reason"] and voided["voided_at"]
+    assert voided["targets"] == draw["targets"]  # who was drawn stays on record
+    again = await env.client.post(url, json=reason, headers=env.auth("supervisor"))
+    assert again.status_code == 200 and again.json()["voided_at"] == voided["voided_at"]
+    r = await env.client.post(url, json={"reason": "另一个理由"}, headers=env.auth("supervisor"))
+    assert_problem(r, 409, "draw_voided")
+
+    listed = await env.client.get(f"{API}/draws", params={"limit": 200}, headers=env.auth("supervisor"))
+    [summary] = [d for d in listed.json()["items"] if d["id"] == draw["id"]]
+    assert summary["voided_at"] == voided["voided_at"]
+    public = (await env.client.get(f"{API}/public/draws/{draw['id']}")).json()
+    assert public["void_reason"] == reason["reason"] and public["voided_on"]
+
+    # The drawn inspector is sent nowhere: no assignment, and the venue outside their areas is out of reach.
+    r = await env.client.get(f"{API}/assignments", headers=drawn)
+    assert all(a["draw_id"] != draw["id"] for a in r.json()["items"])
+    # Other tests' draws may have sent the same inspector to the same venue: void those too, or, where one is
+    # under way (its inspector keeps the venue in reach), leave reach unchecked.
+    async with await env.session() as s:
+        others = (
+            await s.scalars(
+                select(DrawAssignment.draw_id)
+                .join(Draw, Draw.id == DrawAssignment.draw_id)
+                .where(
+                    DrawAssignment.inspector_id == uuid.UUID(target["inspectors"][0]["id"]),
+                    DrawAssignment.venue_id == uuid.UUID(target["venue_id"]),
+                    Draw.voided_at.is_(None),
+                )
+            )
+        ).all()
+    started = False
+    for other in others:
+        r = await env.client.post(
+            f"{API}/draws/{other}/void", json={"reason": "测试清理"}, headers=env.auth("supervisor")
+        )
+        started = started or r.status_code == 409
+    if started:
+        return
+    r = await env.client.get(f"{API}/venues/{target['venue_id']}", headers=drawn)
+    assert_problem(r, 404, "venue_not_found")
+    r = await env.client.put(
+        f"{API}/inspections/{new_id()}",
+        json=inspection_body(target["venue_id"], [fail(GENERAL_ITEM, note="未公示")]),
+        headers=drawn,
+    )
+    assert_problem(r, 422, "venue_not_found")
+
+
+async def test_a_draw_under_way_cannot_be_voided(env: Env) -> None:
+    draw = await post_draw(env, draw_body(area_code="c-jiezhen", kinds=["small_entertainment"], count=1))
+    target = draw["targets"][0]
+    drawn = await sign_in_as(env, target["inspectors"][0]["id"])
+    reply = await env.client.put(
+        f"{API}/inspections/{new_id()}",
+        json=inspection_body(target["venue_id"], [fail(GENERAL_ITEM, note="未公示")]),
+        headers=drawn,
+    )
+    assert reply.status_code == 201, reply.text
+    r = await env.client.post(
+        f"{API}/draws/{draw['id']}/void", json={"reason": "选错了"}, headers=env.auth("supervisor")
+    )
+    assert_problem(r, 409, "draw_started")
+    r = await env.client.get(f"{API}/draws/{draw['id']}", headers=env.auth("supervisor"))
+    assert r.json()["voided_at"] is None

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.models.base import Base, JSONType, created_at_column
@@ -39,6 +39,11 @@ class Draw(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
+    # A draw made by mistake is voided (作废), never deleted or drawn again in secret: it stays on record and
+    # on its public page with the reason, and its assignments stop sending anyone anywhere.
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class DrawAssignment(Base):

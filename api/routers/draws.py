@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import CurrentUser, SessionDep, SupervisorUser
 from api.schemas.common import Page
-from api.schemas.draws import AssignmentOut, DrawIn, DrawOut, DrawSummary, PublicDrawOut
+from api.schemas.draws import AssignmentOut, DrawIn, DrawOut, DrawSummary, DrawVoidIn, PublicDrawOut
 from api.services import draws as draw_service
 
 router = APIRouter(tags=["draws"])
@@ -35,6 +35,17 @@ async def list_draws(
 @router.get("/draws/{draw_id}", response_model=DrawOut)
 async def get_draw(session: SessionDep, user: SupervisorUser, draw_id: uuid.UUID) -> DrawOut:
     draw = await draw_service.get_draw(session, user, draw_id)
+    return DrawOut(**await draw_service.draw_dict(session, draw))
+
+
+@router.post("/draws/{draw_id}/void", response_model=DrawOut)
+async def void_draw(
+    session: SessionDep, user: SupervisorUser, draw_id: uuid.UUID, body: DrawVoidIn
+) -> DrawOut:
+    """作废 a draw made by mistake, before any target is inspected (409 `draw_started` after). It stays on
+    record and on its public page with the reason; its inspectors are no longer sent. The same reason again
+    answers the same; another reason for a voided draw, 409 `draw_voided`."""
+    draw = await draw_service.void_draw(session, user, draw_id, body.reason)
     return DrawOut(**await draw_service.draw_dict(session, draw))
 
 

@@ -23,6 +23,12 @@ class DrawIn(Schema):
     due_on: date | None = None
 
 
+class DrawVoidIn(Schema):
+    """Why the draw is voided (作废): it is published with the draw."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class DrawInspector(BaseModel):
     id: uuid.UUID
     display_name: str | None
@@ -57,6 +63,8 @@ class DrawOut(BaseModel):
     eligible_inspectors: int
     created_by: uuid.UUID | None
     created_at: OutDatetime
+    voided_at: OutDatetime | None = None
+    void_reason: str | None = None
     targets: list[DrawTarget]
 
 
@@ -68,6 +76,7 @@ class DrawSummary(BaseModel):
     due_on: date
     inspected: int
     created_at: OutDatetime
+    voided_at: OutDatetime | None = None
 
 
 class PublicDrawResult(BaseModel):
@@ -90,6 +99,8 @@ class PublicDrawOut(BaseModel):
     method: str
     seed: str
     due_on: date
+    voided_on: date | None = None
+    void_reason: str | None = None
     results: list[PublicDrawResult]
 
 

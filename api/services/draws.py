@@ -230,6 +230,27 @@ async def get_draw(session: AsyncSession, user: Principal, draw_id: uuid.UUID) -
     return draw
 
 
+async def void_draw(session: AsyncSession, user: Principal, draw_id: uuid.UUID, reason: str) -> Draw:
+    """作废: a draw made by mistake (the wrong area, count or date) stops sending inspectors anywhere and
+    stays on record, on its public page too, with the reason; the office then makes a new one. Only before
+    any target is inspected: once one is, the draw is under way and its results are published as they are.
+    The same reason again is a retry; another reason for a voided draw, a conflict."""
+    draw = await get_draw(session, user, draw_id)
+    if draw.voided_at is not None:
+        if draw.void_reason != reason:
+            raise Conflict("This draw was voided already, for another reason.", code="draw_voided")
+        return draw
+    targets = (await targets_of(session, [draw]))[draw.id]
+    if any(t.inspection is not None for t in targets):
+        raise Conflict(
+            "A target of this draw has been inspected: the draw is under way and can no longer be voided.",
+            code="draw_started",
+        )
+    draw.voided_at, draw.voided_by, draw.void_reason = utcnow(), user.id, reason
+    await session.flush()
+    return draw
+
+
 async def list_draws(
     session: AsyncSession, user: Principal, limit: int | None, cursor: str | None
 ) -> tuple[list[Draw], str | None]:
@@ -359,6 +380,8 @@ async def draw_dict(session: AsyncSession, draw: Draw) -> dict[str, Any]:
         "eligible_inspectors": len(draw.inspectors),
         "created_by": draw.created_by,
         "created_at": draw.created_at,
+        "voided_at": draw.voided_at,
+        "void_reason": draw.void_reason,
         "targets": out_targets,
     }
 
@@ -374,6 +397,7 @@ async def summaries(session: AsyncSession, draws: Sequence[Draw]) -> list[dict[s
             "due_on": d.due_on,
             "inspected": sum(1 for t in targets[d.id] if t.inspection is not None),
             "created_at": d.created_at,
+            "voided_at": d.voided_at,
         }
         for d in draws
     ]
@@ -409,13 +433,20 @@ async def public_draw(session: AsyncSession, draw_id: uuid.UUID) -> dict[str, An
         "method": draw.method,
         "seed": draw.seed,
         "due_on": draw.due_on,
+        "voided_on": draw.voided_at.astimezone(LOCAL_TZ).date() if draw.voided_at else None,
+        "void_reason": draw.void_reason,
         "results": results,
     }
 
 
 def assigned_venues(user: Principal) -> Select[Any]:
-    """The venues a 双随机 draw sent this user to: in reach although outside their own areas."""
-    return select(DrawAssignment.venue_id).where(DrawAssignment.inspector_id == user.id)
+    """The venues a 双随机 draw sent this user to: in reach although outside their own areas (not by a voided
+    draw, which sends no one anywhere)."""
+    return (
+        select(DrawAssignment.venue_id)
+        .join(Draw, Draw.id == DrawAssignment.draw_id)
+        .where(DrawAssignment.inspector_id == user.id, Draw.voided_at.is_(None))
+    )
 
 
 async def assignments_of(session: AsyncSession, user: Principal) -> list[dict[str, Any]]:
@@ -425,7 +456,7 @@ async def assignments_of(session: AsyncSession, user: Principal) -> list[dict[st
             select(DrawAssignment, Draw, Venue)
             .join(Draw, Draw.id == DrawAssignment.draw_id)
             .join(Venue, Venue.id == DrawAssignment.venue_id)
-            .where(DrawAssignment.inspector_id == user.id)
+            .where(DrawAssignment.inspector_id == user.id, Draw.voided_at.is_(None))
             .order_by(DrawAssignment.due_on, Venue.name, Venue.id)
             .limit(500)
         )

@@ -113,7 +113,9 @@ WITH v AS (
   FROM venues
   WHERE venues.id = {venue_id}
     AND ({scope("venues.area_code")}
-         OR venues.id IN (SELECT venue_id FROM draw_assignments WHERE inspector_id = {user}))
+         OR venues.id IN (SELECT venue_id FROM draw_assignments
+                          JOIN draws ON draws.id = draw_assignments.draw_id
+                          WHERE inspector_id = {user} AND draws.voided_at IS NULL))
 ), ins AS (
   INSERT INTO inspections ({", ".join(inspection_cols)})
   SELECT {", ".join(ins_values)} FROM v

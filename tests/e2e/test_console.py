@@ -756,3 +756,20 @@ def test_the_office_draws_at_random_and_follows_the_results(
     assert len(live_server.get_all("/draws")) == before + 1
     page.get_by_role("link", name="‹ 双随机抽查").click()
     expect(page.locator(f"[data-testid=draw-row] a[href='#/draw/{draw_id}']")).to_be_visible()
+
+    # Made by mistake: voided with a reason, kept on record and on the public page, and said so.
+    page.locator(f"[data-testid=draw-row] a[href='#/draw/{draw_id}']").click()
+    page.get_by_test_id("void-draw").click()
+    dialog = page.get_by_test_id("void-draw-dialog")
+    dialog.get_by_test_id("dialog-submit").click()
+    expect(dialog.get_by_test_id("dialog-error")).to_have_text("请填写作废理由。")
+    dialog.locator("textarea[name=reason]").fill("范围选错，应抽全镇")
+    dialog.get_by_test_id("dialog-submit").click()
+    expect(page.get_by_test_id("draw-voided")).to_contain_text("范围选错，应抽全镇")
+    expect(page.get_by_test_id("void-draw")).to_have_count(0)
+    assert live_server.api("GET", f"/draws/{draw_id}").json()["void_reason"] == "范围选错，应抽全镇"
+    public = httpx.get(f"{live_server.url}/api/v1/public/draws/{draw_id}", timeout=30)
+    assert public.json()["void_reason"] == "范围选错，应抽全镇"
+    page.get_by_role("link", name="‹ 双随机抽查").click()
+    row = page.get_by_test_id("draw-row").filter(has=page.locator(f"a[href='#/draw/{draw_id}']"))
+    expect(row).to_contain_text("已作废")

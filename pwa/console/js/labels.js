@@ -111,6 +111,8 @@ export const ERROR_TEXT = {
   due_date_passed: '完成期限不能早于今天。',
   not_enough_inspectors: '可派的检查人员不够（不派本网格的网格员）：请减少每家的人数或缩小范围。',
   draw_conflict: '这次抽取与之前的一次冲突，请关闭后重新抽取。',
+  draw_started: '抽中的场所已有检查结果，这次抽查正在进行，不能再作废。',
+  draw_voided: '这次抽查已经作废过了（理由不同），请刷新后查看。',
 };
 
 /** The Chinese message for a failed call's {status, problem}. */

@@ -33,7 +33,7 @@ export async function drawsView(ctx, root, query) {
           h('p', { class: 'frow-title' }, h('a', { href: `#/draw/${d.id}` }, `${ctx.areaName(d.area_code)} · 抽取 ${d.count} 家（共 ${d.population_size} 家）`)),
           h('p', { class: 'small muted' }, `抽取时间 ${dateTime(d.created_at)} · 完成期限 ${d.due_on}`),
         ),
-        h('div', { class: 'frow-side' }, h('p', { class: 'small' }, `已检查 ${d.inspected}/${d.count}`)),
+        h('div', { class: 'frow-side' }, h('p', { class: 'small' }, d.voided_at ? '已作废' : `已检查 ${d.inspected}/${d.count}`)),
       ),
   });
   add(root, h('div', { class: 'title-row' }, h('h1', {}, '双随机抽查'), newBtn), list.node);
@@ -110,9 +110,24 @@ export async function drawView(ctx, root, _query, id) {
       toast(url);
     }
   });
+  // A draw made by mistake is voided, not deleted: it stays here and on its public page with the reason.
+  const voidBtn =
+    !d.voided_at && done === 0 ? h('button', { type: 'button', class: 'btn danger-outline', 'data-testid': 'void-draw' }, '作废这次抽查') : null;
+  if (voidBtn) {
+    voidBtn.addEventListener('click', async () => {
+      const r = await voidDraw(d);
+      if (r && r.ok) {
+        toast('已作废。');
+        ctx.refresh();
+      }
+    });
+  }
   add(
     root,
     h('h1', {}, `双随机抽查：${ctx.areaName(d.area_code)}`),
+    d.voided_at
+      ? h('p', { class: 'notice', 'data-testid': 'draw-voided' }, `这次抽查已于 ${dateTime(d.voided_at)} 作废：${d.void_reason}。抽中的人员不再前往检查；作废和理由同样公示。`)
+      : null,
     h(
       'dl',
       { class: 'facts card', 'data-testid': 'draw-facts' },
@@ -124,7 +139,7 @@ export async function drawView(ctx, root, _query, id) {
       // Anyone can re-run the draw from these and get the same result: that is what makes it fair.
       h('dt', {}, '方法与种子'), h('dd', {}, h('code', {}, `${d.method} · ${d.seed}`), h('span', { class: 'muted small' }, `（复核：safegrid draw verify ${d.id}）`)),
     ),
-    h('div', { class: 'actions' }, copy, h('a', { class: 'btn secondary', href: publicPath, target: '_blank', rel: 'noopener' }, '查看公示内容')),
+    h('div', { class: 'actions' }, copy, h('a', { class: 'btn secondary', href: publicPath, target: '_blank', rel: 'noopener' }, '查看公示内容'), voidBtn),
     h(
       'div',
       { class: 'table-wrap' },
@@ -152,4 +167,25 @@ export async function drawView(ctx, root, _query, id) {
       ),
     ),
   );
+}
+
+function voidDraw(d) {
+  return formDialog({
+    title: '作废这次抽查',
+    testid: 'void-draw-dialog',
+    submitLabel: '作废',
+    danger: true,
+    build: () => {
+      const reason = h('textarea', { name: 'reason', rows: '3', maxlength: '500' });
+      return {
+        fields: [
+          h('p', {}, '只有在抽中的场所还没有检查时才能作废（例如范围、家数或期限选错了）。作废后抽中的人员不再前往检查，这次抽查和作废理由仍然保留并公示；需要时请重新抽取。'),
+          field('作废理由', reason, { required: true }),
+        ],
+        validate: () => (!reason.value.trim() ? '请填写作废理由。' : null),
+        // The same reason again is the same request: a resend after a lost reply is harmless.
+        submit: () => post(`/draws/${d.id}/void`, { reason: reason.value.trim() }),
+      };
+    },
+  });
 }
