@@ -229,7 +229,7 @@ async def test_drawn_inspectors_see_and_inspect_their_targets_and_the_public_see
     assert body["results"][0]["venue_name"] == target["venue_name"]
     assert body["results"][0]["outcome"] == "发现隐患 1 项" and body["results"][0]["inspected_on"]
     assert set(body) == {
-        "id", "drawn_on", "area_name", "kinds", "risk_levels", "population_size", "count",
+        "id", "drawn_on", "area_name", "kinds", "kind_names", "risk_levels", "population_size", "count",
         "inspectors_per_target", "method", "seed", "due_on", "voided_on", "void_reason", "results",
     }  # fmt: skip
     text = public.text

@@ -137,6 +137,16 @@ async def report_page(settings: SettingsDep) -> FileResponse:
     return FileResponse(page, media_type="text/html; charset=utf-8")
 
 
+@pages.get("/report/draws/{draw_id}")
+async def draw_page(settings: SettingsDep, draw_id: str) -> FileResponse:
+    """双随机一公开: the published draw as a page anyone can open from a link the office posts. The page reads
+    `GET /api/v1/public/draws/{id}` itself, so an unknown id is said there, not here."""
+    page = settings.pwa_dir / "draw.html"
+    if not page.is_file():
+        raise NotFound("The public draw page is not installed.")
+    return FileResponse(page, media_type="text/html; charset=utf-8")
+
+
 # --------------------------------------------------------------------------- rate limit first
 
 

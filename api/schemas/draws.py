@@ -92,6 +92,7 @@ class PublicDrawOut(BaseModel):
     drawn_on: date
     area_name: str
     kinds: list[str]
+    kind_names: list[str] = Field(default_factory=list, description="the kinds in words, in the same order")
     risk_levels: list[str]
     population_size: int
     count: int

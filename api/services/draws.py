@@ -411,6 +411,7 @@ async def public_draw(session: AsyncSession, draw_id: uuid.UUID) -> dict[str, An
     targets = (await targets_of(session, [draw]))[draw.id]
     names = await _names(session, Venue, {t.venue_id for t in targets}, Venue.name)
     area = await session.get(Area, draw.area_code)
+    kind_names = {k["code"]: k["name"] for k in reference.venue_kinds()}
     results = []
     for t in targets:
         _, text = outcome(t.inspection)
@@ -426,6 +427,7 @@ async def public_draw(session: AsyncSession, draw_id: uuid.UUID) -> dict[str, An
         "drawn_on": draw.created_at.astimezone(LOCAL_TZ).date(),
         "area_name": area.name if area else draw.area_code,
         "kinds": draw.kinds,
+        "kind_names": [kind_names.get(k, k) for k in draw.kinds],
         "risk_levels": draw.risk_levels,
         "population_size": len(draw.population),
         "count": len(targets),

@@ -268,3 +268,40 @@ def test_a_send_that_fails_while_online_is_retried_without_a_reload(
     read_receipt(page)
     assert len(failures) == 2  # the failed send and its retry
     assert len(reports_with(live_server, description)) == 1
+
+
+def test_the_published_draw_is_a_page_anyone_can_open(live_server: LiveServer, new_context: Any) -> None:
+    """双随机一公开: the link the office posts opens a page with the draw, how to check it, and each result,
+    venue names only; a voided draw says so and why; a wrong link says there is no such draw."""
+    body = {"id": str(uuid.uuid4()), "area_code": "v-baiyun", "kinds": ["small_retail"], "count": 1}
+    r = live_server.api("POST", "/draws", json=body)
+    assert r.status_code == 201, r.text
+    draw = r.json()
+    ctx = new_context()
+    page = ctx.new_page()
+    watch = Watch(page, live_server.url)
+    page.goto(f"/report/draws/{draw['id']}")
+    facts = page.get_by_test_id("facts")
+    expect(facts).to_contain_text(draw["seed"])
+    expect(facts).to_contain_text("小购物场所")
+    expect(facts).to_contain_text("已检查 0/1")
+    row = page.get_by_test_id("results").locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(draw["targets"][0]["venue_name"])
+    expect(row).to_contain_text("未检查")
+    text = page.locator("main").inner_text()
+    for inspector in draw["targets"][0]["inspectors"]:
+        assert inspector["display_name"] not in text
+    expect(page.get_by_test_id("voided")).to_be_hidden()
+    headers = httpx.get(f"{live_server.url}/report/draws/{draw['id']}", timeout=30).headers
+    assert headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in headers["content-security-policy"]
+
+    r = live_server.api("POST", f"/draws/{draw['id']}/void", json={"reason": "类型选错"})
+    assert r.status_code == 200, r.text
+    page.reload()
+    expect(page.get_by_test_id("voided")).to_contain_text("类型选错")
+
+    page.goto(f"/report/draws/{uuid.uuid4()}")
+    expect(page.locator("#error")).to_have_text("没有这次抽查。请检查链接是否复制完整。")
+    watch.check(expected_404s=1)

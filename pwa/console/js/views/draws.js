@@ -99,7 +99,8 @@ export async function drawView(ctx, root, _query, id) {
   }
   const d = res.data;
   const done = d.targets.filter((t) => t.inspection_id).length;
-  const publicPath = `/api/v1/public/draws/${d.id}`;
+  // The page the office posts (双随机一公开): the draw and its results, venue names only.
+  const publicPath = `/report/draws/${d.id}`;
   const copy = h('button', { type: 'button', class: 'btn secondary', 'data-testid': 'copy-public' }, '复制公示链接');
   copy.addEventListener('click', async () => {
     const url = new URL(publicPath, location.origin).href;
@@ -139,7 +140,7 @@ export async function drawView(ctx, root, _query, id) {
       // Anyone can re-run the draw from these and get the same result: that is what makes it fair.
       h('dt', {}, '方法与种子'), h('dd', {}, h('code', {}, `${d.method} · ${d.seed}`), h('span', { class: 'muted small' }, `（复核：safegrid draw verify ${d.id}）`)),
     ),
-    h('div', { class: 'actions' }, copy, h('a', { class: 'btn secondary', href: publicPath, target: '_blank', rel: 'noopener' }, '查看公示内容'), voidBtn),
+    h('div', { class: 'actions' }, copy, h('a', { class: 'btn secondary', href: publicPath, target: '_blank', rel: 'noopener' }, '查看公示页面'), voidBtn),
     h(
       'div',
       { class: 'table-wrap' },
