@@ -96,6 +96,11 @@ def inspection_body(template: dict, venue_id: str, photo_ids: list[str]) -> dict
     }
 
 
+def compact_json(value: dict) -> bytes:
+    """The body as the phone sends it: UTF-8, no spaces."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 class Rate:
     def __init__(self, count: int, elapsed: float, server: float, db: float, client: float) -> None:
         self.count, self.elapsed = count, elapsed
@@ -148,8 +153,9 @@ async def api_rates(base: Server, clients: int, seconds: float) -> tuple[Rate, R
                     await fn(connection)
                     count += 1
 
-            for connection in connections:  # warm up, and open every connection before the meter starts
-                await fn(connection)
+            # Warm up, and open every connection before the meter starts (all at once: one after another, the
+            # first would sit idle past the server's keep-alive timeout in a slow hour).
+            await asyncio.gather(*(fn(c) for c in connections))
             await meter.start()
             client_start = time.process_time()
             start = time.perf_counter()
@@ -160,7 +166,7 @@ async def api_rates(base: Server, clients: int, seconds: float) -> tuple[Rate, R
             return Rate(count, elapsed, server_cpu, db_cpu, client_cpu)
 
         async def put_inspection(connection: RawConnection) -> None:
-            body = json.dumps(inspection_body(template, venue_id, [shared_photo])).encode()
+            body = compact_json(inspection_body(template, venue_id, [shared_photo]))
             status, text = await connection.request(
                 "PUT", f"/api/v1/inspections/{uuid.uuid4()}", "application/json", body
             )
@@ -173,7 +179,7 @@ async def api_rates(base: Server, clients: int, seconds: float) -> tuple[Rate, R
                 "PUT", f"/api/v1/photos/{pid}", form_type, before_file, data, after_file
             )
             assert status == 201, text
-            body = json.dumps(inspection_body(template, venue_id, [pid])).encode()
+            body = compact_json(inspection_body(template, venue_id, [pid]))
             status, text = await connection.request(
                 "PUT", f"/api/v1/inspections/{uuid.uuid4()}", "application/json", body
             )

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from api.models import Area, Draw, DrawAssignment, LoginThrottle, User, UserArea
+from api.models import Area, Draw, LoginThrottle, User, UserArea
 from api.services import demo
+from api.services.areas import upsert_area
 from api.services.auth import _throttle_key
 from api.services.draws import run_draw
 from tests.conftest import Env
@@ -27,6 +28,8 @@ from tests.helpers import (
     make_user,
     new_id,
     put_inspection,
+    put_venue,
+    undrawn,
 )
 
 
@@ -312,10 +315,24 @@ async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(e
     assert_problem(r, 404, "inspection_not_found")
 
 
+async def own_target(env: Env) -> tuple[str, str]:
+    """A village and a venue of this test's own: no other test's draw can send anyone there."""
+    code = f"v-d{new_id()[:8]}"
+    async with await env.session() as s:
+        await upsert_area(s, code, "抽查测试村", "town", "village")
+        await upsert_area(s, f"{code}-g1", "抽查测试村一网格", code, "grid")
+        await s.commit()
+    return code, await put_venue(env, "抽查测试小店", area_code=f"{code}-g1")
+
+
 async def test_a_draw_made_by_mistake_is_voided_on_record_and_sends_no_one(env: Env) -> None:
-    draw = await post_draw(env, draw_body(area_code="c-jiezhen", kinds=["small_entertainment"], count=1))
+    village, venue = await own_target(env)
+    draw = await post_draw(env, draw_body(area_code=village, count=1))
     target = draw["targets"][0]
+    assert target["venue_id"] == venue
     drawn = await sign_in_as(env, target["inspectors"][0]["id"])
+    r = await env.client.get(f"{API}/venues/{venue}", headers=drawn)
+    assert r.status_code == 200  # the draw put it in reach
     url = f"{API}/draws/{draw['id']}/void"
     reason = {"reason": "抽查范围选错，应为全镇"}
 
@@ -345,36 +362,45 @@ async def test_a_draw_made_by_mistake_is_voided_on_record_and_sends_no_one(env: 
     # The drawn inspector is sent nowhere: no assignment, and the venue outside their areas is out of reach.
     r = await env.client.get(f"{API}/assignments", headers=drawn)
     assert all(a["draw_id"] != draw["id"] for a in r.json()["items"])
-    # Other tests' draws may have sent the same inspector to the same venue: void those too, or, where one is
-    # under way (its inspector keeps the venue in reach), leave reach unchecked.
-    async with await env.session() as s:
-        others = (
-            await s.scalars(
-                select(DrawAssignment.draw_id)
-                .join(Draw, Draw.id == DrawAssignment.draw_id)
-                .where(
-                    DrawAssignment.inspector_id == uuid.UUID(target["inspectors"][0]["id"]),
-                    DrawAssignment.venue_id == uuid.UUID(target["venue_id"]),
-                    Draw.voided_at.is_(None),
-                )
-            )
-        ).all()
-    started = False
-    for other in others:
-        r = await env.client.post(
-            f"{API}/draws/{other}/void", json={"reason": "测试清理"}, headers=env.auth("supervisor")
-        )
-        started = started or r.status_code == 409
-    if started:
-        return
-    r = await env.client.get(f"{API}/venues/{target['venue_id']}", headers=drawn)
+    r = await env.client.get(f"{API}/venues/{venue}", headers=drawn)
     assert_problem(r, 404, "venue_not_found")
     r = await env.client.put(
         f"{API}/inspections/{new_id()}",
-        json=inspection_body(target["venue_id"], [fail(GENERAL_ITEM, note="未公示")]),
+        json=inspection_body(venue, [fail(GENERAL_ITEM, note="未公示")]),
         headers=drawn,
     )
     assert_problem(r, 422, "venue_not_found")
+
+
+async def test_a_voided_draw_takes_no_result_from_the_draw_made_again(env: Env) -> None:
+    # A supervisor of two villages of the test's own, with two inspectors in the second: both draws of the
+    # first village's venue send the same two, so the same visit could be read as either draw's result.
+    village, venue = await own_target(env)
+    other = f"v-d{new_id()[:8]}"
+    async with await env.session() as s:
+        await upsert_area(s, other, "抽查测试邻村", "town", "village")
+        await s.commit()
+    boss = "draw_boss_" + uuid.uuid4().hex[:8]
+    header = await make_user(env, boss, "supervisor", [village, other])
+    env.tokens[boss] = header["Authorization"].removeprefix("Bearer ")
+    pair = {await undrawn(env, [other]) for _ in range(2)}
+
+    first = await post_draw(env, draw_body(area_code=village, count=1), user=boss)
+    r = await env.client.post(f"{API}/draws/{first['id']}/void", json={"reason": "期限选错"}, headers=header)
+    assert r.status_code == 200, r.text
+    again = await post_draw(env, draw_body(area_code=village, count=1), user=boss)
+    async with await env.session() as s:
+        ids = {str(i) for i in (await s.scalars(select(User.id).where(User.username.in_(pair)))).all()}
+    for d in (first, again):
+        assert {i["id"] for i in d["targets"][0]["inspectors"]} == ids
+    await put_inspection(env, inspection_body(venue, [fail(GENERAL_ITEM)]), user=sorted(pair)[0])
+
+    voided = (await env.client.get(f"{API}/draws/{first['id']}", headers=header)).json()
+    assert voided["targets"][0]["inspection_id"] is None and voided["targets"][0]["outcome"] is None
+    public = (await env.client.get(f"{API}/public/draws/{first['id']}")).json()
+    assert public["results"][0]["inspected_on"] is None
+    live = (await env.client.get(f"{API}/draws/{again['id']}", headers=header)).json()
+    assert live["targets"][0]["inspection_id"] is not None
 
 
 async def test_a_draw_under_way_cannot_be_voided(env: Env) -> None:

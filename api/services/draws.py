@@ -178,8 +178,8 @@ async def create_draw(session: AsyncSession, user: Principal, body: DrawIn) -> t
     due_on = body.due_on or local_today(now) + timedelta(days=DEFAULT_DUE_DAYS)
     if due_on < local_today(now):
         raise Unprocessable("The due date has passed.", code="due_date_passed")
-    # A slip such as 2099 would leave the task on the drawn inspectors' lists for good: a draw cannot be
-    # withdrawn once published.
+    # A slip such as 2099 would leave the task on the drawn inspectors' lists for years (a draw can be voided
+    # only until its first target is inspected).
     lifecycle.refuse_far_deadline(due_on, local_today(now))
     draw = Draw(
         id=body.id,
@@ -235,7 +235,12 @@ async def void_draw(session: AsyncSession, user: Principal, draw_id: uuid.UUID, 
     stays on record, on its public page too, with the reason; the office then makes a new one. Only before
     any target is inspected: once one is, the draw is under way and its results are published as they are.
     The same reason again is a retry; another reason for a voided draw, a conflict."""
-    draw = await get_draw(session, user, draw_id)
+    # The row is locked (on PostgreSQL) so that two voids, or a void and its retry, are decided one at a time.
+    draw = await session.scalar(
+        select(Draw).where(Draw.id == draw_id, in_scope(user, Draw.area_code)).with_for_update()
+    )
+    if draw is None:
+        raise NotFound("No such draw.", code="draw_not_found")
     if draw.voided_at is not None:
         if draw.void_reason != reason:
             raise Conflict("This draw was voided already, for another reason.", code="draw_voided")
@@ -287,12 +292,17 @@ async def targets_of(session: AsyncSession, draws: Sequence[Draw]) -> dict[uuid.
             out[a.draw_id].append(by_key[key])
         by_key[key].inspector_ids.append(a.inspector_id)
     created = {d.id: d.created_at for d in draws}
+    # A voided draw's results end when it was voided (none, as it was voided before any): a visit after
+    # that is another draw's, or no draw's, even by the same inspector at the same venue.
+    ended = {d.id: d.voided_at for d in draws}
+
+    def within(draw_id: uuid.UUID) -> Any:
+        end = ended[draw_id]
+        start = Inspection.created_at >= created[draw_id]
+        return start if end is None else and_(start, Inspection.created_at < end)
+
     pairs = [
-        and_(
-            Inspection.venue_id == t.venue_id,
-            Inspection.inspector_id.in_(t.inspector_ids),
-            Inspection.created_at >= created[draw_id],
-        )
+        and_(Inspection.venue_id == t.venue_id, Inspection.inspector_id.in_(t.inspector_ids), within(draw_id))
         for draw_id, ts in out.items()
         for t in ts
     ]
@@ -305,6 +315,7 @@ async def targets_of(session: AsyncSession, draws: Sequence[Draw]) -> dict[uuid.
         )
         inspections += list((await session.scalars(stmt)).all())
     for draw_id, ts in out.items():
+        end = ended[draw_id]
         for t in ts:
             t.inspection = next(
                 (
@@ -313,6 +324,7 @@ async def targets_of(session: AsyncSession, draws: Sequence[Draw]) -> dict[uuid.
                     if ins.venue_id == t.venue_id
                     and ins.inspector_id in t.inspector_ids
                     and ins.created_at >= created[draw_id]
+                    and (end is None or ins.created_at < end)
                 ),
                 None,
             )

@@ -21,6 +21,11 @@
     list.appendChild(cell('dd', value));
   }
 
+  // The office's words end a sentence of the page: with their own full stop if they have one.
+  function sentence(text) {
+    return /[。！？.!?]$/.test(text) ? text : text + '。';
+  }
+
   function fail(text) {
     $('loading').hidden = true;
     var err = $('error');
@@ -40,21 +45,23 @@
     }
     fact(facts, '抽取范围', scope);
     fact(facts, '抽取', d.count + ' 家，每家 ' + d.inspectors_per_target + ' 名检查人员');
-    fact(facts, '完成期限', d.due_on);
     var done = d.results.filter(function (r) { return r.inspected_on; }).length;
-    fact(facts, '进度', '已检查 ' + done + '/' + d.count);
-    fact(facts, '方法与随机种子', d.method + ' · ' + d.seed);
     if (d.voided_on) {
+      fact(facts, '状态', '已作废');
       var voided = $('voided');
-      voided.textContent = '这次抽查已于 ' + d.voided_on + ' 作废，理由：' + d.void_reason + '。抽中的场所不再按这次抽查检查。';
+      voided.textContent = '这次抽查已于 ' + d.voided_on + ' 作废。理由：' + sentence(d.void_reason) + '抽中的场所不再按这次抽查检查。';
       voided.hidden = false;
+    } else {
+      fact(facts, '完成期限', d.due_on);
+      fact(facts, '进度', '已检查 ' + done + '/' + d.count);
     }
+    fact(facts, '方法与随机种子', d.method + ' · ' + d.seed);
     var body = $('results');
     d.results.forEach(function (r, i) {
       var tr = document.createElement('tr');
       tr.appendChild(cell('td', String(i + 1)));
       tr.appendChild(cell('th', r.venue_name || '—')).setAttribute('scope', 'row');
-      tr.appendChild(cell('td', r.inspected_on || '未检查'));
+      tr.appendChild(cell('td', r.inspected_on || (d.voided_on ? '—' : '未检查')));
       tr.appendChild(cell('td', r.outcome || '—'));
       body.appendChild(tr);
     });

@@ -759,13 +759,15 @@ def test_the_office_draws_at_random_and_follows_the_results(
 
     # Made by mistake: voided with a reason, kept on record and on the public page, and said so.
     page.locator(f"[data-testid=draw-row] a[href='#/draw/{draw_id}']").click()
+    public_link = page.get_by_role("link", name="查看公示页面")
+    expect(public_link).to_have_attribute("href", f"/report/draws/{draw_id}")
     page.get_by_test_id("void-draw").click()
     dialog = page.get_by_test_id("void-draw-dialog")
     dialog.get_by_test_id("dialog-submit").click()
     expect(dialog.get_by_test_id("dialog-error")).to_have_text("请填写作废理由。")
     dialog.locator("textarea[name=reason]").fill("范围选错，应抽全镇")
     dialog.get_by_test_id("dialog-submit").click()
-    expect(page.get_by_test_id("draw-voided")).to_contain_text("范围选错，应抽全镇")
+    expect(page.get_by_test_id("draw-voided")).to_contain_text("理由：范围选错，应抽全镇。抽中的人员")
     expect(page.get_by_test_id("void-draw")).to_have_count(0)
     assert live_server.api("GET", f"/draws/{draw_id}").json()["void_reason"] == "范围选错，应抽全镇"
     public = httpx.get(f"{live_server.url}/api/v1/public/draws/{draw_id}", timeout=30)

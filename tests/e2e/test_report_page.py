@@ -300,7 +300,9 @@ def test_the_published_draw_is_a_page_anyone_can_open(live_server: LiveServer, n
     r = live_server.api("POST", f"/draws/{draw['id']}/void", json={"reason": "类型选错"})
     assert r.status_code == 200, r.text
     page.reload()
-    expect(page.get_by_test_id("voided")).to_contain_text("类型选错")
+    expect(page.get_by_test_id("voided")).to_contain_text("理由：类型选错。抽中的场所")
+    expect(facts).to_contain_text("已作废")
+    expect(facts).not_to_contain_text("已检查")
 
     page.goto(f"/report/draws/{uuid.uuid4()}")
     expect(page.locator("#error")).to_have_text("没有这次抽查。请检查链接是否复制完整。")

@@ -127,7 +127,7 @@ export async function drawView(ctx, root, _query, id) {
     root,
     h('h1', {}, `双随机抽查：${ctx.areaName(d.area_code)}`),
     d.voided_at
-      ? h('p', { class: 'notice', 'data-testid': 'draw-voided' }, `这次抽查已于 ${dateTime(d.voided_at)} 作废：${d.void_reason}。抽中的人员不再前往检查；作废和理由同样公示。`)
+      ? h('p', { class: 'notice', 'data-testid': 'draw-voided' }, `这次抽查已于 ${dateTime(d.voided_at)} 作废。理由：${/[。！？.!?]$/.test(d.void_reason) ? d.void_reason : `${d.void_reason}。`}抽中的人员不再前往检查；作废和理由同样公示。`)
       : null,
     h(
       'dl',
@@ -181,7 +181,8 @@ function voidDraw(d) {
       return {
         fields: [
           h('p', {}, '只有在抽中的场所还没有检查时才能作废（例如范围、家数或期限选错了）。作废后抽中的人员不再前往检查，这次抽查和作废理由仍然保留并公示；需要时请重新抽取。'),
-          field('作废理由', reason, { required: true }),
+          h('p', {}, '如果有检查人员已在手机上离线做了检查、还没上传，作废后这份检查将无法上传，请先与抽中的人员确认。'),
+          field('作废理由', reason, { required: true, hint: '理由将随抽查一起公示，请勿填写姓名、电话等个人信息。' }),
         ],
         validate: () => (!reason.value.trim() ? '请填写作废理由。' : null),
         // The same reason again is the same request: a resend after a lost reply is harmless.
