@@ -11,6 +11,7 @@ import sys
 import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy import delete, select, update
 
 from api.models import Area, Draw, LoginThrottle, User, UserArea
@@ -258,7 +259,11 @@ async def test_an_undrawn_inspectors_visit_is_not_a_result(env: Env) -> None:
     assert public["results"][0]["outcome"] is None
 
 
-async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(env: Env) -> None:
+async def drawn_and_inspected(
+    env: Env,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str], httpx.Response]:
+    """A draw of 场镇KTV whose first drawn inspector has inspected it and found one hazard: (draw, target,
+    that inspector's header, the inspection's reply)."""
     draw = await post_draw(env, draw_body(area_code="c-jiezhen", kinds=["small_entertainment"], count=1))
     target = draw["targets"][0]
     drawn = await sign_in_as(env, target["inspectors"][0]["id"])
@@ -268,6 +273,11 @@ async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(e
         headers=drawn,
     )
     assert reply.status_code == 201, reply.text
+    return draw, target, drawn, reply
+
+
+async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(env: Env) -> None:
+    _draw, target, drawn, reply = await drawn_and_inspected(env)
     [finding_id] = reply.json()["finding_ids"]
     inspection_id = reply.json()["id"]
 
@@ -404,15 +414,7 @@ async def test_a_voided_draw_takes_no_result_from_the_draw_made_again(env: Env) 
 
 
 async def test_a_draw_under_way_cannot_be_voided(env: Env) -> None:
-    draw = await post_draw(env, draw_body(area_code="c-jiezhen", kinds=["small_entertainment"], count=1))
-    target = draw["targets"][0]
-    drawn = await sign_in_as(env, target["inspectors"][0]["id"])
-    reply = await env.client.put(
-        f"{API}/inspections/{new_id()}",
-        json=inspection_body(target["venue_id"], [fail(GENERAL_ITEM, note="未公示")]),
-        headers=drawn,
-    )
-    assert reply.status_code == 201, reply.text
+    draw, _target, _drawn, _reply = await drawn_and_inspected(env)
     r = await env.client.post(
         f"{API}/draws/{draw['id']}/void", json={"reason": "选错了"}, headers=env.auth("supervisor")
     )
