@@ -141,7 +141,7 @@ async def report_page(settings: SettingsDep) -> FileResponse:
 async def draw_page(settings: SettingsDep, draw_id: str) -> FileResponse:
     """双随机一公开: the published draw as a page anyone can open from a link the office posts. The page reads
     `GET /api/v1/public/draws/{id}` itself, so an unknown id is said there, not here."""
-    page = settings.pwa_dir / "draw.html"
+    page = settings.pwa_dir / "report" / "draw.html"
     if not page.is_file():
         raise NotFound("The public draw page is not installed.")
     return FileResponse(page, media_type="text/html; charset=utf-8")
