@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
@@ -131,9 +132,12 @@ async def report_service_worker(settings: SettingsDep) -> FileResponse:
 @pages.get("/report")
 @pages.get("/report/status")
 async def report_page(settings: SettingsDep) -> FileResponse:
-    page = settings.pwa_dir / "report.html"
+    return _page(settings.pwa_dir / "report.html")
+
+
+def _page(page: Path) -> FileResponse:
     if not page.is_file():
-        raise NotFound("The report page is not installed.")
+        raise NotFound("This public page is not installed.")
     return FileResponse(page, media_type="text/html; charset=utf-8")
 
 
@@ -141,10 +145,7 @@ async def report_page(settings: SettingsDep) -> FileResponse:
 async def draw_page(settings: SettingsDep, draw_id: str) -> FileResponse:
     """双随机一公开: the published draw as a page anyone can open from a link the office posts. The page reads
     `GET /api/v1/public/draws/{id}` itself, so an unknown id is said there, not here."""
-    page = settings.pwa_dir / "report" / "draw.html"
-    if not page.is_file():
-        raise NotFound("The public draw page is not installed.")
-    return FileResponse(page, media_type="text/html; charset=utf-8")
+    return _page(settings.pwa_dir / "report" / "draw.html")
 
 
 # --------------------------------------------------------------------------- rate limit first

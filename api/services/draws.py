@@ -223,8 +223,11 @@ def _replay(existing: Draw, digest: str, user: Principal) -> Draw:
     return existing
 
 
-async def get_draw(session: AsyncSession, user: Principal, draw_id: uuid.UUID) -> Draw:
-    draw = await session.scalar(select(Draw).where(Draw.id == draw_id, in_scope(user, Draw.area_code)))
+async def get_draw(session: AsyncSession, user: Principal, draw_id: uuid.UUID, *, lock: bool = False) -> Draw:
+    """The draw if it lies in the user's areas (404 otherwise); `lock` takes its row (on PostgreSQL) until the
+    transaction ends, for a change decided on what it reads."""
+    stmt = select(Draw).where(Draw.id == draw_id, in_scope(user, Draw.area_code))
+    draw = await session.scalar(stmt.with_for_update() if lock else stmt)
     if draw is None:
         raise NotFound("No such draw.", code="draw_not_found")
     return draw
@@ -235,12 +238,8 @@ async def void_draw(session: AsyncSession, user: Principal, draw_id: uuid.UUID, 
     stays on record, on its public page too, with the reason; the office then makes a new one. Only before
     any target is inspected: once one is, the draw is under way and its results are published as they are.
     The same reason again is a retry; another reason for a voided draw, a conflict."""
-    # The row is locked (on PostgreSQL) so that two voids, or a void and its retry, are decided one at a time.
-    draw = await session.scalar(
-        select(Draw).where(Draw.id == draw_id, in_scope(user, Draw.area_code)).with_for_update()
-    )
-    if draw is None:
-        raise NotFound("No such draw.", code="draw_not_found")
+    # Locked, so that two voids, or a void and its retry, are decided one at a time.
+    draw = await get_draw(session, user, draw_id, lock=True)
     if draw.voided_at is not None:
         if draw.void_reason != reason:
             raise Conflict("This draw was voided already, for another reason.", code="draw_voided")
