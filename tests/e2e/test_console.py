@@ -502,7 +502,8 @@ def test_the_office_takes_what_points_at_the_reporter_out_of_the_finding(
     """The reporter's words go to the inspectors, the ledger and the notice handed to the reported owner:
     the triage form lets the office edit them first (the API always could)."""
     page = console_page
-    tag = uuid.uuid4().hex[:6]
+    # Letters only: a tag such as "bf303e" would put the reporter's door number back into the notice.
+    tag = uuid.uuid4().hex[:6].translate(str.maketrans("0123456789", "ghijklmnop"))
     words = f"我是隔壁303的刘阿姨，楼下小卖部晚上在店里给电瓶车充电 {tag}"
     report = public_report(live_server, words, f"白云村小卖部 {tag}", 31.4, 109.63)
     sign_in(page, SUPERVISOR, live_server.password)
