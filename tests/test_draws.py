@@ -325,6 +325,9 @@ async def test_a_drawn_inspector_reads_and_prints_the_findings_of_their_target(e
     assert_problem(r, 404, "inspection_not_found")
 
 
+INSPECTORS = ("inspector_baiyun", "inspector_qingshan", "inspector_jiezhen")
+
+
 async def own_target(env: Env) -> tuple[str, str]:
     """A village and a venue of this test's own: no other test's draw can send anyone there."""
     code = f"v-d{new_id()[:8]}"
@@ -379,7 +382,17 @@ async def test_a_draw_made_by_mistake_is_voided_on_record_and_sends_no_one(env: 
         json=inspection_body(venue, [fail(GENERAL_ITEM, note="未公示")]),
         headers=drawn,
     )
-    assert_problem(r, 422, "venue_not_found")
+    # Done offline before the phone heard of the voiding: refused, and told why in words of its own.
+    assert_problem(r, 422, "assignment_voided")
+    drawn_ids = {i["id"] for i in target["inspectors"]}
+    ids = {n: (await env.client.get(f"{API}/me", headers=env.auth(n))).json()["id"] for n in INSPECTORS}
+    other = env.auth(next(name for name, uid in ids.items() if uid not in drawn_ids))
+    r = await env.client.put(
+        f"{API}/inspections/{new_id()}",
+        json=inspection_body(venue, [fail(GENERAL_ITEM, note="未公示")]),
+        headers=other,
+    )
+    assert_problem(r, 422, "venue_not_found")  # never sent there: the venue is simply out of reach
 
 
 async def test_a_voided_draw_takes_no_result_from_the_draw_made_again(env: Env) -> None:

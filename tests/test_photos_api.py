@@ -8,12 +8,14 @@ import hashlib
 import io
 import json
 import struct
+import threading
 import uuid
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pillow_heif
 import pytest
@@ -556,6 +558,39 @@ async def test_another_areas_photo_id_is_404_as_a_get_would_answer(env: Env) -> 
         assert_problem(await upload(env, attempt, pid, user=A), 404, "photo_not_found")
     # Its owner still learns of the conflict.
     assert_problem(await upload(env, make_jpeg(), pid, user="inspector_qingshan"), 409, "photo_conflict")
+
+
+async def test_a_photo_waiting_on_the_disk_leaves_its_decode_slot_to_the_next(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the decode takes one of the process's image slots. A photo whose files are being written
+    and fsynced holds none, or a slow disk would cap the photos a server takes while its cores sit idle."""
+    from api.services import photos as photo_service
+    from api.storage import LocalPhotoStorage
+
+    monkeypatch.setattr(photo_service, "_decoders", threading.BoundedSemaphore(1))
+    first_writing, disk_done = threading.Event(), threading.Event()
+    write = LocalPhotoStorage.put_many_sync
+    calls = 0
+
+    def slow_first_write(self: LocalPhotoStorage, *blobs: bytes) -> list[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            first_writing.set()
+            assert disk_done.wait(30)
+        return write(self, *blobs)
+
+    monkeypatch.setattr(LocalPhotoStorage, "put_many_sync", slow_first_write)
+    first = asyncio.create_task(upload(env, make_jpeg()))
+    try:
+        assert await anyio.to_thread.run_sync(first_writing.wait, 30)
+        second = await asyncio.wait_for(upload(env, make_jpeg()), 30)
+        assert second.status_code == 201, second.text
+        assert not first.done()
+    finally:
+        disk_done.set()
+    assert (await first).status_code == 201
 
 
 async def test_report_photos_have_their_own_pool_and_stricter_limits(env: Env) -> None:

@@ -462,6 +462,22 @@ def assigned_venues(user: Principal) -> Select[Any]:
     )
 
 
+async def sent_by_voided_draw(session: AsyncSession, user: Principal, venue_id: uuid.UUID) -> bool:
+    """Whether only a voided draw ever sent this user to the venue: an inspection done offline before the
+    phone learnt of the voiding is refused for that reason, in words of its own, not as an unknown venue."""
+    sent = await session.scalar(
+        select(DrawAssignment.draw_id)
+        .join(Draw, Draw.id == DrawAssignment.draw_id)
+        .where(
+            DrawAssignment.inspector_id == user.id,
+            DrawAssignment.venue_id == venue_id,
+            Draw.voided_at.is_not(None),
+        )
+        .limit(1)
+    )
+    return sent is not None
+
+
 async def assignments_of(session: AsyncSession, user: Principal) -> list[dict[str, Any]]:
     """What the signed-in inspector was drawn to inspect, open work first, by due date."""
     rows = (

@@ -15,7 +15,7 @@ from api.models import ChecklistTemplate, Inspection, Photo, Venue
 from api.schemas.inspections import AnswerIn, InspectionIn
 from api.services import checklists, direct, findings, inspection_statement
 from api.services.auth import Principal
-from api.services.draws import assigned_venues
+from api.services.draws import assigned_venues, sent_by_voided_draw
 from api.services.once import insert_once
 from api.services.pagination import newest_first
 from api.services.scope import in_scope
@@ -68,6 +68,11 @@ async def put_inspection(
     if venue_row is None:
         if (replayed := await _existing(session, user, inspection_id, digest)) is not None:
             return replayed, False
+        if await sent_by_voided_draw(session, user, body.venue_id):
+            raise Unprocessable(
+                "The draw (双随机) that sent you to this venue was voided; the venue is outside your areas.",
+                code="assignment_voided",
+            )
         raise Unprocessable("Unknown venue, or outside your areas.", code="venue_not_found")
     _venue_id, area_code, venue_kind, usable_photos = venue_row
     if template is None:

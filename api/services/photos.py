@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,12 @@ _CHUNK = 1 << 16
 # the cores they share); anonymous report photos have a pool of one of their own, so five hostile
 # images in one public report never hold up an inspector's upload.
 _IMAGE_THREADS = max(1, (os.cpu_count() or 1) // server_processes())
+_decoders = threading.BoundedSemaphore(_IMAGE_THREADS)
+# An inspector's upload holds its thread through the files' fsyncs too, which take no CPU but can take tens
+# of milliseconds: only the decode counts against the cores (``_decoders``), or the disk's latency would cap
+# the photos a process takes per second while its cores sit idle. This bounds the threads the uploads may
+# hold at once, so a burst of them leaves the rest of the thread pool (photo reads, password checks) free.
+_UPLOAD_THREADS = 4 * _IMAGE_THREADS
 _limiters: dict[bool, anyio.CapacityLimiter] = {}
 
 # Decoded pixels one photo may take in memory (at the scale it is decoded at: a large JPEG counts at
@@ -44,7 +51,7 @@ REPORT_MAX_DECODED_BYTES = 48 * 2**20
 def _limiter(public: bool = False) -> anyio.CapacityLimiter:
     limiter = _limiters.get(public)
     if limiter is None:  # made lazily: a limiter belongs to the running event loop
-        limiter = _limiters[public] = anyio.CapacityLimiter(1 if public else _IMAGE_THREADS)
+        limiter = _limiters[public] = anyio.CapacityLimiter(1 if public else _UPLOAD_THREADS)
     return limiter
 
 
@@ -186,7 +193,8 @@ async def upload(
     store_now = getattr(storage, "put_many_sync", None)
 
     def work() -> tuple[PreparedPhoto, list[str] | None]:
-        ready = _prepare(data, settings)
+        with _decoders:
+            ready = _prepare(data, settings)
         return ready, store_now(ready.image.image, ready.image.thumbnail) if store_now else None
 
     try:

@@ -112,6 +112,7 @@ const CODE_TEXT = {
   unknown_photos: '照片尚未上传，或属于其他区域',
   duplicate_photo_ids: '同一张照片重复添加',
   venue_not_found: '场所不存在，或不在您的辖区',
+  assignment_voided: '派您检查此场所的双随机抽查已作废，该场所不在您的辖区，这次检查未被接受',
   area_out_of_scope: '该区域不在您的辖区',
   unknown_area: '区域编号不存在',
   unknown_venue_kind: '场所类型不存在',

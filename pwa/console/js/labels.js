@@ -93,6 +93,7 @@ export const ERROR_TEXT = {
   area_required: '请选择隐患所在的村（社区）或场所。',
   venue_required: '请选择隐患所在的村（社区）或场所。',
   venue_not_found: '找不到这个场所，或不在你的辖区。',
+  assignment_voided: '派这名网格员去检查的双随机抽查已作废，该场所不在其辖区。',
   duplicate_target_not_found: '找不到被重复的举报或隐患。',
   duplicate_of_self: '举报不能重复它自己。',
   unknown_area: '没有这个区域。',
