@@ -3,6 +3,7 @@ assignments on the drawn inspectors' lists, and a public page with venue names a
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import random
@@ -12,7 +13,8 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, select, update
+import pytest
+from sqlalchemy import delete, func, select, text, update
 
 from api.models import Area, Draw, LoginThrottle, User, UserArea
 from api.services import demo
@@ -434,3 +436,42 @@ async def test_a_draw_under_way_cannot_be_voided(env: Env) -> None:
     assert_problem(r, 409, "draw_started")
     r = await env.client.get(f"{API}/draws/{draw['id']}", headers=env.auth("supervisor"))
     assert r.json()["voided_at"] is None
+
+
+async def test_an_inspection_racing_the_voiding_of_its_draw_waits_and_is_refused(env: Env) -> None:
+    """The void locks the draw; an inspection that reaches its venue only through that draw takes a share
+    lock on it, so it waits for the void and then is refused (the other order is `draw_started`, above)."""
+    if env.backend != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    village, venue = await own_target(env)
+    draw = await post_draw(env, draw_body(area_code=village, count=1))
+    drawn = await sign_in_as(env, draw["targets"][0]["inspectors"][0]["id"])
+    supervisor = (await env.client.get(f"{API}/me", headers=env.auth("supervisor"))).json()["id"]
+    async with await env.session() as voiding:
+        # The void's own steps, held open: the draw locked and marked, not yet committed.
+        await voiding.execute(select(Draw.id).where(Draw.id == uuid.UUID(draw["id"])).with_for_update())
+        await voiding.execute(
+            update(Draw)
+            .where(Draw.id == uuid.UUID(draw["id"]))
+            .values(voided_at=func.now(), voided_by=uuid.UUID(supervisor), void_reason="抽查范围选错")
+        )
+        inspecting = asyncio.create_task(
+            env.client.put(
+                f"{API}/inspections/{new_id()}",
+                json=inspection_body(venue, [fail(GENERAL_ITEM, note="未公示")]),
+                headers=drawn,
+            )
+        )
+        waiting = (
+            select(func.count())
+            .select_from(text("pg_stat_activity"))
+            .where(text("wait_event_type = 'Lock' AND datname = current_database()"))
+        )
+        async with await env.session() as watcher:
+            for _ in range(400):  # until the inspection waits on the lock, or was answered without waiting
+                if inspecting.done() or await watcher.scalar(waiting):
+                    break
+                await asyncio.sleep(0.025)
+        assert not inspecting.done(), (await inspecting).text
+        await voiding.commit()
+    assert_problem(await inspecting, 422, "assignment_voided")

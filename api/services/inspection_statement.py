@@ -6,7 +6,11 @@ the finding counter, the findings, their events, the photos' area, COMMIT) and m
 building and sending them. Here the same rows go in as one statement of data-modifying CTEs, which
 PostgreSQL runs as one transaction of its own (committed, and its WAL flushed, before it answers):
 
-- `v`: the venue if the inspector may reach it (their areas, or a 双随机 draw), with how many of the
+- `drawn`: the live 双随机 draws that send the inspector to this venue, share-locked: a void (which locks
+  its draw) either waits for this inspection and then finds its target inspected, or this statement waits
+  for the void and then finds the venue out of reach. Draws send inspectors only outside their own areas,
+  so an inspection in those areas locks nothing;
+- `v`: the venue if the inspector may reach it (their areas, or a draw), with how many of the
   photos they may attach to it (the rule of `findings.check_photos`);
 - `ins`: the inspection, inserted only when the venue's kind is one the answers fit and every photo is
   usable, `ON CONFLICT (id) DO NOTHING` (the client's id is the arbiter of exactly once);
@@ -104,7 +108,12 @@ def _build(
     serial = f"counter.last - {finding_count} + u.ord"
     counters = FindingCounter.__tablename__
     sql = f"""
-WITH v AS (
+WITH drawn AS (
+  SELECT draws.id FROM draws JOIN draw_assignments ON draw_assignments.draw_id = draws.id
+  WHERE draw_assignments.inspector_id = {user} AND draw_assignments.venue_id = {venue_id}
+    AND draws.voided_at IS NULL
+  FOR SHARE OF draws
+), v AS (
   SELECT venues.id, venues.area_code, venues.kind,
     (SELECT count(*) FROM photos
       WHERE photos.id = ANY({photo_ids})
@@ -112,10 +121,7 @@ WITH v AS (
         AND (photos.area_code IS NULL OR photos.area_code = venues.area_code)) AS usable
   FROM venues
   WHERE venues.id = {venue_id}
-    AND ({scope("venues.area_code")}
-         OR venues.id IN (SELECT venue_id FROM draw_assignments
-                          JOIN draws ON draws.id = draw_assignments.draw_id
-                          WHERE inspector_id = {user} AND draws.voided_at IS NULL))
+    AND ({scope("venues.area_code")} OR EXISTS (SELECT 1 FROM drawn))
 ), ins AS (
   INSERT INTO inspections ({", ".join(inspection_cols)})
   SELECT {", ".join(ins_values)} FROM v
