@@ -31,6 +31,7 @@ from tests.helpers import (
     set_finding_fields,
     sh_today,
 )
+from tests.test_public_reports import public_app, submit
 
 
 async def new_village(env: Env) -> tuple[str, str, str]:
@@ -84,6 +85,7 @@ async def test_figures_per_grid_and_per_village(env: Env) -> None:
     assert rows[g1] == {
         "area_code": g1,
         "name": "考核测试村一网格",
+        "own_level": False,
         "inspections": 1,
         "findings_opened": 2,
         "major_opened": 1,
@@ -349,3 +351,35 @@ def test_the_workbook_and_the_console_name_each_figure_alike() -> None:
     console = dict(re.findall(r"\['(\w+)', '([^']+)'", block))
     sheet = {key: title for key, title, _ in FIGURE_COLUMNS if key in console}
     assert console == sheet
+
+
+async def test_what_is_placed_on_the_town_itself_has_a_row_of_its_own(env: Env) -> None:
+    """A finding filed on the town and a report not yet placed anywhere are in no village's row: a last
+    row counts them (云岭镇（本级）), so the villages and it add up to the town's ledger."""
+    town = env.auth("supervisor")
+    before = await figures(env, town, area="town")
+    r = await env.client.post(
+        f"{API}/findings",
+        json={"id": new_id(), "area_code": "town", "title": "镇文化站疏散通道堆放杂物"},
+        headers=town,
+    )
+    assert r.status_code == 201, r.text
+    after = await figures(env, town, area="town")
+    own = after["town"]
+    assert (own["name"], own["own_level"]) == ("云岭镇（本级）", True)
+    was = before.get("town", {})
+    assert own["findings_opened"] == was.get("findings_opened", 0) + 1
+    assert own["open"] == was.get("open", 0) + 1
+    for code, row in after.items():
+        if code != "town":
+            assert row["findings_opened"] == before[code]["findings_opened"]
+    # A report waiting for triage has no area yet: the town's report desk received it.
+    async with public_app(env) as (_, pub):
+        assert (await submit(pub, description=f"镇上有人私拉电线 {new_id()}")).status_code == 201
+    received = await figures(env, town, area="town")
+    assert received["town"]["reports_received"] == own["reports_received"] + 1
+    assert received["town"]["reports_accepted"] == own["reports_accepted"]
+    # A village supervisor's figures have no such row while nothing is placed on the village itself.
+    village, _g1, _g2 = await new_village(env)
+    boss = await make_user(env, f"sup_own_{village}", "supervisor", [village])
+    assert all(not row["own_level"] for row in (await figures(env, boss)).values())

@@ -329,6 +329,7 @@ async def test_the_register_list_export_and_stock(env: Env) -> None:
         {
             "area_code": f"{code}-g1",
             "name": "重大隐患测试村一网格",
+            "own_level": False,
             "suspected_open": 1,
             "confirmed_open": 1,
             "total_open": 2,
@@ -386,6 +387,7 @@ async def test_the_stock_of_a_supervisor_of_two_villages_and_of_a_grid(env: Env)
         {
             "area_code": f"{second}-g1",
             "name": "重大隐患测试村一网格",
+            "own_level": False,
             "suspected_open": 2,
             "confirmed_open": 0,
             "total_open": 2,
@@ -405,3 +407,46 @@ async def test_a_register_deadline_years_ahead_is_refused(env: Env) -> None:
     assert_problem(r, 422, "deadline_too_far")
     # A refusal for the finding's state keeps its old answer, whatever the date.
     assert_problem(await decide(env, fid, far), 409, "not_suspected")
+
+
+async def test_a_major_hazard_placed_on_the_town_itself_is_in_the_stock(env: Env) -> None:
+    """A hazard filed on the town (a report accepted there, or by hand), not on a village, is counted in a
+    last row of the town's own: the rows add up to the number that must reach zero, as the register does."""
+    town = env.auth("supervisor")
+
+    async def stock() -> list[dict[str, Any]]:
+        r = await env.client.get(f"{API}/major-hazards/stock", params={"area": "town"}, headers=town)
+        assert r.status_code == 200, r.text
+        return list(r.json())
+
+    async def register_open() -> int:
+        count, cursor = 0, None
+        while True:
+            params: dict[str, Any] = {"limit": 200, "area": "town", **({"cursor": cursor} if cursor else {})}
+            r = await env.client.get(f"{API}/major-hazards", params=params, headers=town)
+            assert r.status_code == 200, r.text
+            count += sum(1 for i in r.json()["items"] if i["status"] in ("open", "submitted"))
+            if not (cursor := r.json()["next_cursor"]):
+                return count
+
+    before = await stock()
+    r = await env.client.post(
+        f"{API}/findings",
+        json={
+            "id": new_id(),
+            "area_code": "town",
+            "title": "镇政府院内液化气瓶露天存放",
+            "severity": "major",
+        },
+        headers=town,
+    )
+    assert r.status_code == 201, r.text
+    after = await stock()
+    own = after[-1]
+    assert (own["area_code"], own["name"], own["own_level"]) == ("town", "云岭镇（本级）", True)
+    was = before[-1]["suspected_open"] if before and before[-1]["own_level"] else 0
+    assert own["suspected_open"] == was + 1
+    assert [r["total_open"] for r in after if not r["own_level"]] == [
+        r["total_open"] for r in before if not r["own_level"]
+    ]
+    assert sum(r["total_open"] for r in after) == await register_open()

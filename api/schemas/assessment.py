@@ -6,6 +6,9 @@ from pydantic import BaseModel
 class AreaFigures(BaseModel):
     area_code: str
     name: str
+    # The last row, when there is one: what is placed on the area the rows were taken from itself (a
+    # hazard filed on the town, a report not yet placed), which no row below it counts.
+    own_level: bool = False
     inspections: int
     findings_opened: int
     major_opened: int

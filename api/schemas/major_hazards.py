@@ -17,10 +17,12 @@ class MajorHazardOut(FindingOut):
 
 
 class StockRow(BaseModel):
-    """Open (not closed, not void) major hazards of one area and everything below it."""
+    """Open (not closed, not void) major hazards of one area and everything below it; with `own_level`,
+    only those placed on the area itself (the last row: the rows below it do not count them)."""
 
     area_code: str
     name: str
+    own_level: bool = False
     suspected_open: int
     confirmed_open: int
     total_open: int

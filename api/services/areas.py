@@ -60,13 +60,18 @@ async def upsert_area(
     return area
 
 
-async def compared_areas(session: AsyncSession, user: Principal, area_code: str | None) -> list[Area]:
-    """The areas a per-area figure has one row for, each counting its whole subtree.
+async def compared_areas(
+    session: AsyncSession, user: Principal, area_code: str | None
+) -> tuple[list[Area], Area | None]:
+    """The areas a per-area figure has one row for, each counting its whole subtree, and the area they
+    were taken from when they are the ones below it (else None).
 
     Named: the areas directly below it, or the area itself when nothing is below it (a grid's own
     figures, not an empty table that reads as zero). Not named: an admin's are those below the town;
     a supervisor's those below their one area, or each of their areas when they have several (a
-    supervisor of two villages sees both, not an error)."""
+    supervisor of two villages sees both, not an error). The area the rows were taken from may hold
+    records of its own (a hazard placed on the town, not on a village), which no row below it counts:
+    the caller gives them a row of their own (`own_level_name`), or the rows would not add up."""
     if area_code is not None:
         rows_of = [await require_area_in_scope(session, user, area_code)]
     elif user.is_admin:
@@ -81,5 +86,12 @@ async def compared_areas(session: AsyncSession, user: Principal, area_code: str 
         )
     if len(rows_of) == 1:
         below = select(Area).where(Area.parent_code == rows_of[0].code).order_by(Area.code)
-        rows_of = list((await session.scalars(below)).all()) or rows_of
-    return rows_of
+        children = list((await session.scalars(below)).all())
+        if children:
+            return children, rows_of[0]
+    return rows_of, None
+
+
+def own_level_name(area: Area) -> str:
+    """The row of what is placed on the area itself, not below it (镇本级: the town's own)."""
+    return f"{area.name}（本级）"

@@ -6,13 +6,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy import Integer, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from api.errors import Unprocessable
 from api.models import Area, Finding, Inspection, Report
-from api.services.areas import compared_areas
+from api.services.areas import compared_areas, own_level_name
 from api.services.auth import Principal
 from api.services.scope import path_starts_with
 from api.services.spreadsheet import workbook
@@ -38,7 +38,7 @@ async def by_area(
             f"The period must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}.",
             code="invalid_period",
         )
-    rows_of = await compared_areas(session, user, area_code)
+    rows_of, above = await compared_areas(session, user, area_code)
     start, end = local_midnight(date_from), local_midnight(date_to + timedelta(days=1))
     today = local_today()
     dialect = session.get_bind().dialect.name
@@ -58,22 +58,32 @@ async def by_area(
         if dialect == "postgresql"
         else func.julianday(Finding.closed_at) - func.julianday(Finding.created_at)
     )
+    finding_figures = (
+        _count(in_period).label("findings_opened"),
+        _count(and_(in_period, Finding.severity == "major")).label("major_opened"),
+        _count(and_(in_period, Finding.severity == "general")).label("findings_general"),
+        func.avg(case((closed_in_period, days_to_close), else_=None)).label("avg_days_to_close"),
+        _count(and_(Finding.status == "submitted", Finding.verification_due < today)).label(
+            "verification_overdue"
+        ),
+        _count(closed_in_period).label("closed"),
+        _count(and_(closed_in_period, Finding.closed_on_time.is_(True))).label("closed_on_time"),
+        _count(is_open).label("open"),
+        _count(and_(Finding.status == "open", Finding.deadline < today)).label("overdue"),
+        _count(and_(is_open, Finding.severity == "major")).label("major_open"),
+    )
+    # When it reached the server: the phone's clock (submitted_at, kept and shown) can be set to move work
+    # into another period, the server's cannot.
+    inspection_in_period = and_(Inspection.created_at >= start, Inspection.created_at < end)
+    # Reports count where triage placed them (a report has no area before), in the period they came in.
+    report_in_period = and_(Report.created_at >= start, Report.created_at < end)
+    report_figures = (
+        _count(report_in_period).label("received"),
+        _count(and_(report_in_period, Report.status.in_(("accepted", "resolved")))).label("accepted"),
+    )
+
     finding_stmt = (
-        select(
-            c.code,
-            _count(in_period).label("findings_opened"),
-            _count(and_(in_period, Finding.severity == "major")).label("major_opened"),
-            _count(and_(in_period, Finding.severity == "general")).label("findings_general"),
-            func.avg(case((closed_in_period, days_to_close), else_=None)).label("avg_days_to_close"),
-            _count(and_(Finding.status == "submitted", Finding.verification_due < today)).label(
-                "verification_overdue"
-            ),
-            _count(closed_in_period).label("closed"),
-            _count(and_(closed_in_period, Finding.closed_on_time.is_(True))).label("closed_on_time"),
-            _count(is_open).label("open"),
-            _count(and_(Finding.status == "open", Finding.deadline < today)).label("overdue"),
-            _count(and_(is_open, Finding.severity == "major")).label("major_open"),
-        )
+        select(c.code, *finding_figures)
         .select_from(c)
         .join(leaf, under)
         .join(Finding, Finding.area_code == leaf.code)
@@ -84,19 +94,11 @@ async def by_area(
         .select_from(c)
         .join(leaf, under)
         .join(Inspection, Inspection.area_code == leaf.code)
-        # When it reached the server: the phone's clock (submitted_at, kept and shown) can be set to move
-        # work into another period, the server's cannot.
-        .where(Inspection.created_at >= start, Inspection.created_at < end)
+        .where(inspection_in_period)
         .group_by(c.code)
     )
-    # Reports count where triage placed them (a report has no area before), in the period they came in.
-    report_in_period = and_(Report.created_at >= start, Report.created_at < end)
     report_stmt = (
-        select(
-            c.code,
-            _count(report_in_period).label("received"),
-            _count(and_(report_in_period, Report.status.in_(("accepted", "resolved")))).label("accepted"),
-        )
+        select(c.code, *report_figures)
         .select_from(c)
         .join(leaf, under)
         .join(Report, Report.area_code == leaf.code)
@@ -104,18 +106,39 @@ async def by_area(
     )
     figures: dict[str, Any] = {row.code: row._mapping for row in (await session.execute(finding_stmt)).all()}
     inspections = dict((await session.execute(inspection_stmt)).all())
-    reports: dict[str, Any] = {row.code: row for row in (await session.execute(report_stmt)).all()}
+    reports: dict[str, Any] = {row.code: row._mapping for row in (await session.execute(report_stmt)).all()}
+    named = [(area.code, area.name, False) for area in rows_of]
+    if above is not None:
+        # What is placed on the area itself: a hazard filed on the town, an inspection of a venue of the
+        # town's own; and, at the top of the tree, the reports not placed anywhere (waiting for triage, or
+        # rejected before it placed them), which the town's report desk received.
+        placed_here = Report.area_code == above.code
+        if above.parent_code is None:
+            placed_here = or_(placed_here, Report.area_code.is_(None))
+        own_findings = (
+            await session.execute(select(*finding_figures).where(Finding.area_code == above.code))
+        ).one()
+        own_inspections = await session.scalar(
+            select(func.count(Inspection.id)).where(Inspection.area_code == above.code, inspection_in_period)
+        )
+        own_reports = (await session.execute(select(*report_figures).where(placed_here))).one()
+        counted = [v for k, v in own_findings._mapping.items() if k != "avg_days_to_close"]
+        if any(counted) or own_inspections or any(own_reports):
+            figures[above.code], reports[above.code] = own_findings._mapping, own_reports._mapping
+            inspections[above.code] = own_inspections or 0
+            named.append((above.code, own_level_name(above), True))
     rows = []
-    for area in rows_of:
-        f: Any = figures.get(area.code, {})
-        rep = reports.get(area.code)
+    for code, name, own_level in named:
+        f: Any = figures.get(code, {})
+        rep: Any = reports.get(code, {})
         closed, on_time = int(f.get("closed", 0)), int(f.get("closed_on_time", 0))
         avg_days = f.get("avg_days_to_close")
         rows.append(
             {
-                "area_code": area.code,
-                "name": area.name,
-                "inspections": int(inspections.get(area.code, 0)),
+                "area_code": code,
+                "name": name,
+                "own_level": own_level,
+                "inspections": int(inspections.get(code, 0) or 0),
                 "findings_opened": int(f.get("findings_opened", 0)),
                 "major_opened": int(f.get("major_opened", 0)),
                 "findings_general": int(f.get("findings_general", 0)),
@@ -126,8 +149,8 @@ async def by_area(
                 "overdue": int(f.get("overdue", 0)),
                 "major_open": int(f.get("major_open", 0)),
                 "avg_days_to_close": round(float(avg_days), 2) if avg_days is not None else None,
-                "reports_received": int(rep.received) if rep else 0,
-                "reports_accepted": int(rep.accepted) if rep else 0,
+                "reports_received": int(rep.get("received", 0)),
+                "reports_accepted": int(rep.get("accepted", 0)),
                 "verification_overdue": int(f.get("verification_overdue", 0)),
             }
         )

@@ -23,7 +23,7 @@ from api.errors import Unprocessable
 from api.models import Area, Finding, MajorHazard, Venue
 from api.schemas.findings import MajorDecisionIn, RegisterIn, RegisterUpdateIn
 from api.services import lifecycle
-from api.services.areas import compared_areas
+from api.services.areas import compared_areas, own_level_name
 from api.services.auth import Principal
 from api.services.findings import REGISTER_FIELDS, area_filter, escalation_target, get_finding, is_overdue
 from api.services.lifecycle import Action, MajorStatus, Status
@@ -175,8 +175,9 @@ async def list_register(
 
 async def stock(session: AsyncSession, user: Principal, area_code: str | None) -> list[dict[str, Any]]:
     """Open suspected and confirmed major hazards per area (`areas.compared_areas`), each counting its
-    whole subtree: the number the campaign must bring to zero."""
-    rows_of = await compared_areas(session, user, area_code)
+    whole subtree, and a last row for those placed on the area above them itself when there are any:
+    the number the campaign must bring to zero, which the rows add up to."""
+    rows_of, above = await compared_areas(session, user, area_code)
     if not rows_of:
         return []
     leaf = aliased(Area)
@@ -186,30 +187,35 @@ async def stock(session: AsyncSession, user: Principal, area_code: str | None) -
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
 
+    counted = (
+        count(Finding.major_status == MajorStatus.SUSPECTED.value).label("suspected_open"),
+        count(Finding.major_status == MajorStatus.CONFIRMED.value).label("confirmed_open"),
+    )
+    in_stock = and_(is_open, Finding.major_status.in_(IN_REGISTER))
     stmt = (
-        select(
-            c.code,
-            count(Finding.major_status == MajorStatus.SUSPECTED.value).label("suspected_open"),
-            count(Finding.major_status == MajorStatus.CONFIRMED.value).label("confirmed_open"),
-        )
+        select(c.code, *counted)
         .select_from(c)
         .join(leaf, path_starts_with(leaf.path, c.path))
-        .join(
-            Finding,
-            and_(Finding.area_code == leaf.code, is_open, Finding.major_status.in_(IN_REGISTER)),
-        )
+        .join(Finding, and_(Finding.area_code == leaf.code, in_stock))
         .group_by(c.code)
     )
-    counts = {row.code: row for row in (await session.execute(stmt)).all()}
+    counts = {
+        row.code: (row.suspected_open, row.confirmed_open) for row in (await session.execute(stmt)).all()
+    }
+    named = [(area.code, area.name, False) for area in rows_of]
+    if above is not None:
+        own = (await session.execute(select(*counted).where(Finding.area_code == above.code, in_stock))).one()
+        if any(own):
+            counts[above.code] = tuple(own)
+            named.append((above.code, own_level_name(above), True))
     rows = []
-    for area in rows_of:
-        got = counts.get(area.code)
-        suspected = int(got.suspected_open) if got else 0
-        confirmed = int(got.confirmed_open) if got else 0
+    for code, name, own_level in named:
+        suspected, confirmed = (int(n) for n in counts.get(code, (0, 0)))
         rows.append(
             {
-                "area_code": area.code,
-                "name": area.name,
+                "area_code": code,
+                "name": name,
+                "own_level": own_level,
                 "suspected_open": suspected,
                 "confirmed_open": confirmed,
                 "total_open": suspected + confirmed,
