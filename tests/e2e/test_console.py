@@ -1,5 +1,5 @@
-"""The town office's console (/console) in real headless Chromium, at a desktop (1280×800) and a tablet
-(768×1024) viewport, against a real server:
+"""The town office's console (/console) in real headless Chromium, at a desktop (1280×800), a tablet
+(768×1024) and a phone (360×740) viewport, against a real server:
 
 1. a supervisor triages a public report into a finding that keeps the report's place and position,
    confirms a suspected major hazard with its register entry (the five 落实 and the supervising official),
@@ -31,7 +31,11 @@ pytestmark = pytest.mark.e2e
 
 SUPERVISOR = "supervisor"
 INSPECTOR = "inspector_baiyun"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "tablet": {"width": 768, "height": 1024}}
+VIEWPORTS = {
+    "desktop": {"width": 1280, "height": 800},
+    "tablet": {"width": 768, "height": 1024},
+    "phone": {"width": 360, "height": 740},
+}
 SHANGHAI = timezone(timedelta(hours=8))
 WAIT = 30000  # ms: a busy two-core machine runs the server, Chromium and the other tests at once
 expect.set_options(timeout=WAIT)
@@ -138,6 +142,14 @@ def shot(screenshot: Callable[..., Any], page: Any, name: str, full_page: bool =
     """A screenshot of a screen, which must fit the viewport's width (no sideways scrolling)."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"{name}: the page is {width}px wide"
+    # A finding's row keeps at least half its width for its title and place (on a phone its tags took it all).
+    squeezed = page.evaluate(
+        """() => [...document.querySelectorAll('.frow')].filter((row) => {
+             const main = row.querySelector('.frow-main');
+             return main && main.getBoundingClientRect().width < row.getBoundingClientRect().width / 2;
+           }).length"""
+    )
+    assert squeezed == 0, f"{name}: {squeezed} finding rows leave their title less than half the row"
     page.mouse.move(0, 0)  # no hover highlight left where the last click was
     screenshot(page, name, full_page=full_page)
 

@@ -99,12 +99,15 @@ export async function statsView(ctx, root, query) {
     return;
   }
   const span = `${from} 至 ${to}`;
+  // The charts compare villages; the row of what is placed on the town itself (own_level) is in the
+  // table, where the figures must add up, but is no village to compare.
+  const compared = rows.filter((x) => !x.own_level);
   const charts = h(
     'div',
     { class: 'charts', 'data-testid': 'charts' },
-    h('figure', { class: 'card' }, h('figcaption', {}, '按期销号率'), barChart({ title: `各村按期销号率（${span}）`, description: '时段内销号的隐患中按期销号的比例', rows: rows.map((x) => ({ label: x.name, value: x.on_time_rate })), format: pct, max: 1, color: '#1e6b2e', testid: 'chart-on-time' })),
-    h('figure', { class: 'card' }, h('figcaption', {}, '当前超期隐患'), barChart({ title: '各村当前超期的隐患数', description: '今天仍超期未整改的隐患', rows: rows.map((x) => ({ label: x.name, value: x.overdue })), color: '#b01c1c', testid: 'chart-overdue' })),
-    h('figure', { class: 'card' }, h('figcaption', {}, '检查次数'), barChart({ title: `各村检查次数（${span}）`, description: '时段内到达服务器的检查', rows: rows.map((x) => ({ label: x.name, value: x.inspections })), color: '#0b3d75', testid: 'chart-inspections' })),
+    h('figure', { class: 'card' }, h('figcaption', {}, '按期销号率'), barChart({ title: `各村按期销号率（${span}）`, description: '时段内销号的隐患中按期销号的比例', rows: compared.map((x) => ({ label: x.name, value: x.on_time_rate })), format: pct, max: 1, color: '#1e6b2e', testid: 'chart-on-time' })),
+    h('figure', { class: 'card' }, h('figcaption', {}, '当前超期隐患'), barChart({ title: '各村当前超期的隐患数', description: '今天仍超期未整改的隐患', rows: compared.map((x) => ({ label: x.name, value: x.overdue })), color: '#b01c1c', testid: 'chart-overdue' })),
+    h('figure', { class: 'card' }, h('figcaption', {}, '检查次数'), barChart({ title: `各村检查次数（${span}）`, description: '时段内到达服务器的检查', rows: compared.map((x) => ({ label: x.name, value: x.inspections })), color: '#0b3d75', testid: 'chart-inspections' })),
   );
   const cols = COLUMNS.filter(([k]) => rows.some((x) => k in x));
   const table = h(
