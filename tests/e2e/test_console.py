@@ -220,6 +220,9 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     expect(page.get_by_test_id("severity")).to_have_text("疑似重大事故隐患")  # not 重大 before the 认定
     page.get_by_test_id("act-major").click()
     dlg = page.get_by_test_id("major-dialog")
+    # The register's deadline is a new one: never offered in the past (the suspicion's may have run out).
+    expect(dlg.locator("[data-field=deadline]")).to_have_attribute("min", today().isoformat())
+    assert dlg.locator("[data-field=deadline]").input_value() >= today().isoformat()
     deadline = (today() + timedelta(days=30)).isoformat()
     dlg.get_by_label("参加认定人员").fill("镇应急办 李主任、安监站 张工、白云村 王书记")
     dlg.get_by_test_id("dialog-submit").click()
@@ -237,6 +240,9 @@ def test_supervisor_triages_confirms_extends_and_compares_villages(
     expect(page.get_by_test_id("severity")).to_have_text("重大事故隐患")
     expect(page.get_by_test_id("register")).to_contain_text("钢瓶移出大厅")
     expect(page.get_by_test_id("events").locator("[data-action=confirm_major]")).to_have_count(1)
+    # Before the decision it was only suspected, and the history says so.
+    created = page.get_by_test_id("events").locator("[data-action=create]")
+    expect(created).to_contain_text("疑似重大事故隐患")
     confirmed = live_server.api("GET", f"/findings/{major['id']}").json()
     assert confirmed["major_status"] == "confirmed" and confirmed["deadline"] == deadline
     assert confirmed["register"]["supervising_official"] == "镇应急办 李主任"

@@ -63,7 +63,7 @@ export const ERROR_TEXT = {
   finding_void: '这条隐患已经作废。',
   already_void: '这条隐患已经作废。',
   four_eyes: '整改是你提交的，须由其他人复查（四眼原则）。',
-  deadline_in_past: '新的整改期限不能早于今天。',
+  deadline_in_past: '整改期限（时限）不能早于今天。',
   deadline_not_later: '新的整改期限必须晚于现在的期限。',
   deadline_too_late: '新的整改期限太远了。',
   deadline_too_far: '整改期限不能超过两年以后，请核对日期（需要时可以再延期）。',

@@ -188,13 +188,13 @@ function registerSection(f) {
   );
 }
 
-function registerInputs(existing) {
+function registerInputs(existing, { minDeadline } = {}) {
   const inputs = {};
   const fields = REGISTER_FIELDS.map(([k, label, kind]) => {
     const attrs = { name: k, value: existing ? existing[k] || '' : '', 'data-field': k };
     let input;
     if (kind === 'textarea') input = h('textarea', { ...attrs, rows: '2', maxlength: '2000' });
-    else if (kind === 'date') input = h('input', { ...attrs, type: 'date' });
+    else if (kind === 'date') input = h('input', { ...attrs, type: 'date', ...(minDeadline ? { min: minDeadline } : {}) });
     else input = h('input', { ...attrs, maxlength: '200' });
     inputs[k] = input;
     return field(label, input, { required: true });
@@ -219,7 +219,10 @@ async function majorDecision(ctx, f) {
       const decided = h('input', { type: 'date', name: 'decided_on', value: shanghaiDate(Date.now()), max: shanghaiDate(Date.now()) });
       const participants = h('textarea', { name: 'participants', rows: '2', maxlength: '500', placeholder: '例如：镇应急办 李主任、安监站 张工、白云村 王书记' });
       const note = h('textarea', { name: 'note', rows: '2', maxlength: '2000' });
-      const reg = registerInputs({ deadline: f.deadline });
+      // A hazard suspected last week may be past its first deadline: the register's deadline is a new one,
+      // which the server accepts from today on.
+      const today = shanghaiDate(Date.now());
+      const reg = registerInputs({ deadline: f.deadline < today ? today : f.deadline }, { minDeadline: today });
       const regBox = h('fieldset', { class: 'register-fields' }, h('legend', {}, '挂牌督办：五落实与督办人'), reg.fields);
       const sync = () => {
         regBox.hidden = !confirm.checked;
@@ -376,7 +379,9 @@ const FIELD_WORDS = {
 function words(key, v) {
   if (v === null || v === undefined || v === '') return '无';
   if (key === 'escalation_level') return escalationWords(v);
-  if (key === 'severity') return SEVERITY[v] || v;
+  // A finding is made major only as suspected (疑似); the decision changes major_status, never severity, so
+  // in a history "major" is always the suspicion (a downgrade goes from it, a confirmation leaves it).
+  if (key === 'severity') return v === 'major' ? '疑似重大事故隐患' : SEVERITY[v] || v;
   if (key === 'major_status') return MAJOR_STATUS[v] || v;
   if (key === 'status') return FINDING_STATUS[v] || v;
   if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${FIELD_WORDS[k] || k}：${words(k, x)}`).join('，');
@@ -394,7 +399,7 @@ function eventData(e) {
           const a = (v.after || {})[key];
           if (JSON.stringify(a) !== JSON.stringify(b)) parts.push(`${FIELD_WORDS[key] || key}：${words(key, b)} → ${words(key, a)}`);
         }
-      } else parts.push(`${FIELD_WORDS[k] || k}：${words(k, v.before)} → ${words(k, v.after)}`);
+      } else if (JSON.stringify(v.before) !== JSON.stringify(v.after)) parts.push(`${FIELD_WORDS[k] || k}：${words(k, v.before)} → ${words(k, v.after)}`);
     } else if (FIELD_WORDS[k]) parts.push(`${FIELD_WORDS[k]}：${words(k, v)}`);
     else if (k === 'register' && v && typeof v === 'object') parts.push(words(k, v));
   }
