@@ -494,6 +494,32 @@ def test_a_report_rejected_with_a_reply(live_server: LiveServer, console_page: A
     assert after["finding_id"] is None
 
 
+def test_a_report_whose_finding_was_voided_asks_for_a_word_to_the_reporter(
+    live_server: LiveServer, console_page: Any
+) -> None:
+    """The reporter still reads 已受理 after the finding was voided: the report says so until the office
+    replies."""
+    page = console_page
+    report = public_report(live_server, f"桥头有人私接电线 {uuid.uuid4().hex[:6]}", "桥头", 31.4, 109.63)
+    r = live_server.api(
+        "POST", f"/reports/{report['id']}/triage", json={"action": "accept", "area_code": "v-baiyun"}
+    )
+    assert r.status_code == 200, r.text
+    finding_id = r.json()["finding_id"]
+    r = live_server.api("POST", f"/findings/{finding_id}/void", json={"reason": "与已有隐患重复"})
+    assert r.status_code == 200, r.text
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/report/{report['id']}")
+    expect(page.get_by_test_id("finding-voided")).to_contain_text("请修改答复")
+    page.get_by_test_id("edit-reply").click()
+    page.get_by_test_id("reply-dialog").get_by_role("textbox").fill(
+        "经核查，该隐患已在此前检查中登记并整改，谢谢您的举报。"
+    )
+    page.get_by_test_id("reply-dialog").get_by_test_id("dialog-submit").click()
+    expect(page.get_by_test_id("finding-voided")).to_have_text("所转隐患已作废，作废后已答复举报人。")
+
+
 def test_a_report_marked_as_a_duplicate_of_a_nearby_one(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     tag = uuid.uuid4().hex[:6]

@@ -231,6 +231,7 @@ export async function reportView(ctx, root, _query, id) {
       r.duplicate_of_finding_id ? [h('dt', {}, '重复于'), h('dd', {}, h('a', { href: `#/finding/${r.duplicate_of_finding_id}` }, '已有的隐患'))] : null,
       r.finding_id ? [h('dt', {}, '生成的隐患'), h('dd', {}, h('a', { href: `#/finding/${r.finding_id}`, 'data-testid': 'report-finding' }, '查看隐患'))] : null,
     ),
+    voidedFindingNotice(r),
     h('h2', {}, '举报照片'),
     thumbs(r.photo_ids, '举报照片'),
     r.status === 'received' ? triageForm(ctx, r, dups) : replyButton(ctx, r),
@@ -244,6 +245,22 @@ export async function reportView(ctx, root, _query, id) {
           ),
         ]
       : null,
+  );
+}
+
+/** The finding a report became was voided (a duplicate, a mistake): the report stays 已受理 for the reporter,
+ * who is owed a word on what happened, until the office replies. */
+function voidedFindingNotice(r) {
+  const events = r.events || [];
+  const voided = events.map((e) => e.action).lastIndexOf('finding_void');
+  if (r.status !== 'accepted' || voided < 0) return null;
+  const answered = events.slice(voided + 1).some((e) => e.action === 'reply');
+  return h(
+    'p',
+    { class: answered ? 'notice' : 'notice warn', 'data-testid': 'finding-voided' },
+    answered
+      ? '所转隐患已作废，作废后已答复举报人。'
+      : '所转隐患已作废。举报人凭回执码查询时仍看到“已受理”和原来的答复：请修改答复，告诉举报人处理结果。',
   );
 }
 
