@@ -289,3 +289,28 @@ async def test_the_issuing_office_is_a_setting_or_the_town(env: Env) -> None:
             "云岭镇安全生产委员会办公室",
             "场镇社区第一网格",
         )
+
+
+async def test_a_notice_without_a_venue_leaves_the_unit_to_be_written_in(env: Env, tmp_path: Path) -> None:
+    """A finding placed on an area only (a report accepted without a venue): the addressee, unit and address
+    are blank lines for the inspector's hand, not a word that says there is no unit, and nothing of the
+    finding's place text (the reporter's words by default) is printed."""
+    r = await env.client.post(
+        f"{API}/findings",
+        json={
+            "id": new_id(),
+            "area_code": "v-baiyun-g1",
+            "title": "木材堆场电线私拉乱接",
+            "location_text": "我家隔壁的木材厂",
+        },
+        headers=env.auth("supervisor"),
+    )
+    assert r.status_code == 201, r.text
+    r = await env.client.get(f"{API}/findings/{r.json()['id']}/notice.pdf", headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(r.content)
+    text = pdftotext(path)
+    assert "＿＿＿＿＿＿＿＿＿＿＿＿：" in text
+    assert "未关联" not in text and "我家隔壁" not in text
+    assert "木材堆场电线私拉乱接" in text

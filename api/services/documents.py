@@ -123,13 +123,16 @@ async def _user_name(session: AsyncSession, user_id: uuid.UUID | None) -> str | 
 
 def _venue_block(venue: Venue | None, area_name: str) -> dict[str, Any]:
     # Never a report's place text: the reporter's words ("我家楼下") would tell the owner who reported.
+    # Without a venue the unit, its address and its people are left blank, for the inspector to write in
+    # on the spot ("—" would say there is none).
     if venue is None:
         return {
-            "name": "（未关联场所）",
+            "name": None,
             "address": None,
             "owner_name": None,
             "owner_phone": None,
             "area": area_name,
+            "blank": True,
         }
     return {
         "name": venue.name,

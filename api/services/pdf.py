@@ -151,13 +151,18 @@ def _build(story: list[Flowable], serial: str, title: str) -> bytes:
     return buf.getvalue()
 
 
+# Where a paper without a venue leaves the addressee to be written in by hand.
+WRITE_IN = "＿" * 12
+
+
 def _venue_table(venue: dict[str, Any], extra: list[tuple[str, str]] | None = None) -> Table:
+    missing = "" if venue.get("blank") else "—"
     fields = [
-        ("被检查单位", venue["name"]),
+        ("被检查单位", venue["name"] or ""),
         ("所属网格", venue["area"]),
-        ("地址", venue["address"] or "—"),
-        ("负责人", venue["owner_name"] or "—"),
-        ("联系电话", venue["owner_phone"] or "—"),
+        ("地址", venue["address"] or missing),
+        ("负责人", venue["owner_name"] or missing),
+        ("联系电话", venue["owner_phone"] or missing),
         *(extra or []),
     ]
     rows = []
@@ -228,7 +233,9 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
         p(f"编号：{data['serial']}", SERIAL),
         Spacer(1, 4 * mm),
         p(
-            f"{venue['name']}" + (f"（负责人：{venue['owner_name']}）" if venue["owner_name"] else "") + "：",
+            f"{venue['name'] or WRITE_IN}"
+            + (f"（负责人：{venue['owner_name']}）" if venue["owner_name"] else "")
+            + "：",
             BODY,
         ),
         Spacer(1, 2 * mm),
@@ -273,7 +280,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
             ]
         ),
     ]
-    return _build(story, data["serial"], f"整改通知书 {venue['name']}")
+    return _build(story, data["serial"], f"整改通知书 {venue['name'] or ''}".strip())
 
 
 def record_pdf(data: dict[str, Any]) -> bytes:
@@ -320,4 +327,4 @@ def record_pdf(data: dict[str, Any]) -> bytes:
         Spacer(1, 6 * mm),
         KeepTogether([_signatures("检查人员（签名）", "被检查单位负责人（签名）")]),
     ]
-    return _build(story, data["serial"], f"现场检查记录 {venue['name']}")
+    return _build(story, data["serial"], f"现场检查记录 {venue['name'] or ''}".strip())
