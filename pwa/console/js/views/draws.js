@@ -134,7 +134,7 @@ export async function drawView(ctx, root, _query, id) {
       { class: 'facts card', 'data-testid': 'draw-facts' },
       h('dt', {}, '抽取时间'), h('dd', {}, dateTime(d.created_at)),
       h('dt', {}, '抽取范围'), h('dd', {}, `${ctx.areaName(d.area_code)}，共 ${d.population_size} 家${d.kinds.length ? `（类型：${d.kinds.map((k) => kindName.get(k) || k).join('、')}）` : ''}${d.risk_levels.length ? `（风险：${d.risk_levels.map((r) => RISK[r] || r).join('、')}）` : ''}`),
-      h('dt', {}, '抽取'), h('dd', {}, `${d.count} 家，每家 ${d.inspectors_per_target} 名检查人员（可选人员 ${d.eligible_inspectors} 名）`),
+      h('dt', {}, '抽取'), h('dd', {}, `${d.count} 家，每家 ${d.inspectors_per_target} 名检查人员（人员库 ${d.eligible_inspectors} 名，每家不派所在村、网格的人员）`),
       h('dt', {}, '完成期限'), h('dd', {}, d.due_on),
       h('dt', {}, '进度'), h('dd', { 'data-testid': 'draw-progress' }, `已检查 ${done}/${d.count}`),
       // Anyone can re-run the draw from these and get the same result: that is what makes it fair.

@@ -83,8 +83,8 @@ export async function statsView(ctx, root, query) {
   add(root, 
     h('div', { class: 'title-row' }, h('h1', {}, '各村考核'), h('div', { class: 'exports' },
       downloadButton('导出考核表', `/stats/areas/export${qs(params)}`, `考核-${from}-${to}.xlsx`, 'export-stats'),
-      downloadButton('导出隐患台账', `/findings/export${qs({ area })}`, '隐患台账.xlsx', 'export-findings'),
-      downloadButton('导出重大隐患台账', `/major-hazards/export${qs({ area })}`, '重大事故隐患台账.xlsx', 'export-major'),
+      downloadButton('导出隐患台账（全部时段）', `/findings/export${qs({ area })}`, '隐患台账.xlsx', 'export-findings'),
+      downloadButton('导出重大隐患台账（全部时段）', `/major-hazards/export${qs({ area })}`, '重大事故隐患台账.xlsx', 'export-major'),
     )),
     form,
   );
