@@ -143,6 +143,27 @@ async def test_downgrade_makes_it_general(env: Env) -> None:
     assert_problem(await decide(env, general, decision()), 409, "not_suspected")
 
 
+async def test_a_downgrade_gives_the_general_hazard_its_deadline(env: Env) -> None:
+    """The suspicion's deadline was days short, for a decision; a downgrade may set the general hazard's own
+    in the same step, recorded in its event, and a resend with the same id changes nothing more."""
+    later = (sh_today() + timedelta(days=20)).isoformat()
+    fid = await suspected(env)
+    for bad, code in (
+        ({"deadline": (sh_today() - timedelta(days=1)).isoformat()}, "deadline_in_past"),
+        ({"deadline": (sh_today() + timedelta(days=800)).isoformat()}, "deadline_too_far"),
+    ):
+        assert_problem(await decide(env, fid, decision("downgrade", **bad)), 422, code)
+    assert_problem(await decide(env, fid, decision(deadline=later)), 422, "validation_error")
+    body = decision("downgrade", deadline=later, id=new_id())
+    r = await decide(env, fid, body)
+    assert r.status_code == 200, r.text
+    f = r.json()
+    assert (f["severity"], f["deadline"], f["escalation_level"]) == ("general", later, 0)
+    assert f["events"][-1]["data"]["deadline"]["after"] == later
+    again = await decide(env, fid, body)
+    assert again.status_code == 200 and len(again.json()["events"]) == len(f["events"])
+
+
 async def test_a_decision_with_a_client_id_is_applied_once(env: Env) -> None:
     fid = await suspected(env)
     body = decision(id=new_id())

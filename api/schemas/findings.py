@@ -98,11 +98,16 @@ class MajorDecisionIn(Schema):
     # Required to confirm; not taken with a downgrade. ("register" on the wire; the attribute name would
     # shadow BaseModel.register.)
     register_entry: RegisterIn | None = Field(default=None, alias="register")
+    # A downgrade's deadline for the general hazard it becomes (default: the suspicion's short one, kept; a
+    # hazard already late stays late, as after an extension). A confirmation takes the register's.
+    deadline: date | None = None
 
     @model_validator(mode="after")
     def _register_with_confirm(self) -> MajorDecisionIn:
         if self.decision == "downgrade" and self.register_entry is not None:
             raise ValueError("a downgrade takes no register entry")
+        if self.decision == "confirm" and self.deadline is not None:
+            raise ValueError("a confirmation takes its deadline from the register entry")
         return self
 
 

@@ -203,7 +203,7 @@ def _guard(
                 major_status_now=finding.major_status,
             )
         if "deadline" in changes and changes["deadline"] < today:
-            raise Unprocessable("The register's deadline is in the past.", code="deadline_in_past")
+            raise Unprocessable("The decision's deadline is in the past.", code="deadline_in_past")
     elif action == Action.UPDATE_REGISTER:
         if finding.major_status != MajorStatus.CONFIRMED:
             raise Conflict(

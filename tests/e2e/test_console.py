@@ -494,6 +494,29 @@ def test_a_report_rejected_with_a_reply(live_server: LiveServer, console_page: A
     assert after["finding_id"] is None
 
 
+def test_a_downgrade_sets_the_general_hazards_deadline(live_server: LiveServer, console_page: Any) -> None:
+    page = console_page
+    f = manual_finding(live_server, f"灶台旁堆放柴火 {uuid.uuid4().hex[:6]}", "major")
+    sign_in(page, SUPERVISOR, live_server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/finding/{f['id']}")
+    page.get_by_test_id("act-major").click()
+    dlg = page.get_by_test_id("major-dialog")
+    expect(dlg.get_by_test_id("downgrade-deadline")).to_be_hidden()  # a confirmation takes the register's
+    dlg.get_by_label("不构成重大，降为一般隐患").check()
+    chosen = dlg.get_by_test_id("downgrade-deadline")
+    expect(chosen).to_be_visible()
+    assert chosen.input_value() >= today().isoformat()
+    later = (today() + timedelta(days=15)).isoformat()
+    chosen.fill(later)
+    dlg.get_by_label("参加认定人员").fill("镇应急办 李主任、安监站 张工")
+    dlg.get_by_test_id("dialog-submit").click()
+    expect(dlg).to_have_count(0)
+    expect(page.get_by_test_id("deadline")).to_contain_text(later)
+    after = live_server.api("GET", f"/findings/{f['id']}").json()
+    assert (after["severity"], after["major_status"], after["deadline"]) == ("general", "downgraded", later)
+
+
 def test_a_report_whose_finding_was_voided_asks_for_a_word_to_the_reporter(
     live_server: LiveServer, console_page: Any
 ) -> None:

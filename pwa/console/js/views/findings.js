@@ -224,9 +224,14 @@ async function majorDecision(ctx, f) {
       const today = shanghaiDate(Date.now());
       const reg = registerInputs({ deadline: f.deadline < today ? today : f.deadline }, { minDeadline: today });
       const regBox = h('fieldset', { class: 'register-fields' }, h('legend', {}, '挂牌督办：五落实与督办人'), reg.fields);
+      // Downgraded, it is a general hazard with a deadline of its own (the suspicion's was days short).
+      const generalDeadline = h('input', { type: 'date', name: 'general_deadline', min: today, value: f.deadline < today ? today : f.deadline, 'data-testid': 'downgrade-deadline' });
+      const generalBox = field('一般隐患的整改期限', generalDeadline, { required: true });
       const sync = () => {
         regBox.hidden = !confirm.checked;
+        generalBox.hidden = confirm.checked;
       };
+      sync();
       confirm.addEventListener('change', sync);
       downgrade.addEventListener('change', sync);
       return {
@@ -242,12 +247,14 @@ async function majorDecision(ctx, f) {
           field('认定日期', decided, { required: true }),
           field('参加认定人员', participants, { required: true }),
           regBox,
+          generalBox,
           field('说明', note),
         ],
         validate: () => {
           if (!decided.value) return '请填写认定日期。';
           if (!participants.value.trim()) return '请填写参加认定的人员。';
           if (confirm.checked) return reg.missing();
+          if (!generalDeadline.value) return '请填写一般隐患的整改期限。';
           return null;
         },
         submit: () =>
@@ -258,6 +265,7 @@ async function majorDecision(ctx, f) {
             participants: participants.value.trim(),
             note: note.value.trim() || null,
             register: confirm.checked ? reg.values() : null,
+            deadline: confirm.checked ? null : generalDeadline.value,
           }),
       };
     },
