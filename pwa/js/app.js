@@ -37,9 +37,13 @@ const app = {
   main: null,
   leaveHandlers: [],
   waitingWorker: null,
-  go(hash) {
+  /** To `hash`; with replace, in place of the current screen in the history (a form just sent must not
+   * come back with the back button). */
+  go(hash, { replace = false } = {}) {
     if (location.hash === hash) render();
-    else location.hash = hash;
+    else if (replace) {
+      location.replace(hash);
+    } else location.hash = hash;
   },
   onLeave(fn) {
     this.leaveHandlers.push(fn);

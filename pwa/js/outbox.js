@@ -90,8 +90,14 @@ export function confirmOutcome(item, status, finding, userId) {
   return 'attention';
 }
 
-/** The reason shown when a transition was refused because the finding is elsewhere now. */
-export function takenText(item, finding) {
+// 409s that state a rule this transition breaks, not that the finding moved on: said in their own words.
+const RULE_CODES = new Set(['major_decision_pending', 'four_eyes', 'evidence_required']);
+
+/** The reason shown when a transition was refused: the rule it broke, or that the finding is elsewhere
+ * now (someone else's rectification or verification came first). */
+export function takenText(item, finding, problem = null) {
+  const code = problem && problem.code;
+  if (code && RULE_CODES.has(code)) return CODE_TEXT[code];
   const what = item.kind === 'rectification' ? '整改' : '复查';
   const now = finding && STATUS_TEXT[finding.status];
   return now ? `这条隐患在服务器上已是“${now}”（可能已由他人处理），这次${what}没有记入。` : `这次${what}没有被服务器接受。`;
@@ -124,6 +130,11 @@ const CODE_TEXT = {
   photo_conflict: '该照片编号已用于另一张照片',
   id_conflict: '该编号已用于另一条记录',
   four_eyes: '整改提交人不能复查自己的整改',
+  major_decision_pending: '疑似重大事故隐患须经镇里认定（或降为一般隐患）后才能复查销号',
+  evidence_required: '重大事故隐患须有整改或复查照片才能销号',
+  invalid_position: '位置信息无效',
+  invalid_captured_at: '照片的拍摄时间无效',
+  too_many_photos: '照片太多',
   already_submitted: '整改已提交，正在等待复查',
   not_submitted: '尚未提交整改，不能复查',
   finding_closed: '隐患已销号',

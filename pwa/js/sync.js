@@ -266,7 +266,7 @@ async function confirmTransition(item, r) {
   const f = await call(`/findings/${encodeURIComponent(findingId)}`);
   const outcome = ob.confirmOutcome(item, f.status, f.data, me && me.id);
   if (outcome === 'done') return { outcome, info: { status: f.status, problem: null, result: f.data } };
-  if (f.ok) return { outcome, info: { status: r.status, problem: { ...r.problem, text: ob.takenText(item, f.data) } } };
+  if (f.ok) return { outcome, info: { status: r.status, problem: { ...r.problem, text: ob.takenText(item, f.data, r.problem) } } };
   return { outcome, info: { status: f.status, problem: f.problem } };
 }
 

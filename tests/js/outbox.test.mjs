@@ -91,6 +91,12 @@ test('a 409 to a transition is confirmed from the finding, never taken as done o
   assert.equal(confirmOutcome(rect, 200, finding([ev({ photo_ids: ['p1'] })]), me), 'attention');
   assert.equal(confirmOutcome(rect, 200, finding([ev()]), null), 'attention');
   assert.match(takenText(rect, finding([ev({ actor_id: 'z' })])), /待复查/);
+  // A rule broken, not the finding taken: said as the rule, never as someone else's work.
+  const verify = item({ kind: 'verification', body: { result: 'pass', note: null, photo_ids: [] } });
+  const pending = takenText(verify, finding([], 'submitted'), { code: 'major_decision_pending' });
+  assert.match(pending, /认定/);
+  assert.doesNotMatch(pending, /他人/);
+  assert.match(takenText(verify, finding([], 'submitted'), { code: 'invalid_transition' }), /他人/);
   // The finding cannot be read now: try again later, or sign in.
   assert.equal(confirmOutcome(rect, 0, null, me), 'retry');
   assert.equal(confirmOutcome(rect, 503, null, me), 'retry');

@@ -4,7 +4,7 @@ import * as db from '../db.js';
 import { DraftSession, discardDraft, photosOf, withoutLostPhotos } from '../drafts.js';
 import { LIMITS, validateRectification, validateVerification } from '../form.js';
 import { dateTime, deadlineInfo, majorLabel } from '../format.js';
-import { isWaiting } from '../outbox.js';
+import { STATES, isWaiting } from '../outbox.js';
 import * as sync from '../sync.js';
 import { photoBlob } from '../api.js';
 import { add, blobUrl, confirmDialog, emptyState, field, h, lightbox, photoButtons, photoStrip, toast } from '../ui.js';
@@ -246,7 +246,17 @@ export async function findingView(app, root, id) {
   const mine = !areaList || !areaList.length || data.myAreas(me.area_codes || [], areaList).includes(f.area_code);
   const foundByMe = (f.events || []).some((e) => e.action === 'create' && e.actor_id && e.actor_id === me.id);
   const actions = [];
-  if (p) actions.push(h('p', { class: 'notice' }, `${p.kind === 'rectification' ? '整改' : '复查'}已保存在手机上，等待上传。`));
+  const what = p && (p.kind === 'rectification' ? '整改' : '复查');
+  if (p && p.state === STATES.ATTENTION) {
+    // Refused: retrying cannot help, and while it stays the finding's own actions are hidden.
+    const drop = h('button', { type: 'button', class: 'btn secondary block', 'data-testid': 'drop-refused' }, `放弃这次${what}`);
+    drop.addEventListener('click', async () => {
+      if (!(await confirmDialog(`放弃这次${what}`, '这次填写的内容和照片会从手机上删除。', '放弃', true))) return;
+      await sync.discard(p.id);
+      app.go(`#/finding/${f.id}`);
+    });
+    actions.push(h('p', { class: 'notice warn', 'data-testid': 'refused' }, `这次${what}被服务器拒绝：${(p.error && p.error.detail) || '请查看同步页'}。`), drop);
+  } else if (p) actions.push(h('p', { class: 'notice' }, `${what}已保存在手机上，等待上传。`));
   else if (f.status === 'open' && !(mine || foundByMe)) actions.push(h('p', { class: 'muted', 'data-testid': 'read-only' }, '这条隐患不在你的网格，由所在网格的网格员整改。'));
   else if (f.status === 'submitted' && !mine) actions.push(h('p', { class: 'muted', 'data-testid': 'read-only' }, '这条隐患不在你的网格，由所在网格的网格员复查。'));
   else if (f.status === 'open') actions.push(h('a', { class: 'btn primary block', href: `#/rectify/${f.id}`, 'data-testid': 'rectify' }, '登记整改'));
@@ -326,6 +336,20 @@ async function actionForm(app, root, findingId, kind) {
     add(root, h('h1', {}, '隐患'), emptyState('手机上没有这条隐患的数据。'));
     return;
   }
+  // The back button after 提交, or an old link: nothing to fill in (and no empty draft left behind).
+  const waiting = (await pendingActions()).get(findingId);
+  const due = kind === 'rectification' ? 'open' : 'submitted';
+  if (waiting || f.status !== due) {
+    const what = kind === 'rectification' ? '整改' : '复查';
+    add(
+      root,
+      h('p', {}, h('a', { href: `#/finding/${findingId}`, class: 'back' }, '‹ 返回隐患')),
+      h('h1', {}, kind === 'rectification' ? '登记整改' : '复查'),
+      emptyState(waiting ? `这条隐患已有一份${what}在手机上，等待上传。` : `这条隐患现在是“${STATUS_LABELS[f.status] || f.status}”，不能${what}。`),
+    );
+    return;
+  }
+  const venueName = ((await data.venues()).find((v) => v.id === f.venue_id) || {}).name || '';
   const stored = (await db.get('drafts', draftId)) || { id: draftId, kind, finding_id: findingId, title: f.title, note: '', photo_ids: [], result: null, status: 'draft' };
   // The verifier judges the rectification against what was found: both sets of photos side by side.
   let compare = null;
@@ -384,6 +408,8 @@ async function actionForm(app, root, findingId, kind) {
   note.addEventListener('input', () => session.change((d) => ({ ...d, note: note.value })));
 
   let resultButtons = null;
+  // A suspected major hazard is closed only after the town's decision: it may fail a verification, not pass.
+  const awaitingDecision = f.severity === 'major' && f.major_status === 'suspected';
   if (kind === 'verification') {
     const pick = (r) => {
       session.change((d) => ({ ...d, result: r }));
@@ -392,18 +418,32 @@ async function actionForm(app, root, findingId, kind) {
     resultButtons = h(
       'div',
       { class: 'answers', role: 'group', 'aria-label': '复查结果' },
-      h('button', { type: 'button', class: 'answer pass', 'data-result': 'pass', 'aria-pressed': String(draft.result === 'pass'), onclick: () => pick('pass') }, '通过，销号'),
+      h('button', { type: 'button', class: 'answer pass', 'data-result': 'pass', 'aria-pressed': String(draft.result === 'pass' && !awaitingDecision), disabled: awaitingDecision, onclick: () => pick('pass') }, '通过，销号'),
       h('button', { type: 'button', class: 'answer fail', 'data-result': 'fail', 'aria-pressed': String(draft.result === 'fail'), onclick: () => pick('fail') }, '不通过'),
     );
   }
 
-  const submit = async () => {
+  let sending = false;
+  const submit = async (e) => {
+    // A second tap while the first is being saved would queue the same rectification twice.
+    if (sending) return;
+    sending = true;
+    const button = e && e.currentTarget;
+    if (button) button.disabled = true;
+    const again = () => {
+      sending = false;
+      if (button) button.disabled = false;
+    };
     await session.flush();
     const d = session.draft;
+    if (awaitingDecision && d.result === 'pass') {
+      errors.textContent = '疑似重大事故隐患须经镇里认定（或降为一般隐患）后才能复查销号。';
+      return again();
+    }
     const check = kind === 'rectification' ? validateRectification(d) : validateVerification(d);
     if (!check.ok) {
       errors.textContent = Object.values(check.errors).join('；');
-      return;
+      return again();
     }
     // The id is made here, once: every resend of this item carries it, so the server applies it once.
     const fields = kind === 'rectification' ? { note: d.note.trim() } : { result: d.result, note: d.note.trim() };
@@ -411,7 +451,7 @@ async function actionForm(app, root, findingId, kind) {
     const item = sync.newItem({
       kind,
       method: 'POST',
-      title: `${kind === 'rectification' ? '整改' : d.result === 'pass' ? '复查通过' : '复查不通过'}：${f.title}`,
+      title: `${kind === 'rectification' ? '整改' : d.result === 'pass' ? '复查通过' : '复查不通过'}：${f.title}${venueName ? `（${venueName}）` : ''}`,
       path: `/findings/${findingId}/${kind}`,
       body,
       photo_ids: d.photo_ids,
@@ -425,7 +465,7 @@ async function actionForm(app, root, findingId, kind) {
     app.requestBackgroundSync();
     app.drainSoon();
     toast(navigator.onLine ? '已提交，正在上传' : '已保存在手机上，联网后自动上传');
-    app.go(`#/finding/${findingId}`);
+    app.go(`#/finding/${findingId}`, { replace: true });
   };
 
   add(root, 
@@ -434,6 +474,7 @@ async function actionForm(app, root, findingId, kind) {
     h('p', { class: 'muted' }, f.title),
     compare,
     resultButtons ? h('div', { class: 'field' }, h('span', { class: 'field-label' }, '复查结果'), resultButtons) : null,
+    awaitingDecision && kind === 'verification' ? h('p', { class: 'notice', 'data-testid': 'awaiting-decision' }, '这是疑似重大事故隐患：须经镇里认定（或降为一般隐患）后才能复查销号。现在只能登记“不通过”。') : null,
     field(kind === 'rectification' ? '整改说明' : '复查说明', note),
     h('div', { class: 'field' }, h('span', { class: 'field-label' }, kind === 'rectification' ? '整改后照片' : '复查照片（可选）'), photoButtons(addFiles, { testid: `${kind}-` }), strip),
     errors,

@@ -64,14 +64,17 @@ function captureGps(session, isActive, onFix = null) {
   );
 }
 
+/** An inspection already sent (the back button after 提交, an old link): its screens are gone, so the
+ * inspector is taken on to its venue (or today's work), not shown an empty page on the way back. */
+function sentAlready(app, draft) {
+  toast(draft ? '这份检查已经提交，不能再修改' : '这份检查已经提交或放弃');
+  app.go(draft && draft.venue_id ? `#/venue/${draft.venue_id}` : '#/today', { replace: true });
+}
+
 export async function inspectView(app, root, id) {
   const { draft, shown: template, lost } = await load(id);
-  if (!draft) {
-    add(root, h('h1', {}, '检查'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
-    return;
-  }
-  if (draft.status !== 'draft') {
-    add(root, h('h1', {}, draft.venue_name), emptyState('这份检查已经提交。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
+  if (!draft || draft.status !== 'draft') {
+    sentAlready(app, draft);
     return;
   }
   if (!template) {
@@ -193,8 +196,12 @@ export async function inspectView(app, root, id) {
 
 export async function summaryView(app, root, id) {
   const { draft, template: full, shown: template, lost } = await load(id);
-  if (!draft || !template || draft.status !== 'draft') {
-    add(root, h('h1', {}, '检查小结'), emptyState('找不到这份检查（可能已提交）。'), h('a', { class: 'btn secondary', href: '#/sync' }, '查看同步状态'));
+  if (!draft || draft.status !== 'draft') {
+    sentAlready(app, draft);
+    return;
+  }
+  if (!template) {
+    add(root, h('h1', {}, '检查小结'), emptyState('手机上没有这份检查的检查表，联网后再试。'), h('a', { class: 'btn secondary', href: '#/today' }, '返回'));
     return;
   }
   tellLost(lost);
@@ -286,7 +293,7 @@ export async function summaryView(app, root, id) {
         app.requestBackgroundSync();
         app.drainSoon();
         toast(navigator.onLine ? '已提交，正在上传' : '已保存在手机上，联网后自动上传');
-        app.go('#/sync');
+        app.go('#/sync', { replace: true });
       },
     },
     '提交检查',

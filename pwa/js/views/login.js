@@ -6,6 +6,9 @@ import { add, field, h } from '../ui.js';
 export async function loginView(app, root, { relogin, onSuccess, onContinue = null }) {
   const last = await db.getMeta('username');
   const pending = summarize(await db.getAll('outbox')).waiting;
+  // Unfinished inspections, rectifications and verifications are that person's work too: signing in as
+  // someone else would wipe them with the rest of the phone's data.
+  const unfinished = (await db.getAll('drafts')).filter((d) => d.status === 'draft').length;
   const user = h('input', { name: 'username', autocomplete: 'username', required: true, value: last || '', autocapitalize: 'off', spellcheck: 'false' });
   const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const msg = h('p', { class: 'form-error', role: 'alert' });
@@ -23,8 +26,9 @@ export async function loginView(app, root, { relogin, onSuccess, onContinue = nu
           msg.textContent = '请输入用户名和密码';
           return;
         }
-        if (pending && last && username !== last) {
-          msg.textContent = `手机上还有 ${pending} 项 ${last} 的数据没有上传，请用 ${last} 登录。`;
+        if ((pending || unfinished) && last && username !== last) {
+          const what = [pending ? `${pending} 项没有上传` : '', unfinished ? `${unfinished} 份没有提交` : ''].filter(Boolean).join('、');
+          msg.textContent = `手机上还有 ${last} 的工作（${what}），请用 ${last} 登录。`;
           return;
         }
         if (!navigator.onLine) {

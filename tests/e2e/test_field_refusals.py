@@ -1,0 +1,170 @@
+"""What an inspector meets around a rectification or verification on a 360×740 phone: a double tap, the back
+button after 提交, a refusal by the server, a suspected major hazard awaiting the town's decision, and
+someone else signing in while work is unfinished. Real headless Chromium against a real server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import LiveServer
+from playwright.sync_api import expect
+from test_inspector_app import (
+    INSPECTOR,
+    INSPECTOR2,
+    TEMPLATE,
+    camera_jpeg,
+    make_finding,
+    open_checklist,
+    sign_in,
+    venue_id,
+    wait_synced,
+)
+
+pytestmark = pytest.mark.e2e
+
+STORE_COUNT = """([store, kind]) => new Promise((resolve, reject) => {
+  const open = indexedDB.open('safegrid');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const req = open.result.transaction(store).objectStore(store).getAll();
+    req.onsuccess = () => {
+      open.result.close();
+      resolve(req.result.filter((x) => !kind || x.kind === kind).length);
+    };
+  };
+})"""
+
+
+def count(page: Any, store: str, kind: str | None = None) -> int:
+    return int(page.evaluate(STORE_COUNT, [store, kind]))
+
+
+def fill_rectification(page: Any, fid: str, photo: Path) -> None:
+    page.goto(f"/#/finding/{fid}")
+    page.click("[data-testid=rectify]")
+    page.fill("textarea", "已清理通道")
+    with page.expect_file_chooser() as fc:
+        page.click("[data-testid=rectification-camera]")
+    fc.value.set_files(str(photo))
+    page.wait_for_selector(".photo-strip img", timeout=30000)
+
+
+def test_a_double_tap_sends_one_rectification_and_back_does_not_reopen_the_form(
+    live_server: LiveServer, new_context: Any, tmp_path: Path
+) -> None:
+    fid = make_finding(live_server, tmp_path)["id"]
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    fill_rectification(page, fid, camera_jpeg(tmp_path / "r.jpg", seed=41, size=(1200, 900)))
+    # Two taps before the first has been saved (a slow phone): one rectification, not two.
+    page.evaluate(
+        "() => { const b = document.querySelector('[data-testid=submit-rectification]');"
+        " b.click(); b.click(); }"
+    )
+    page.wait_for_url(f"**/#/finding/{fid}")
+    assert count(page, "outbox", "rectification") == 1
+    # Back goes past the sent form, which is not offered again, and leaves no empty draft behind.
+    page.go_back()
+    expect(page).not_to_have_url(f"**/#/rectify/{fid}")
+    page.goto(f"/#/rectify/{fid}")
+    expect(page.locator("main")).to_contain_text("已有一份整改在手机上")
+    assert page.locator("[data-testid=submit-rectification]").count() == 0
+    assert count(page, "drafts", "rectification") == 0
+    wait_synced(page)
+    detail = live_server.api("GET", f"/findings/{fid}", "supervisor").json()
+    assert len([e for e in detail["events"] if e["action"] == "rectify"]) == 1
+    page.goto(f"/#/rectify/{fid}")
+    expect(page.locator("main")).to_contain_text("不能整改")
+
+
+def test_a_refused_rectification_is_said_on_the_finding_and_dropped_there(
+    live_server: LiveServer, new_context: Any, tmp_path: Path
+) -> None:
+    fid = make_finding(live_server, tmp_path)["id"]
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    page.goto(f"/#/finding/{fid}")
+    page.wait_for_selector("[data-testid=rectify]")
+    ctx.set_offline(True)
+    page.wait_for_selector("#net-state:not([hidden])")
+    fill_rectification(page, fid, camera_jpeg(tmp_path / "mine.jpg", seed=42, size=(1200, 900)))
+    page.click("[data-testid=submit-rectification]")
+    page.wait_for_url(f"**/#/finding/{fid}")
+    # A colleague's rectification reaches the server first.
+    r = live_server.api(
+        "POST", f"/findings/{fid}/rectification", INSPECTOR2, json={"note": "同事已整改", "photo_ids": []}
+    )
+    assert r.status_code == 200, r.text
+    ctx.set_offline(False)
+    page.goto("/#/sync")
+    page.locator("[data-testid=outbox-item][data-kind=rectification][data-state=attention]").wait_for(
+        timeout=30000
+    )
+    page.goto(f"/#/finding/{fid}")
+    refused = page.get_by_test_id("refused")
+    expect(refused).to_contain_text("被服务器拒绝")
+    expect(refused).to_contain_text("待复查")
+    page.get_by_test_id("drop-refused").click()
+    page.locator("dialog button", has_text="放弃").click()
+    expect(page.get_by_test_id("refused")).to_have_count(0)
+    assert count(page, "outbox", "rectification") == 0
+
+
+def test_a_suspected_major_hazard_is_not_offered_a_passing_verification(
+    live_server: LiveServer, new_context: Any, tmp_path: Path
+) -> None:
+    checklists = live_server.api("GET", "/checklists", INSPECTOR).json()
+    tpl = next(c for c in checklists if c["code"] == TEMPLATE)
+    major = next(i for i in tpl["items"] if i["major"])
+    pid = str(uuid.uuid4())
+    jpeg = camera_jpeg(tmp_path / "m.jpg", seed=43, size=(800, 600)).read_bytes()
+    r = live_server.api("PUT", f"/photos/{pid}", INSPECTOR, files={"file": ("m.jpg", jpeg)})
+    assert r.status_code == 201, r.text
+    body = {
+        "venue_id": venue_id(live_server),
+        "checklist_code": tpl["code"],
+        "checklist_version": tpl["version"],
+        "started_at": "2026-11-30T09:00:00+08:00",
+        "submitted_at": "2026-11-30T09:20:00+08:00",
+        "lat": None,
+        "lng": None,
+        "accuracy_m": None,
+        "note": None,
+        "answers": [{"item_code": major["code"], "result": "fail", "note": "通道锁闭", "photo_ids": [pid]}],
+    }
+    r = live_server.api("PUT", f"/inspections/{uuid.uuid4()}", INSPECTOR, json=body)
+    assert r.status_code == 201, r.text
+    fid = r.json()["finding_ids"][0]
+    r = live_server.api("POST", f"/findings/{fid}/rectification", INSPECTOR, json={"note": "已打开通道"})
+    assert r.status_code == 200, r.text
+
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR2, live_server.password)
+    page.goto("/#/findings/submitted")
+    page.click(f"[data-testid=finding-row][href='#/finding/{fid}']")
+    page.click("[data-testid=verify]")
+    expect(page.get_by_test_id("awaiting-decision")).to_contain_text("镇里认定")
+    expect(page.locator("[data-result=pass]")).to_be_disabled()
+    expect(page.locator("[data-result=fail]")).to_be_enabled()
+
+
+def test_someone_else_cannot_sign_in_over_an_unfinished_inspection(
+    live_server: LiveServer, new_context: Any
+) -> None:
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page)
+    page.locator("[data-testid=item]").first.locator("[data-result=pass]").click()
+    assert count(page, "drafts") == 1
+    # The sign-in expired (as after a revoked token): another inspector tries to sign in on this phone.
+    page.evaluate("() => window.safegrid.showLogin({ relogin: true })")
+    page.fill("input[name=username]", INSPECTOR2)
+    page.fill("input[name=password]", live_server.password)
+    page.click("form.login button[type=submit]")
+    expect(page.locator(".form-error")).to_contain_text(f"请用 {INSPECTOR} 登录")
+    assert count(page, "drafts") == 1
