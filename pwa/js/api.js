@@ -8,7 +8,26 @@ export const BASE = '/api/v1';
 // A request with no reply by then counts as "no network" (status 0) and is retried later: on a weak
 // link a stalled connection must not hold the outbox forever.
 export const TIMEOUT_MS = 30000;
-export const UPLOAD_TIMEOUT_MS = 120000;
+// An upload is not limited by its length: on a valley's weak uplink (5 kB/s) a 700 kB photo takes two and a
+// half minutes, and a fixed limit would cut it off and start it again from zero, for ever. It ends when
+// no byte has gone out for UPLOAD_STALL_MS, or, all sent, no reply came within TIMEOUT_MS.
+export const UPLOAD_STALL_MS = 45000;
+// Where no progress can be seen (fetch, in the service worker): long enough for 2 kB/s.
+export const UPLOAD_MIN_BYTES_PER_S = 2000;
+
+/**
+ * Whether an upload should be given up now. `lastProgressAt`: when a byte last went out (or the start);
+ * `sentAt`: when the last byte went out (null while sending). Pure, for the tests.
+ */
+export function uploadStalled({ now, lastProgressAt, sentAt }) {
+  if (sentAt != null) return now - sentAt > TIMEOUT_MS;
+  return now - lastProgressAt > UPLOAD_STALL_MS;
+}
+
+/** The whole-request limit where progress cannot be seen. */
+export function uploadLimitMs(bytes) {
+  return Math.max(120000, Math.ceil((bytes / UPLOAD_MIN_BYTES_PER_S) * 1000));
+}
 
 /** The bearer token, read from IndexedDB on every call: the page, other tabs and the service worker
  * share it, and a sign-in in any of them must be seen by all (a copy kept in memory would go on
@@ -106,20 +125,35 @@ export async function putPhoto(id, blob, onProgress, fields = {}) {
   fd.append('file', blob, `${id}.jpg`);
   const t = await token();
   if (typeof XMLHttpRequest === 'undefined') {
-    return call(`/photos/${encodeURIComponent(id)}`, { method: 'PUT', body: fd, timeoutMs: UPLOAD_TIMEOUT_MS });
+    return call(`/photos/${encodeURIComponent(id)}`, { method: 'PUT', body: fd, timeoutMs: uploadLimitMs(blob.size) });
   }
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open('PUT', path);
     if (t) xhr.setRequestHeader('Authorization', `Bearer ${t}`);
     xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
-    xhr.timeout = UPLOAD_TIMEOUT_MS;
-    if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total);
-    const fail = () => resolve({ status: 0, ok: false, data: null, problem: { detail: '网络不通' } });
+    const watch = { lastProgressAt: Date.now(), sentAt: null, stalled: false };
+    const watchdog = setInterval(() => {
+      if (!uploadStalled({ now: Date.now(), ...watch })) return;
+      watch.stalled = true;
+      xhr.abort();
+    }, 1000);
+    xhr.upload.onprogress = (e) => {
+      watch.lastProgressAt = Date.now();
+      if (onProgress) onProgress(e.loaded, e.total);
+    };
+    xhr.upload.onload = () => {
+      watch.sentAt = Date.now();
+    };
+    const fail = () => {
+      clearInterval(watchdog);
+      resolve({ status: 0, ok: false, data: null, problem: { detail: watch.stalled ? '网络太慢，上传中断' : '网络不通' } });
+    };
     xhr.onerror = fail;
     xhr.ontimeout = fail;
     xhr.onabort = fail;
     xhr.onload = () => {
+      clearInterval(watchdog);
       let data = null;
       try {
         data = xhr.responseText ? JSON.parse(xhr.responseText) : null;

@@ -1,10 +1,12 @@
 """What an inspector meets around a rectification or verification on a 360×740 phone: a double tap, the back
-button after 提交, a refusal by the server, a suspected major hazard awaiting the town's decision, and
-someone else signing in while work is unfinished. Real headless Chromium against a real server.
+button after 提交, a refusal by the server, a suspected major hazard awaiting the town's decision, someone
+else signing in while work is unfinished, and a photo going out over a slow uplink. Real headless Chromium
+against a real server.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,12 @@ from test_inspector_app import (
     INSPECTOR,
     INSPECTOR2,
     TEMPLATE,
+    add_photo,
+    answer_all,
     camera_jpeg,
     make_finding,
     open_checklist,
+    photo_required_items,
     sign_in,
     venue_id,
     wait_synced,
@@ -168,3 +173,43 @@ def test_someone_else_cannot_sign_in_over_an_unfinished_inspection(
     page.click("form.login button[type=submit]")
     expect(page.locator(".form-error")).to_contain_text(f"请用 {INSPECTOR} 登录")
     assert count(page, "drafts") == 1
+
+
+def test_a_photo_on_a_slow_uplink_goes_out_in_one_go(
+    live_server: LiveServer, new_context: Any, tmp_path: Path
+) -> None:
+    """The upload is watched for stalls, not timed as a whole: a photo that takes a long while over a weak
+    signal, bytes still moving, is sent in one go (the limits themselves: tests/js/upload.test.mjs)."""
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page)
+    answer_all(page)
+    code = photo_required_items(live_server, 1)[0]
+    item = page.locator(f"#item-{code}")
+    item.locator("[data-result=fail]").click()
+    add_photo(
+        page, page.locator(f"#item-{code}"), camera_jpeg(tmp_path / "slow.jpg", seed=44, size=(1600, 1200))
+    )
+    puts: list[str] = []
+    page.on("request", lambda r: puts.append(r.url) if r.method == "PUT" and "/photos/" in r.url else None)
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Network.enable")
+    rate = 40_000  # bytes a second up
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 150, "downloadThroughput": 200_000, "uploadThroughput": rate},
+    )
+    started = time.monotonic()
+    page.click("[data-testid=to-summary]")
+    page.click("[data-testid=submit-inspection]")
+    wait_synced(page, timeout=180_000)
+    took = time.monotonic() - started
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    assert len(puts) == 1, puts  # one attempt, never cut off and begun again
+    photo_id = puts[0].rsplit("/", 1)[1]
+    size = live_server.api("GET", f"/photos/{photo_id}", INSPECTOR).headers.get("content-length")
+    assert size is not None and took >= int(size) / rate / 2, (took, size)  # the link really was slow
