@@ -103,6 +103,15 @@ export function takenText(item, finding, problem = null) {
   return now ? `这条隐患在服务器上已是“${now}”（可能已由他人处理），这次${what}没有记入。` : `这次${what}没有被服务器接受。`;
 }
 
+/** Whether 重试 can change the answer to an item that needs the inspector. Not for a rectification or
+ * verification the server refused on the finding's state or a rule (its state was read again to be sure),
+ * nor for a photo no longer on the phone: offering it would only send the inspector round in circles. */
+export function retryCanHelp(item) {
+  const e = item.error || {};
+  if (e.code === 'photo_missing') return false;
+  return !(isTransition(item) && (e.status === 403 || e.status === 409));
+}
+
 /** Same for one photo upload: 201 stored, 200 the same bytes are already there. */
 export function classifyPhoto(status) {
   if (status === 200 || status === 201) return 'done';

@@ -222,7 +222,9 @@ async function sendItem(item) {
   for (const pid of ob.photosToSend(cur)) {
     const row = photoRows.find((r) => r && r.id === pid);
     if (!row || !row.blob) {
-      await saveOutcome(cur, 'attention', { status: 0, problem: { text: '手机上找不到这张照片，请退回修改后重新提交' } });
+      // Only an inspection can be sent back to its draft; a rectification or verification is filled in again.
+      const text = cur.kind === 'inspection' ? '手机上找不到这张照片，请退回修改后重新提交' : '手机上找不到这张照片，请放弃这一项后重新登记';
+      await saveOutcome(cur, 'attention', { status: 0, problem: { text, code: 'photo_missing' } });
       return 'continue';
     }
     const r = await putPhoto(

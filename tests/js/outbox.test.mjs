@@ -19,6 +19,7 @@ import {
   recover,
   runnable,
   summarize,
+  retryCanHelp,
   takenText,
   wake,
 } from '../../pwa/js/outbox.js';
@@ -238,4 +239,15 @@ test('pruning keeps storage flat: confirmed drafts, old synced items, old thumbn
     now,
   });
   assert.deepEqual(again, { outbox: [], drafts: [], thumbs: [], meta: [] });
+});
+
+test('重试 is offered only where it can change the answer', () => {
+  const rect = { kind: 'rectification', error: { status: 409, code: 'already_submitted' } };
+  assert.equal(retryCanHelp(rect), false);
+  assert.equal(retryCanHelp({ kind: 'verification', error: { status: 403, code: 'four_eyes' } }), false);
+  assert.equal(retryCanHelp({ kind: 'rectification', error: { status: 0, code: 'photo_missing' } }), false);
+  assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 0, code: 'photo_missing' } }), false);
+  // An inspection's 409 ("being written; try again") or a refusal the world may change: worth a try.
+  assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 409, code: 'inspection_conflict' } }), true);
+  assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 422, code: 'venue_not_found' } }), true);
 });

@@ -1,7 +1,7 @@
 import * as db from '../db.js';
 import { dateTime } from '../format.js';
 import { formatBytes } from '../imagemath.js';
-import { STATES, blockedBy, progressFraction, summarize } from '../outbox.js';
+import { STATES, blockedBy, progressFraction, retryCanHelp, summarize } from '../outbox.js';
 import * as sync from '../sync.js';
 import { add, confirmDialog, emptyState, h, toast } from '../ui.js';
 
@@ -66,7 +66,7 @@ export async function syncView(app, root) {
     bars.set(i.id, bar);
     const actions = [];
     if (i.state === STATES.ATTENTION) {
-      actions.push(h('button', { type: 'button', class: 'btn secondary small', onclick: () => sync.retryItem(i.id).then(() => app.drainSoon()) }, '重试'));
+      if (retryCanHelp(i)) actions.push(h('button', { type: 'button', class: 'btn secondary small', 'data-testid': 'retry', onclick: () => sync.retryItem(i.id).then(() => app.drainSoon()) }, '重试'));
       if (i.kind === 'inspection' && i.ref && i.ref.draft_id) {
         actions.push(h('button', { type: 'button', class: 'btn secondary small', onclick: () => reopen(i) }, '退回修改'));
       }
