@@ -213,3 +213,32 @@ def test_a_photo_on_a_slow_uplink_goes_out_in_one_go(
     photo_id = puts[0].rsplit("/", 1)[1]
     size = live_server.api("GET", f"/photos/{photo_id}", INSPECTOR).headers.get("content-length")
     assert size is not None and took >= int(size) / rate / 2, (took, size)  # the link really was slow
+
+
+def test_a_half_filled_new_venue_survives_a_reload_and_is_filed_once(
+    live_server: LiveServer, new_context: Any
+) -> None:
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    name = f"测试小卖部 {uuid.uuid4().hex[:6]}"
+    page.click("[data-testid=new-venue]")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=address]", "白云村四组 3 号")
+    page.select_option("select[name=kind]", "small_retail")
+    page.reload()
+    page.wait_for_selector("input[name=name]")
+    expect(page.locator("input[name=name]")).to_have_value(name)
+    expect(page.locator("input[name=address]")).to_have_value("白云村四组 3 号")
+    expect(page.locator("select[name=kind]")).to_have_value("small_retail")
+    if page.locator("select[name=area_code]").is_visible():
+        page.select_option("select[name=area_code]", index=1)
+    # Two taps on 保存: one venue.
+    page.evaluate(
+        "() => { const b = document.querySelector('[data-testid=save-venue]'); b.click(); b.click(); }"
+    )
+    page.wait_for_url("**/#/venue/*")
+    assert count(page, "outbox", "venue") == 1
+    # A new form starts empty once the venue is saved.
+    page.goto("/#/new-venue")
+    page.wait_for_selector("input[name=name]")
+    expect(page.locator("input[name=name]")).to_have_value("")

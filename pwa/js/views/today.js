@@ -245,6 +245,8 @@ function locate(onFix) {
   );
 }
 
+const VENUE_DRAFT = 'venue-draft';
+
 export async function newVenueView(app, root) {
   const [kinds, areas, me, areaList] = await Promise.all([db.getAll('kinds'), data.areaNames(), data.me(), db.getMeta('areas')]);
   const areaCodes = data.myAreas((me && me.area_codes) || [], areaList || []);
@@ -264,6 +266,12 @@ export async function newVenueView(app, root) {
   const risk = h('select', { name: 'risk_level' }, h('option', { value: 'normal' }, '一般'), h('option', { value: 'high' }, '高'), h('option', { value: 'low' }, '低'));
   const gps = h('p', { class: 'gps', 'data-testid': 'gps', role: 'status' }, '正在定位…');
   const errors = h('p', { class: 'form-error', role: 'alert' });
+  // What is typed is kept on the phone as it is typed (a reload, a call, the app killed): the inspector
+  // comes back to the form as they left it.
+  const inputs = { name, kind, area_code: area, address, owner_name: owner, owner_phone: phone, risk_level: risk };
+  const kept = (await db.getMeta(VENUE_DRAFT)) || {};
+  for (const [k, input] of Object.entries(inputs)) if (typeof kept[k] === 'string') input.value = kept[k];
+  const keep = () => db.setMeta(VENUE_DRAFT, Object.fromEntries(Object.entries(inputs).map(([k, i]) => [k, i.value]))).catch(() => {});
   let pos = null;
   const fix = () => {
     gps.textContent = '正在定位…';
@@ -274,12 +282,16 @@ export async function newVenueView(app, root) {
   };
   fix();
 
+  let sending = false;
   const form = h(
     'form',
     {
       class: 'card',
+      oninput: keep,
+      onchange: keep,
       onsubmit: async (e) => {
         e.preventDefault();
+        if (sending) return; // a second tap would file the venue twice
         const v = {
           name: name.value.trim(),
           kind: kind.value,
@@ -296,17 +308,19 @@ export async function newVenueView(app, root) {
           errors.textContent = Object.values(check.errors).join('；');
           return;
         }
+        sending = true;
         const id = crypto.randomUUID();
         const item = sync.newItem({ kind: 'venue', title: `新建场所：${v.name}`, path: `/venues/${id}`, body: v, ref: { venue_id: id } });
-        await db.run(['venues', 'outbox'], 'readwrite', (s) => {
+        await db.run(['venues', 'outbox', 'meta'], 'readwrite', (s) => {
           s.venues.put({ id, ...v, last_inspected_at: null, open_findings: 0, _local: true, _outbox_id: item.id });
           s.outbox.put(item);
+          s.meta.delete(VENUE_DRAFT);
         });
         sync.emit({ type: 'changed' });
         app.requestBackgroundSync();
         app.drainSoon();
         toast('场所已保存在手机上');
-        app.go(`#/venue/${id}`);
+        app.go(`#/venue/${id}`, { replace: true });
       },
     },
     field('场所名称', name),
@@ -319,6 +333,22 @@ export async function newVenueView(app, root) {
     h('div', { class: 'field' }, h('span', { class: 'field-label' }, '位置'), gps, h('button', { type: 'button', class: 'btn secondary small', onclick: fix }, '重新定位')),
     errors,
     h('button', { type: 'submit', class: 'btn primary block', 'data-testid': 'save-venue' }, '保存场所'),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn secondary block',
+        'data-testid': 'clear-venue',
+        onclick: async () => {
+          await db.del('meta', VENUE_DRAFT);
+          for (const input of [name, address, owner, phone]) input.value = '';
+          kind.value = '';
+          risk.value = 'normal';
+          if (areaCodes.length > 1) area.value = '';
+        },
+      },
+      '清空重填',
+    ),
   );
   if (areaCodes.length <= 1) area.hidden = true;
   add(root, h('p', {}, h('a', { href: '#/today', class: 'back' }, '‹ 今日检查')), h('h1', {}, '新建场所'), form);
