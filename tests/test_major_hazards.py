@@ -26,6 +26,7 @@ from tests.helpers import (
     open_finding,
     put_photo,
     put_venue,
+    set_finding_fields,
     sh_today,
 )
 
@@ -162,6 +163,17 @@ async def test_a_downgrade_gives_the_general_hazard_its_deadline(env: Env) -> No
     assert f["events"][-1]["data"]["deadline"]["after"] == later
     again = await decide(env, fid, body)
     assert again.status_code == 200 and len(again.json()["events"]) == len(f["events"])
+
+
+async def test_a_late_hazard_downgraded_with_a_new_deadline_keeps_its_escalation(env: Env) -> None:
+    fid = await suspected(env)
+    await set_finding_fields(env, fid, deadline=sh_today() - timedelta(days=10))
+    later = (sh_today() + timedelta(days=20)).isoformat()
+    r = await decide(env, fid, decision("downgrade", deadline=later))
+    assert r.status_code == 200, r.text
+    # Ten days late, it keeps its 督办 level (the sweep raises it from there), as after an extension: the new
+    # deadline does not make it a hazard that was never late.
+    assert (r.json()["deadline"], r.json()["escalation_level"]) == (later, 1)
 
 
 async def test_a_decision_with_a_client_id_is_applied_once(env: Env) -> None:

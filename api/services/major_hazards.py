@@ -72,8 +72,9 @@ async def decide(
         if body.deadline is not None and body.deadline != finding.deadline:
             changes["deadline"] = body.deadline
         # A suspected major hazard started at 一级督办 because it was major, not because it was late: as a
-        # general hazard it keeps only the level its deadline earns (the daily sweep raises it from there).
-        earned = escalation_target(changes.get("deadline", finding.deadline), local_today(now))
+        # general hazard it keeps only the level its lateness so far earns (the daily sweep raises it from
+        # there). A new deadline does not take back what lateness earned, as an extension does not.
+        earned = escalation_target(finding.deadline, local_today(now))
         if earned < finding.escalation_level:
             changes["escalation_level"] = earned
     facts: dict[str, tuple[Any, Any]] = {

@@ -17,10 +17,12 @@ export const UPLOAD_MIN_BYTES_PER_S = 2000;
 
 /**
  * Whether an upload should be given up now. `lastProgressAt`: when a byte last went out (or the start);
- * `sentAt`: when the last byte went out (null while sending). Pure, for the tests.
+ * `sentAt`: when the last byte was handed to the network (null while sending); `bytes`: the upload's
+ * size. "Handed to the network" is not "received": on a slow link a phone's buffers can still hold a few
+ * hundred kB, so the wait for the reply grows with the upload (up to 512 kB at 2 kB/s). Pure, for the tests.
  */
-export function uploadStalled({ now, lastProgressAt, sentAt }) {
-  if (sentAt != null) return now - sentAt > TIMEOUT_MS;
+export function uploadStalled({ now, lastProgressAt, sentAt, bytes = 0 }) {
+  if (sentAt != null) return now - sentAt > TIMEOUT_MS + (Math.min(bytes, 512000) / UPLOAD_MIN_BYTES_PER_S) * 1000;
   return now - lastProgressAt > UPLOAD_STALL_MS;
 }
 
@@ -132,7 +134,7 @@ export async function putPhoto(id, blob, onProgress, fields = {}) {
     xhr.open('PUT', path);
     if (t) xhr.setRequestHeader('Authorization', `Bearer ${t}`);
     xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
-    const watch = { lastProgressAt: Date.now(), sentAt: null, stalled: false };
+    const watch = { lastProgressAt: Date.now(), sentAt: null, bytes: blob.size, stalled: false };
     const watchdog = setInterval(() => {
       if (!uploadStalled({ now: Date.now(), ...watch })) return;
       watch.stalled = true;

@@ -90,8 +90,8 @@ export function confirmOutcome(item, status, finding, userId) {
   return 'attention';
 }
 
-// 409s that state a rule this transition breaks, not that the finding moved on: said in their own words.
-const RULE_CODES = new Set(['major_decision_pending', 'four_eyes', 'evidence_required']);
+// Refusals that state a rule this transition breaks, not that the finding moved on: said in their own words.
+const RULE_CODES = new Set(['major_decision_pending', 'four_eyes']);
 
 /** The reason shown when a transition was refused: the rule it broke, or that the finding is elsewhere
  * now (someone else's rectification or verification came first). */
@@ -108,9 +108,15 @@ export function takenText(item, finding, problem = null) {
  * nor for a photo no longer on the phone: offering it would only send the inspector round in circles. */
 export function retryCanHelp(item) {
   const e = item.error || {};
-  if (e.code === 'photo_missing') return false;
+  if (NEVER_AGAIN.has(e.code)) return false;
+  // Awaiting the town's decision: once it is taken (a downgrade), the same verification goes through.
+  if (e.code === 'major_decision_pending') return true;
   return !(isTransition(item) && (e.status === 403 || e.status === 409));
 }
+
+// Answers no resend changes: the photo is gone from the phone, a major hazard needs its evidence photo,
+// the draw that sent the inspector was voided.
+const NEVER_AGAIN = new Set(['photo_missing', 'evidence_required', 'assignment_voided']);
 
 /** Same for one photo upload: 201 stored, 200 the same bytes are already there. */
 export function classifyPhoto(status) {

@@ -242,3 +242,31 @@ def test_a_half_filled_new_venue_survives_a_reload_and_is_filed_once(
     page.goto("/#/new-venue")
     page.wait_for_selector("input[name=name]")
     expect(page.locator("input[name=name]")).to_have_value("")
+
+
+def test_a_draft_overtaken_by_a_colleague_can_be_dropped(
+    live_server: LiveServer, new_context: Any, tmp_path: Path
+) -> None:
+    """A rectification begun on the phone, then a colleague's reaches the server first: the draft can no
+    longer be sent, and is offered for discarding rather than left on the phone for good."""
+    fid = make_finding(live_server, tmp_path)["id"]
+    page = new_context().new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    page.goto(f"/#/finding/{fid}")
+    page.click("[data-testid=rectify]")
+    page.fill("textarea", "正在整改")
+    expect(page.locator("textarea")).to_have_value("正在整改")
+    r = live_server.api(
+        "POST", f"/findings/{fid}/rectification", INSPECTOR2, json={"note": "同事已整改", "photo_ids": []}
+    )
+    assert r.status_code == 200, r.text
+    page.evaluate("() => window.safegrid.refreshData()")  # as when the app next comes online
+    page.goto("/#/findings/submitted")
+    page.wait_for_selector(f"[data-testid=finding-row][href='#/finding/{fid}']")  # the phone has heard
+    assert count(page, "drafts", "rectification") == 1
+    page.goto(f"/#/rectify/{fid}")
+    expect(page.locator("main")).to_contain_text("不能整改")
+    page.get_by_test_id("drop-draft").click()
+    page.locator("dialog button", has_text="放弃").click()
+    page.wait_for_url(f"**/#/finding/{fid}")
+    assert count(page, "drafts", "rectification") == 0

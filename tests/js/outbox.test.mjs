@@ -247,6 +247,10 @@ test('重试 is offered only where it can change the answer', () => {
   assert.equal(retryCanHelp({ kind: 'verification', error: { status: 403, code: 'four_eyes' } }), false);
   assert.equal(retryCanHelp({ kind: 'rectification', error: { status: 0, code: 'photo_missing' } }), false);
   assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 0, code: 'photo_missing' } }), false);
+  assert.equal(retryCanHelp({ kind: 'verification', error: { status: 422, code: 'evidence_required' } }), false);
+  assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 422, code: 'assignment_voided' } }), false);
+  // Awaiting the town's decision, which may come: worth another try then.
+  assert.equal(retryCanHelp({ kind: 'verification', error: { status: 409, code: 'major_decision_pending' } }), true);
   // An inspection's 409 ("being written; try again") or a refusal the world may change: worth a try.
   assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 409, code: 'inspection_conflict' } }), true);
   assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 422, code: 'venue_not_found' } }), true);

@@ -255,7 +255,8 @@ export async function findingView(app, root, id) {
       await sync.discard(p.id);
       app.go(`#/finding/${f.id}`);
     });
-    actions.push(h('p', { class: 'notice warn', 'data-testid': 'refused' }, `这次${what}被服务器拒绝：${(p.error && p.error.detail) || '请查看同步页'}。`), drop);
+    const byServer = p.error && p.error.code !== 'photo_missing';
+    actions.push(h('p', { class: 'notice warn', 'data-testid': 'refused' }, `这次${what}${byServer ? '被服务器拒绝' : '没能上传'}：${(p.error && p.error.detail) || '请查看同步页'}。`), drop);
   } else if (p) actions.push(h('p', { class: 'notice' }, `${what}已保存在手机上，等待上传。`));
   else if (f.status === 'open' && !(mine || foundByMe)) actions.push(h('p', { class: 'muted', 'data-testid': 'read-only' }, '这条隐患不在你的网格，由所在网格的网格员整改。'));
   else if (f.status === 'submitted' && !mine) actions.push(h('p', { class: 'muted', 'data-testid': 'read-only' }, '这条隐患不在你的网格，由所在网格的网格员复查。'));
@@ -341,11 +342,27 @@ async function actionForm(app, root, findingId, kind) {
   const due = kind === 'rectification' ? 'open' : 'submitted';
   if (waiting || f.status !== due) {
     const what = kind === 'rectification' ? '整改' : '复查';
+    // A draft begun before the finding moved on (a colleague's verification, a void) can no longer be sent:
+    // it is offered for discarding here, or it would stay on the phone for good.
+    const stale = await db.get('drafts', draftId);
+    const drop = stale
+      ? h('button', {
+          type: 'button',
+          class: 'btn secondary block',
+          'data-testid': 'drop-draft',
+          onclick: async () => {
+            if (!(await confirmDialog('放弃草稿', `这份没提交的${what}（内容和照片）会从手机上删除。`, '放弃', true))) return;
+            await discardDraft(stale, stale.photo_ids || []);
+            app.go(`#/finding/${findingId}`, { replace: true });
+          },
+        }, `放弃没提交的${what}草稿`)
+      : null;
     add(
       root,
       h('p', {}, h('a', { href: `#/finding/${findingId}`, class: 'back' }, '‹ 返回隐患')),
       h('h1', {}, kind === 'rectification' ? '登记整改' : '复查'),
       emptyState(waiting ? `这条隐患已有一份${what}在手机上，等待上传。` : `这条隐患现在是“${STATUS_LABELS[f.status] || f.status}”，不能${what}。`),
+      drop,
     );
     return;
   }
@@ -434,19 +451,28 @@ async function actionForm(app, root, findingId, kind) {
       sending = false;
       if (button) button.disabled = false;
     };
-    await session.flush();
-    const d = session.draft;
-    if (awaitingDecision && d.result === 'pass') {
-      errors.textContent = '疑似重大事故隐患须经镇里认定（或降为一般隐患）后才能复查销号。';
-      return again();
+    try {
+      await session.flush();
+      const d = session.draft;
+      if (awaitingDecision && d.result === 'pass') {
+        errors.textContent = '疑似重大事故隐患须经镇里认定（或降为一般隐患）后才能复查销号。';
+        return again();
+      }
+      const check = kind === 'rectification' ? validateRectification(d) : validateVerification(d);
+      if (!check.ok) {
+        errors.textContent = Object.values(check.errors).join('；');
+        return again();
+      }
+      const fields = kind === 'rectification' ? { note: d.note.trim() } : { result: d.result, note: d.note.trim() };
+      await send(d, fields);
+    } catch {
+      // Storage full, a transaction aborted: what was typed is still in the draft; the button works again.
+      errors.textContent = '保存失败：手机存储空间可能不足，请重试。';
+      again();
     }
-    const check = kind === 'rectification' ? validateRectification(d) : validateVerification(d);
-    if (!check.ok) {
-      errors.textContent = Object.values(check.errors).join('；');
-      return again();
-    }
+  };
+  const send = async (d, fields) => {
     // The id is made here, once: every resend of this item carries it, so the server applies it once.
-    const fields = kind === 'rectification' ? { note: d.note.trim() } : { result: d.result, note: d.note.trim() };
     const body = { id: crypto.randomUUID(), ...fields, photo_ids: d.photo_ids };
     const item = sync.newItem({
       kind,

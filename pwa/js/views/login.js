@@ -8,7 +8,10 @@ export async function loginView(app, root, { relogin, onSuccess, onContinue = nu
   const pending = summarize(await db.getAll('outbox')).waiting;
   // Unfinished inspections, rectifications and verifications are that person's work too: signing in as
   // someone else would wipe them with the rest of the phone's data.
-  const unfinished = (await db.getAll('drafts')).filter((d) => d.status === 'draft').length;
+  const venueDraft = await db.getMeta('venue-draft');
+  const unfinished =
+    (await db.getAll('drafts')).filter((d) => d.status === 'draft').length +
+    (venueDraft && Object.entries(venueDraft).some(([k, v]) => k !== 'risk_level' && v) ? 1 : 0);
   const user = h('input', { name: 'username', autocomplete: 'username', required: true, value: last || '', autocapitalize: 'off', spellcheck: 'false' });
   const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const msg = h('p', { class: 'form-error', role: 'alert' });

@@ -311,11 +311,17 @@ export async function newVenueView(app, root) {
         sending = true;
         const id = crypto.randomUUID();
         const item = sync.newItem({ kind: 'venue', title: `新建场所：${v.name}`, path: `/venues/${id}`, body: v, ref: { venue_id: id } });
-        await db.run(['venues', 'outbox', 'meta'], 'readwrite', (s) => {
-          s.venues.put({ id, ...v, last_inspected_at: null, open_findings: 0, _local: true, _outbox_id: item.id });
-          s.outbox.put(item);
-          s.meta.delete(VENUE_DRAFT);
-        });
+        try {
+          await db.run(['venues', 'outbox', 'meta'], 'readwrite', (s) => {
+            s.venues.put({ id, ...v, last_inspected_at: null, open_findings: 0, _local: true, _outbox_id: item.id });
+            s.outbox.put(item);
+            s.meta.delete(VENUE_DRAFT);
+          });
+        } catch {
+          errors.textContent = '保存失败：手机存储空间可能不足，请重试。';
+          sending = false;
+          return;
+        }
         sync.emit({ type: 'changed' });
         app.requestBackgroundSync();
         app.drainSoon();

@@ -225,8 +225,9 @@ async function majorDecision(ctx, f) {
       const reg = registerInputs({ deadline: f.deadline < today ? today : f.deadline }, { minDeadline: today });
       const regBox = h('fieldset', { class: 'register-fields' }, h('legend', {}, '挂牌督办：五落实与督办人'), reg.fields);
       // Downgraded, it is a general hazard with a deadline of its own (the suspicion's was days short).
-      const generalDeadline = h('input', { type: 'date', name: 'general_deadline', min: today, value: f.deadline < today ? today : f.deadline, 'data-testid': 'downgrade-deadline' });
-      const generalBox = field('一般隐患的整改期限', generalDeadline, { required: true });
+      // Left empty, the deadline stays as it is (an overdue one stays overdue, its lateness on record).
+      const generalDeadline = h('input', { type: 'date', name: 'general_deadline', min: today, value: f.deadline < today ? '' : f.deadline, 'data-testid': 'downgrade-deadline' });
+      const generalBox = field('一般隐患的整改期限', generalDeadline, { hint: f.deadline < today ? `原期限 ${f.deadline} 已过；留空则不变，仍按超期处理。` : '可改为一般隐患应有的期限。' });
       const sync = () => {
         regBox.hidden = !confirm.checked;
         generalBox.hidden = confirm.checked;
@@ -254,7 +255,6 @@ async function majorDecision(ctx, f) {
           if (!decided.value) return '请填写认定日期。';
           if (!participants.value.trim()) return '请填写参加认定的人员。';
           if (confirm.checked) return reg.missing();
-          if (!generalDeadline.value) return '请填写一般隐患的整改期限。';
           return null;
         },
         submit: () =>
@@ -265,7 +265,7 @@ async function majorDecision(ctx, f) {
             participants: participants.value.trim(),
             note: note.value.trim() || null,
             register: confirm.checked ? reg.values() : null,
-            deadline: confirm.checked ? null : generalDeadline.value,
+            deadline: !confirm.checked && generalDeadline.value && generalDeadline.value !== f.deadline ? generalDeadline.value : null,
           }),
       };
     },

@@ -68,7 +68,9 @@ export async function homeView(ctx, root) {
               h(
                 'tr',
                 { class: r.total_open ? 'hot' : '' },
-                h('th', { scope: 'row' }, h('a', { href: `#/major?area=${encodeURIComponent(r.area_code)}` }, r.name)),
+                // The town's own row counts only what is filed on the town itself: a link to the area's register
+                // would list the villages' too.
+                h('th', { scope: 'row' }, r.own_level ? r.name : h('a', { href: `#/major?area=${encodeURIComponent(r.area_code)}` }, r.name)),
                 h('td', { class: 'num' }, String(r.suspected_open)),
                 h('td', { class: 'num' }, String(r.confirmed_open)),
                 h('td', { class: 'num' }, h('strong', {}, String(r.total_open))),
