@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from conftest import LiveServer
 from playwright.sync_api import expect
+from test_field_bugs import inspect_via_api, template
 from test_inspector_app import (
     INSPECTOR,
     INSPECTOR2,
     TEMPLATE,
+    VENUE,
     add_photo,
     answer_all,
     camera_jpeg,
@@ -25,7 +27,6 @@ from test_inspector_app import (
     open_checklist,
     photo_required_items,
     sign_in,
-    venue_id,
     wait_synced,
 )
 
@@ -123,28 +124,8 @@ def test_a_refused_rectification_is_said_on_the_finding_and_dropped_there(
 def test_a_suspected_major_hazard_is_not_offered_a_passing_verification(
     live_server: LiveServer, new_context: Any, tmp_path: Path
 ) -> None:
-    checklists = live_server.api("GET", "/checklists", INSPECTOR).json()
-    tpl = next(c for c in checklists if c["code"] == TEMPLATE)
-    major = next(i for i in tpl["items"] if i["major"])
-    pid = str(uuid.uuid4())
-    jpeg = camera_jpeg(tmp_path / "m.jpg", seed=43, size=(800, 600)).read_bytes()
-    r = live_server.api("PUT", f"/photos/{pid}", INSPECTOR, files={"file": ("m.jpg", jpeg)})
-    assert r.status_code == 201, r.text
-    body = {
-        "venue_id": venue_id(live_server),
-        "checklist_code": tpl["code"],
-        "checklist_version": tpl["version"],
-        "started_at": "2026-11-30T09:00:00+08:00",
-        "submitted_at": "2026-11-30T09:20:00+08:00",
-        "lat": None,
-        "lng": None,
-        "accuracy_m": None,
-        "note": None,
-        "answers": [{"item_code": major["code"], "result": "fail", "note": "通道锁闭", "photo_ids": [pid]}],
-    }
-    r = live_server.api("PUT", f"/inspections/{uuid.uuid4()}", INSPECTOR, json=body)
-    assert r.status_code == 201, r.text
-    fid = r.json()["finding_ids"][0]
+    major = next(i for i in template(live_server)["items"] if i["major"])
+    [fid] = inspect_via_api(live_server, VENUE, TEMPLATE, {major["code"]: "通道锁闭"})
     r = live_server.api("POST", f"/findings/{fid}/rectification", INSPECTOR, json={"note": "已打开通道"})
     assert r.status_code == 200, r.text
 
