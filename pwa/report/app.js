@@ -231,6 +231,9 @@
   var sending = false;
   var flushAgain = false;
   var networkTimer = null;
+  // The request being sent, so that the network's return can restart it: one begun while the phone was
+  // offline, or as the signal came and went, may hang until its time limit rather than fail.
+  var inflight = null;
   var retryTimer = null;
   var formView, receiptView;
 
@@ -493,6 +496,7 @@
       : null;
     var opts = Object.assign({ method: 'POST', body: fd }, FETCH_OPTS);
     if (ctrl) opts.signal = ctrl.signal;
+    inflight = ctrl;
     return fetch(API + '/reports', opts)
       .then(function (r) {
         return r
@@ -515,6 +519,7 @@
       })
       .then(function (res) {
         if (timer) clearTimeout(timer);
+        if (inflight === ctrl) inflight = null;
         return res;
       });
   }
@@ -773,6 +778,8 @@
     }
     // Drafts saved earlier (offline) are sent from either page, as soon as there is a network.
     window.addEventListener('online', function () {
+      // Sending the same draft again is harmless: the server answers a draft it has with its receipt.
+      if (inflight) inflight.abort();
       flush();
     });
     window.addEventListener('offline', function () {

@@ -3,7 +3,9 @@ headless Chromium against a real server. Waits are on real conditions, never fix
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -301,6 +303,39 @@ def test_a_report_being_typed_survives_the_receipt_of_an_earlier_one(live_server
     expect(page.locator("#report-form")).to_be_visible()
     sent = [r["description"] for r in live_server.get_all("/reports") if tag in r["description"]]
     assert sorted(sent) == sorted([f"楼道里给电动车充电 {tag}", f"第二条：安全出口锁着 {tag}"])
+
+
+def test_a_report_hung_in_flight_is_sent_again_when_the_signal_returns(live_server, new_context):
+    """As the signal comes and goes, a send can hang instead of failing, until its two-minute limit. When
+    the network comes back the page starts it again at once (the server answers a draft it has with its
+    receipt)."""
+    ctx = new_context()
+    page = ctx.new_page()
+    report_worker_ready(page)
+    held: list[Any] = []
+
+    def hang_first(route: Any) -> None:
+        if not held:
+            held.append(route)  # never answered: the request hangs
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/public/reports", hang_first)
+    tag = uuid.uuid4().hex[:6]
+    page.select_option("#category", "ebike")
+    page.fill("#description", f"桥洞下堆放废旧轮胎 {tag}")
+    page.click("#submit")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:  # until the request is on its way, and hangs there
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect_receipt(page)
+    page.unroute("**/api/v1/public/reports")
+    with contextlib.suppress(Exception):
+        held[0].abort()
+    sent = [r for r in live_server.get_all("/reports") if tag in r["description"]]
+    assert len(sent) == 1
 
 
 def test_the_count_of_venues_due_drops_with_an_inspection_still_on_the_phone(live_server, new_context):
