@@ -211,6 +211,14 @@ async def open_finding(
     return str(reply["finding_ids"][0])
 
 
+async def file_finding(env: Env, user: str = "supervisor", **fields: Any) -> dict[str, Any]:
+    """A finding filed by hand (POST /findings, a fresh id) with the given fields; returns the reply."""
+    r = await env.client.post(f"{API}/findings", json={"id": new_id(), **fields}, headers=env.auth(user))
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
 async def get_finding(env: Env, finding_id: str, user: str = "supervisor") -> dict[str, Any]:
     r = await env.client.get(f"{API}/findings/{finding_id}", headers=env.auth(user))
     assert r.status_code == 200, r.text

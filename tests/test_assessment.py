@@ -22,6 +22,7 @@ from tests.helpers import (
     act,
     assert_problem,
     fail,
+    file_finding,
     inspection_body,
     make_user,
     new_id,
@@ -358,12 +359,7 @@ async def test_what_is_placed_on_the_town_itself_has_a_row_of_its_own(env: Env) 
     row counts them (云岭镇（本级）), so the villages and it add up to the town's ledger."""
     town = env.auth("supervisor")
     before = await figures(env, town, area="town")
-    r = await env.client.post(
-        f"{API}/findings",
-        json={"id": new_id(), "area_code": "town", "title": "镇文化站疏散通道堆放杂物"},
-        headers=town,
-    )
-    assert r.status_code == 201, r.text
+    await file_finding(env, area_code="town", title="镇文化站疏散通道堆放杂物")
     after = await figures(env, town, area="town")
     own = after["town"]
     assert (own["name"], own["own_level"]) == ("云岭镇（本级）", True)

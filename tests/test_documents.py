@@ -20,6 +20,7 @@ from tests.helpers import (
     QINGSHAN_CLUB,
     assert_problem,
     fail,
+    file_finding,
     inspection_body,
     make_jpeg,
     make_user,
@@ -295,18 +296,10 @@ async def test_a_notice_without_a_venue_leaves_the_unit_to_be_written_in(env: En
     """A finding placed on an area only (a report accepted without a venue): the addressee, unit and address
     are blank lines for the inspector's hand, not a word that says there is no unit, and nothing of the
     finding's place text (the reporter's words by default) is printed."""
-    r = await env.client.post(
-        f"{API}/findings",
-        json={
-            "id": new_id(),
-            "area_code": "v-baiyun-g1",
-            "title": "木材堆场电线私拉乱接",
-            "location_text": "我家隔壁的木材厂",
-        },
-        headers=env.auth("supervisor"),
+    finding = await file_finding(
+        env, area_code="v-baiyun-g1", title="木材堆场电线私拉乱接", location_text="我家隔壁的木材厂"
     )
-    assert r.status_code == 201, r.text
-    r = await env.client.get(f"{API}/findings/{r.json()['id']}/notice.pdf", headers=env.auth("supervisor"))
+    r = await env.client.get(f"{API}/findings/{finding['id']}/notice.pdf", headers=env.auth("supervisor"))
     assert r.status_code == 200, r.text
     path = tmp_path / "notice.pdf"
     path.write_bytes(r.content)

@@ -19,6 +19,7 @@ from tests.helpers import (
     act,
     assert_problem,
     fail,
+    file_finding,
     get_finding,
     inspection_body,
     make_user,
@@ -463,17 +464,7 @@ async def test_a_major_hazard_placed_on_the_town_itself_is_in_the_stock(env: Env
                 return count
 
     before = await stock()
-    r = await env.client.post(
-        f"{API}/findings",
-        json={
-            "id": new_id(),
-            "area_code": "town",
-            "title": "镇政府院内液化气瓶露天存放",
-            "severity": "major",
-        },
-        headers=town,
-    )
-    assert r.status_code == 201, r.text
+    await file_finding(env, area_code="town", title="镇政府院内液化气瓶露天存放", severity="major")
     after = await stock()
     own = after[-1]
     assert (own["area_code"], own["name"], own["own_level"]) == ("town", "云岭镇（本级）", True)
