@@ -36,6 +36,7 @@ from api.routers import (
     venues,
 )
 from api.routers.paper import routers as paper_routers
+from api.services.imaging import PHONE_THUMBNAIL_MAX_BYTES
 from api.storage import LocalPhotoStorage
 
 log = logging.getLogger("safegrid")
@@ -136,7 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Inside the body limit: the NUL check buffers a JSON or URL-encoded body, which is bounded first.
     app.add_middleware(NulCharacterMiddleware)
-    upload = settings.max_upload_bytes + 256 * 1024
+    # A photo, the phone's thumbnail of it, and room for the form around them.
+    upload = settings.max_upload_bytes + PHONE_THUMBNAIL_MAX_BYTES + 256 * 1024
     app.add_middleware(
         BodyLimitMiddleware,
         limits=[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import time
 import tracemalloc
@@ -404,6 +405,118 @@ def test_placeholder_exif_values_are_ignored() -> None:
     exif = make_exif(taken="0000:00:00 00:00:00", lat=("N", (0, 0, 0)), lng=("E", (0, 0, 0)))
     result = process_image(encode(photo(320, 200), exif=exif))
     assert (result.captured_at, result.gps_lat, result.gps_lng) == (None, None, None)
+
+
+# --------------------------------------------------------------------------- the phone's thumbnail
+
+
+def phone_thumbnail(data: bytes, size: tuple[int, int] = (320, 240), **params: object) -> bytes:
+    """What the phone draws from the canvas it encoded the photo from."""
+    img = Image.open(io.BytesIO(data)).convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    return encode(img, quality=80, **params)
+
+
+def scan_data(jpeg: bytes) -> bytes:
+    """Everything from the first scan on: the coded pixels, whatever headers sit before them."""
+    return jpeg[jpeg.index(b"\xff\xda") :]
+
+
+def test_a_phone_thumbnail_that_fits_spares_the_photos_decode(phone_jpeg: bytes, load_spy: list) -> None:
+    sent = phone_thumbnail(phone_jpeg)
+    load_spy.clear()
+    result = process_image(phone_jpeg, thumbnail=sent)
+    # The photo was decoded for one row of blocks at 1/8 scale (libjpeg's check), never whole; the
+    # thumbnail was decoded whole.
+    assert load_spy == [(200, 2), (320, 240)]
+    assert result.fast_path and result.phone_thumbnail
+    assert pixels_equal(result.image, phone_jpeg)
+    assert_clean_jpeg(result.image)
+    assert scan_data(result.thumbnail) == scan_data(sent)
+    assert assert_clean_jpeg(result.thumbnail).size == (320, 240)
+
+
+def test_a_phone_thumbnail_loses_its_metadata() -> None:
+    data = encode(photo(1200, 1600), quality=80, progressive=True)
+    exif = make_exif(orientation=1, taken="2024:05:01 10:30:00", lat=GPS_LAT, lng=GPS_LNG)
+    sent = insert_segment(
+        phone_thumbnail(data, (240, 320), exif=exif, icc_profile=SRGB_ICC, comment=b"who"), 0xED, IPTC_APP13
+    )
+    result = process_image(data, thumbnail=sent + b"TRAILING")
+    assert result.phone_thumbnail
+    assert assert_clean_jpeg(result.thumbnail).size == (240, 320)
+    assert scan_data(result.thumbnail) == scan_data(sent)
+
+
+def _unfit_thumbnails(data: bytes) -> dict[str, bytes]:
+    fits = phone_thumbnail(data)
+    sos = fits.index(b"\xff\xda")
+    return {
+        "too small": phone_thumbnail(data, (160, 120)),
+        "other proportions": phone_thumbnail(data, (320, 320)),
+        "turned": phone_thumbnail(data, (240, 320)),
+        "turned by its EXIF": phone_thumbnail(data, exif=make_exif(orientation=6)),
+        "not a jpeg": encode(Image.open(io.BytesIO(fits)), "PNG"),
+        "cut short": fits[: len(fits) * 2 // 3],
+        "scan too short for its frame": fits[: sos + 200] + b"\xff\xd9",
+        "broken tables": fits[: sos + 6] + b"\x33" + fits[sos + 7 :],
+        "too many bytes": fits + b"\x00" * (256 * 1024),
+        "empty": b"",
+    }
+
+
+@pytest.mark.parametrize("case", list(_unfit_thumbnails(encode(photo(64, 48)))))
+def test_a_phone_thumbnail_that_does_not_fit_is_ignored(phone_jpeg: bytes, case: str) -> None:
+    sent = _unfit_thumbnails(phone_jpeg)[case]
+    result = process_image(phone_jpeg, thumbnail=sent)
+    assert result.fast_path and not result.phone_thumbnail
+    assert result.thumbnail == process_image(phone_jpeg).thumbnail  # the server made its own
+
+
+def test_a_phone_thumbnail_is_ignored_when_the_photo_is_re_encoded() -> None:
+    turned = encode(photo(800, 600), quality=80, exif=make_exif(orientation=6))
+    large = encode(photo(4000, 3000), quality=80)
+    for data, size in ((turned, (240, 320)), (large, (320, 240))):
+        result = process_image(data, thumbnail=phone_thumbnail(data, size))
+        assert not result.fast_path and not result.phone_thumbnail
+
+
+def _corrupted(data: bytes, seed: int, count: int = 20) -> bytes:
+    rnd = random.Random(seed)
+    sos = data.index(b"\xff\xda")
+    out = bytearray(data)
+    for _ in range(count):
+        out[rnd.randrange(sos + 20, len(out) - 10)] = rnd.randrange(256)
+    return bytes(out)
+
+
+def _outcome(data: bytes, thumbnail: bytes | None) -> str:
+    try:
+        process_image(data, thumbnail=thumbnail)
+    except ImageRejected as exc:
+        return exc.code
+    return "stored"
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_with_a_phone_thumbnail_a_broken_photo_is_refused_as_without(progressive: bool) -> None:
+    """Skipping the photo's decode must not let through what the decode refuses: broken tables, a
+    truncation, a scan too short for its frame, and random damage to the coded data."""
+    data = encode(photo(800, 600), quality=80, progressive=progressive)
+    sent = phone_thumbnail(data)
+    assert _outcome(data, sent) == "stored"
+    sos = data.index(b"\xff\xda")
+    broken = {
+        "undefined Huffman table": data[: sos + 6] + b"\x33" + data[sos + 7 :],
+        "cut short": data[: len(data) // 2],
+        "scan too short": data[: sos + 300] + b"\xff\xd9",
+        **{f"damaged {seed}": _corrupted(data, seed) for seed in range(60)},
+    }
+    refused = 0
+    for name, photo_bytes in broken.items():
+        without = _outcome(photo_bytes, None)
+        assert _outcome(photo_bytes, sent) == without, name
+        refused += without != "stored"
+    assert refused >= 5  # the damage is of the kind a decode notices, not only what it shrugs off
 
 
 # --------------------------------------------------------------------------- slow path

@@ -610,3 +610,64 @@ async def test_report_photos_have_their_own_pool_and_stricter_limits(env: Env) -
         f"{API}/public/reports", data={"category": "RPT-10", "description": "堵塞"}, files=parts
     )
     assert_problem(r, 413, "image_too_large")
+
+
+# --------------------------------------------------------------------------- the phone's own thumbnail
+
+
+def thumbnail_of(data: bytes, size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").resize(size).save(out, "JPEG", quality=80, comment=b"phone")
+    return out.getvalue()
+
+
+async def upload_with_thumbnail(env: Env, data: bytes, thumbnail: bytes, photo_id: str) -> httpx.Response:
+    return await env.client.put(
+        f"{API}/photos/{photo_id}",
+        files={"file": ("p.jpg", data, "image/jpeg"), "thumbnail": ("t.jpg", thumbnail, "image/jpeg")},
+        headers=env.auth(A),
+    )
+
+
+async def test_the_phones_thumbnail_is_kept_when_it_fits_and_retries_do_not_depend_on_it(env: Env) -> None:
+    data = make_jpeg(640, 480)
+    sent = thumbnail_of(data, (320, 240))
+    pid = new_id()
+    first = await upload_with_thumbnail(env, data, sent, pid)
+    assert first.status_code == 201, first.text
+    assert first.json()["sha256"] == hashlib.sha256(data).hexdigest()  # the photo's bytes alone
+    served = (await fetch(env, pid, thumbnail=True)).content
+    assert served[served.index(b"\xff\xda") :] == sent[sent.index(b"\xff\xda") :]  # the phone's pixels
+    assert_clean_jpeg(served)  # its comment is gone
+    # A retry with or without it, or with another, is the same photo.
+    for retry in (
+        await upload(env, data, pid),
+        await upload_with_thumbnail(env, data, thumbnail_of(data, (32, 24)), pid),
+    ):
+        assert retry.status_code == 200, retry.text
+        assert retry.json() == first.json()
+    assert (await fetch(env, pid, thumbnail=True)).content == served
+
+
+@pytest.mark.parametrize("case", ["other proportions", "not an image", "too large"])
+async def test_a_thumbnail_that_does_not_fit_is_made_by_the_server(env: Env, case: str) -> None:
+    data = make_jpeg(640, 480)
+    sent = {
+        "other proportions": thumbnail_of(data, (320, 320)),
+        "not an image": b"thumbnail",
+        "too large": thumbnail_of(data, (320, 240)) + b"\x00" * (256 * 1024),
+    }[case]
+    pid = new_id()
+    r = await upload_with_thumbnail(env, data, sent, pid)
+    assert r.status_code == 201, r.text
+    served = (await fetch(env, pid, thumbnail=True)).content
+    assert assert_clean_jpeg(served).size == (320, 240)
+    assert served[served.index(b"\xff\xda") :] not in sent  # not the phone's pixels
+
+
+async def test_a_broken_photo_with_a_good_thumbnail_is_still_422(env: Env) -> None:
+    data = make_jpeg(640, 480)
+    sos = data.index(b"\xff\xda")
+    broken = data[: sos + 6] + b"\x33" + data[sos + 7 :]  # its scan names a Huffman table never defined
+    r = await upload_with_thumbnail(env, broken, thumbnail_of(data, (320, 240)), new_id())
+    assert_problem(r, 422, "invalid_image")

@@ -30,11 +30,25 @@ async def put_photo(
     lat: Annotated[str | None, Form(max_length=32, description="where it was taken")] = None,
     lng: Annotated[str | None, Form(max_length=32)] = None,
     accuracy_m: Annotated[str | None, Form(max_length=32, description="of lat/lng, in metres")] = None,
+    thumbnail: Annotated[
+        UploadFile | None,
+        File(
+            description="the phone's own JPEG thumbnail of the photo (long side 320 px); kept instead of "
+            "decoding the photo when it fits, ignored otherwise"
+        ),
+    ] = None,
 ) -> Response:
     evidence = photo_service.parse_evidence(captured_at, lat, lng, accuracy_m)
     data = await photo_service.read_limited(file, settings.max_upload_bytes)
     photo, created = await photo_service.upload(
-        session, storage, settings, photo_id=photo_id, data=data, user=user, evidence=evidence
+        session,
+        storage,
+        settings,
+        photo_id=photo_id,
+        data=data,
+        user=user,
+        evidence=evidence,
+        thumbnail=await photo_service.read_phone_thumbnail(thumbnail),
     )
     return Response(photo_json(photo), status_code=201 if created else 200, media_type="application/json")
 

@@ -20,7 +20,7 @@ from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessa
 from api.models import Photo
 from api.services import direct
 from api.services.auth import Principal
-from api.services.imaging import ImageRejected, ProcessedImage, process_image
+from api.services.imaging import PHONE_THUMBNAIL_MAX_BYTES, ImageRejected, ProcessedImage, process_image
 from api.services.once import insert_once, insert_or_winner
 from api.services.scope import in_scope
 from api.storage import PhotoNotFound, PhotoStorage
@@ -79,7 +79,18 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _process_sync(data: bytes, settings: Settings, public: bool) -> ProcessedImage:
+async def read_phone_thumbnail(upload: UploadFile | None) -> bytes | None:
+    """The phone's own thumbnail part, or None when there is none or it is too large to be one (the
+    server then makes the thumbnail itself: a thumbnail is never a reason to refuse a photo)."""
+    if upload is None or (upload.size is not None and upload.size > PHONE_THUMBNAIL_MAX_BYTES):
+        return None
+    data = await upload.read(PHONE_THUMBNAIL_MAX_BYTES + 1)
+    return data if 0 < len(data) <= PHONE_THUMBNAIL_MAX_BYTES else None
+
+
+def _process_sync(
+    data: bytes, settings: Settings, public: bool, thumbnail: bytes | None = None
+) -> ProcessedImage:
     return process_image(
         data,
         max_pixels=min(settings.max_image_pixels, REPORT_MAX_PIXELS) if public else settings.max_image_pixels,
@@ -87,6 +98,7 @@ def _process_sync(data: bytes, settings: Settings, public: bool) -> ProcessedIma
         thumb_side=settings.thumbnail_long_side,
         draft_tolerance=settings.photo_draft_tolerance,
         max_decoded_bytes=REPORT_MAX_DECODED_BYTES if public else MAX_DECODED_BYTES,
+        thumbnail=thumbnail,
     )
 
 
@@ -165,9 +177,11 @@ def _number(value: str | None, name: str) -> float | None:
     return number
 
 
-def _prepare(data: bytes, settings: Settings) -> PreparedPhoto:
+def _prepare(data: bytes, settings: Settings, thumbnail: bytes | None) -> PreparedPhoto:
     # Hash and image work in one trip to the pool.
-    return PreparedPhoto(digest=hashlib.sha256(data).hexdigest(), image=_process_sync(data, settings, False))
+    return PreparedPhoto(
+        digest=hashlib.sha256(data).hexdigest(), image=_process_sync(data, settings, False, thumbnail)
+    )
 
 
 async def upload(
@@ -179,6 +193,7 @@ async def upload(
     data: bytes,
     user: Principal,
     evidence: Evidence | None = None,
+    thumbnail: bytes | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """PUT /photos/{id}: process, store the files, then one INSERT ... ON CONFLICT DO NOTHING decides
     exactly once. Returns (the photo as photo_dict, created).
@@ -186,7 +201,8 @@ async def upload(
     Nothing touches the database before the image work is done, so the request holds no connection
     (on SQLite: no write lock) while its photo is decoded. A retry does the image work again (its files
     are already stored, so nothing is written twice); retries are rare and this keeps the new photo,
-    the common case, to one statement.
+    the common case, to one statement. ``thumbnail`` is the phone's own, used when it fits the photo
+    (see imaging._phone_thumbnail); the sha256 and the exactly-once rule are the photo's alone.
     """
     # On a local disk the files are written in the same trip to the pool as the image work (one thread
     # hand-off less per photo); other storages are written after it, as any other awaitable.
@@ -194,7 +210,7 @@ async def upload(
 
     def work() -> tuple[PreparedPhoto, list[str] | None]:
         with _decoders:
-            ready = _prepare(data, settings)
+            ready = _prepare(data, settings, thumbnail)
         return ready, store_now(ready.image.image, ready.image.thumbnail) if store_now else None
 
     try:
