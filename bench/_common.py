@@ -292,6 +292,21 @@ class RawConnection:
         self.reader = self.writer = None
 
 
+def multipart_files(*fields: tuple[str, str]) -> tuple[str, list[bytes]]:
+    """(Content-Type, the bytes between the files) of a form of JPEG file fields (name, filename): the
+    body is separators[0] + file 0 + separators[1] + file 1 + ... + separators[-1]."""
+    boundary = "sgbench" + os.urandom(12).hex()
+    separators = [
+        (
+            ("\r\n" if i else "")
+            + f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            + "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        for i, (field, filename) in enumerate(fields)
+    ]
+    return f"multipart/form-data; boundary={boundary}", [*separators, f"\r\n--{boundary}--\r\n".encode()]
+
+
 def multipart_file(field: str, filename: str, content_type: str = "image/jpeg") -> tuple[str, bytes, bytes]:
     """(Content-Type, the bytes before the file, the bytes after it) of a form with one file field."""
     boundary = "sgbench" + os.urandom(12).hex()

@@ -3,7 +3,10 @@
 1. PUT /inspections (25 answers, 2 failures → 2 findings) with concurrent clients, against a bare single-row
    INSERT through raw asyncpg with the same concurrency. Goal: ratio >= 0.25.
 2. Full phone submissions (one ~300 KB photo stored, stripped and thumbnailed, then the inspection), the
-   workload of DESIGN.md's yardstick, against the same raw-insert baseline.
+   workload of DESIGN.md's yardstick, against the same raw-insert baseline: once as an outside tool sends
+   them (the photo alone: the server decodes it to make the thumbnail), once as the phone app sends them
+   (the photo and the phone's own 320 px thumbnail of it, which the server checks and keeps instead of
+   decoding the photo). Each photo and each thumbnail differs from every other in its pixels.
 3. p99 latency of GET /me while 8 phones upload 12-megapixel photos at once, beside GET /me with no uploads
    (goal: p99 <= 100 ms under load: the event loop is never blocked).
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import sys
@@ -29,6 +33,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -39,6 +44,7 @@ from bench._common import (
     drop_database,
     fresh_database,
     multipart_file,
+    multipart_files,
     percentile,
     phone_jpeg,
     pixel_variant,
@@ -119,7 +125,17 @@ class Rate:
         )
 
 
-async def api_rates(base: Server, clients: int, seconds: float) -> tuple[Rate, Rate]:
+def phone_thumbnail(photo: bytes) -> bytes:
+    """What the phone app draws from the canvas it encoded the photo from: 320 px on the long side."""
+    img = Image.open(io.BytesIO(photo))
+    img.draft("RGB", (400, 300))
+    img = img.convert("RGB").resize((320, 240), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+async def api_rates(base: Server, clients: int, seconds: float) -> tuple[Rate, Rate, Rate, bool]:
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         headers = {"Authorization": f"Bearer {await token(client, 'inspector_baiyun')}"}
@@ -138,10 +154,27 @@ async def api_rates(base: Server, clients: int, seconds: float) -> tuple[Rate, R
         variants = iter(range(1, 10**7))
         a, b = pixel_variant(photo, 1), pixel_variant(photo, 2)
         assert a != b and len(a) == len(photo)
+        thumbnail = phone_thumbnail(photo)
+        assert pixel_variant(thumbnail, 1) != pixel_variant(thumbnail, 2)
 
         meter = CpuMeter(base.pid, DB)
         connections = [RawConnection(base, headers["Authorization"]) for _ in range(clients)]
         form_type, before_file, after_file = multipart_file("file", "p.jpg")
+        phone_form_type, phone_form = multipart_files(("file", "p.jpg"), ("thumbnail", "t.jpg"))
+
+        # Does this server keep the phone's thumbnail? (A version before it could ignores the part.)
+        probe = str(uuid.uuid4())
+        probe_thumbnail = pixel_variant(thumbnail, 10**8)
+        r = await client.put(
+            f"/api/v1/photos/{probe}",
+            headers=headers,
+            files={"file": ("p.jpg", pixel_variant(photo, 10**8)), "thumbnail": ("t.jpg", probe_thumbnail)},
+        )
+        r.raise_for_status()
+        kept = (await client.get(f"/api/v1/photos/{probe}/thumbnail", headers=headers)).content
+        thumbnail_kept = (
+            kept[kept.index(b"\xff\xda") :] == probe_thumbnail[probe_thumbnail.index(b"\xff\xda") :]
+        )
 
         async def timed(fn) -> Rate:  # type: ignore[no-untyped-def]
             count = 0
@@ -185,13 +218,34 @@ async def api_rates(base: Server, clients: int, seconds: float) -> tuple[Rate, R
             )
             assert status == 201, text
 
+        async def phone_submission(connection: RawConnection) -> None:
+            pid = str(uuid.uuid4())
+            k = next(variants)
+            status, text = await connection.request(
+                "PUT",
+                f"/api/v1/photos/{pid}",
+                phone_form_type,
+                phone_form[0],
+                pixel_variant(photo, k),
+                phone_form[1],
+                pixel_variant(thumbnail, k),
+                phone_form[2],
+            )
+            assert status == 201, text
+            body = compact_json(inspection_body(template, venue_id, [pid]))
+            status, text = await connection.request(
+                "PUT", f"/api/v1/inspections/{uuid.uuid4()}", "application/json", body
+            )
+            assert status == 201, text
+
         try:
             inspections = await timed(put_inspection)
             submissions = await timed(full_submission)
+            phone_submissions = await timed(phone_submission)
         finally:
             for connection in connections:
                 await connection.close()
-        return inspections, submissions
+        return inspections, submissions, phone_submissions, thumbnail_kept
 
 
 async def me_latency(base: Server, seconds: float, uploaders: int) -> tuple[float, float, float]:
@@ -249,7 +303,7 @@ async def main() -> None:
         print(f"raw asyncpg single-row INSERT: {raw:8.0f} rows/s (baseline)")
         for workers in (int(w) for w in args.workers.split(",")):
             with server(url, workers=workers) as base:
-                inspections, submissions = await api_rates(base, args.clients, args.seconds)
+                inspections, submissions, phone, kept = await api_rates(base, args.clients, args.seconds)
                 print(f"-- server workers={workers}")
                 print(
                     f"PUT /inspections (25 answers, 2 findings): {inspections.per_second:8.1f}/s  "
@@ -258,6 +312,10 @@ async def main() -> None:
                 print(
                     f"full submission ({PHOTO_KB} KB photo + inspection): {submissions.per_second:8.1f}/s  "
                     f"ratio {submissions.per_second / raw:.3f}  {submissions.cpu_ms()}"
+                )
+                print(
+                    f"full submission, phone's thumbnail {'kept' if kept else 'IGNORED by this server'}: "
+                    f"{phone.per_second:8.1f}/s  ratio {phone.per_second / raw:.3f}  {phone.cpu_ms()}"
                 )
                 if not args.no_me:
                     idle_p99, loaded_p99, photo_rate = await me_latency(base, args.seconds, 8)

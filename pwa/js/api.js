@@ -117,24 +117,28 @@ export async function listAll(path, params = {}, { maxPages = 50 } = {}) {
 
 /**
  * PUT a photo as multipart `file`, with its evidence as form fields (`captured_at`, `lat`, `lng`,
- * `accuracy_m`: strings, only those known). Uses XMLHttpRequest in a page (upload progress), fetch in a
- * worker. Resolves to {status, ok, data, problem}.
+ * `accuracy_m`: strings, only those known) and the phone's own thumbnail of it as `thumbnail`, when there
+ * is one. Uses XMLHttpRequest in a page (upload progress), fetch in a worker. Resolves to
+ * {status, ok, data, problem}.
  */
-export async function putPhoto(id, blob, onProgress, fields = {}) {
+export async function putPhoto(id, blob, onProgress, fields = {}, thumb = null, signal = null) {
   const path = `${BASE}/photos/${encodeURIComponent(id)}`;
   const fd = new FormData();
   for (const [k, v] of Object.entries(fields)) fd.append(k, v);
   fd.append('file', blob, `${id}.jpg`);
+  if (thumb) fd.append('thumbnail', thumb, `${id}.thumb.jpg`);
+  const bytes = blob.size + (thumb ? thumb.size : 0);
+  if (signal && signal.aborted) return { status: 0, ok: false, data: null, problem: { detail: '网络不通' } };
   const t = await token();
   if (typeof XMLHttpRequest === 'undefined') {
-    return call(`/photos/${encodeURIComponent(id)}`, { method: 'PUT', body: fd, timeoutMs: uploadLimitMs(blob.size) });
+    return call(`/photos/${encodeURIComponent(id)}`, { method: 'PUT', body: fd, signal, timeoutMs: uploadLimitMs(bytes) });
   }
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open('PUT', path);
     if (t) xhr.setRequestHeader('Authorization', `Bearer ${t}`);
     xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
-    const watch = { lastProgressAt: Date.now(), sentAt: null, bytes: blob.size, stalled: false };
+    const watch = { lastProgressAt: Date.now(), sentAt: null, bytes, stalled: false };
     const watchdog = setInterval(() => {
       if (!uploadStalled({ now: Date.now(), ...watch })) return;
       watch.stalled = true;
@@ -149,13 +153,17 @@ export async function putPhoto(id, blob, onProgress, fields = {}) {
     };
     const fail = () => {
       clearInterval(watchdog);
+      if (signal) signal.removeEventListener('abort', cancel);
       resolve({ status: 0, ok: false, data: null, problem: { detail: watch.stalled ? '网络太慢，上传中断' : '网络不通' } });
     };
     xhr.onerror = fail;
     xhr.ontimeout = fail;
     xhr.onabort = fail;
+    const cancel = () => xhr.abort();
+    if (signal) signal.addEventListener('abort', cancel, { once: true });
     xhr.onload = () => {
       clearInterval(watchdog);
+      if (signal) signal.removeEventListener('abort', cancel);
       let data = null;
       try {
         data = xhr.responseText ? JSON.parse(xhr.responseText) : null;

@@ -309,6 +309,7 @@ async function boot() {
   window.addEventListener('online', async () => {
     updateBadge();
     toast('网络已恢复，正在上传…');
+    sync.restartSends();
     await sync.wakeAll();
     drainSoon();
     refreshData();

@@ -88,12 +88,13 @@ export class DraftSession {
     const takenAt = Date.now();
     let device;
     const position = devicePosition().then((p) => (device = p));
-    const [exif, { blob, width, height }] = await Promise.all([readExifOf(file), compress(file)]);
+    const [exif, { blob, width, height, thumb }] = await Promise.all([readExifOf(file), compress(file)]);
     const lastModified = file.lastModified || null;
     const evidence = evidenceFor({ exif, device, lastModified, now: takenAt });
     const rec = {
       id: crypto.randomUUID(),
       blob,
+      thumb,
       width,
       height,
       size: blob.size,

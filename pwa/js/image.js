@@ -1,8 +1,9 @@
 // Photo compression in the browser: decode with the camera's orientation applied, scale the long side
 // to ≤ 1600 px, re-encode as JPEG ~0.8. Drawing through a canvas drops all camera metadata (EXIF, GPS);
-// the original is never stored.
+// the original is never stored. A 320 px thumbnail is drawn from the same canvas: the phone shows it in
+// its lists, and sends it with the photo so the server need not decode the photo to make its own.
 
-import { PHOTO, fitWithin } from './imagemath.js';
+import { PHOTO, downscaleSteps, fitWithin } from './imagemath.js';
 
 async function decode(file) {
   if (typeof createImageBitmap === 'function') {
@@ -39,7 +40,25 @@ function toJpeg(canvas, quality) {
   );
 }
 
-/** Compress an image File/Blob. Resolves to {blob, width, height}. */
+/** The thumbnail of a drawn photo, in halving steps so that a canvas without high-quality resampling
+ * does not alias. */
+async function thumbnailOf(canvas, width, height) {
+  let source = canvas;
+  let size = { width, height };
+  for (const step of downscaleSteps(size, fitWithin(width, height, PHOTO.thumbSide))) {
+    const next = canvasOf(step.width, step.height);
+    const ctx = next.getContext('2d', { alpha: false });
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(source, 0, 0, size.width, size.height, 0, 0, step.width, step.height);
+    source = next;
+    size = step;
+  }
+  return toJpeg(source, PHOTO.thumbQuality);
+}
+
+/** Compress an image File/Blob. Resolves to {blob, width, height, thumb} (thumb: a JPEG Blob of ≤ 320 px,
+ * or null when it could not be made: the server then makes its own). */
 export async function compress(file, { maxSide = PHOTO.maxSide, quality = PHOTO.quality } = {}) {
   const src = await decode(file);
   const sw = src.width || src.naturalWidth;
@@ -54,8 +73,9 @@ export async function compress(file, { maxSide = PHOTO.maxSide, quality = PHOTO.
   ctx.drawImage(src, 0, 0, target.width, target.height);
   if (src.close) src.close();
   const blob = await toJpeg(canvas, quality);
+  const thumb = await thumbnailOf(canvas, target.width, target.height).catch(() => null);
   if (canvas.width !== undefined && !(typeof OffscreenCanvas === 'function')) {
     canvas.width = 0; // release the bitmap memory early on small phones
   }
-  return { blob, width: target.width, height: target.height };
+  return { blob, width: target.width, height: target.height, thumb };
 }

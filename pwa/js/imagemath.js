@@ -1,6 +1,8 @@
 // Image size maths for the in-browser photo pipeline (pure, tested under Node).
 
-export const PHOTO = Object.freeze({ maxSide: 1600, quality: 0.8, type: 'image/jpeg' });
+// thumbSide is the server's thumbnail size (320 px on the long side): a thumbnail of exactly that size,
+// sent with the photo, is kept by the server instead of decoding the photo to make one.
+export const PHOTO = Object.freeze({ maxSide: 1600, quality: 0.8, type: 'image/jpeg', thumbSide: 320, thumbQuality: 0.8 });
 
 /**
  * Size that fits within maxSide on the long side, keeping the aspect ratio and never enlarging.

@@ -210,7 +210,28 @@ function afterDone(item) {
   };
 }
 
+// The request on its way, if any. As the signal comes and goes a request can hang rather than fail, and
+// would wait out its limit (45 s without progress for a photo, 30 s for a record): the network's return
+// stops it (restartSends) and the item is sent again at once. Every write is idempotent by its id, so a
+// request that did reach the server is answered the same the second time.
+let inflight = null;
+
+/** Stop the request on its way, to be sent again at once (the network just came back). */
+export function restartSends() {
+  if (inflight) inflight.abort();
+}
+
 async function sendItem(item) {
+  const ctl = new AbortController();
+  inflight = ctl;
+  try {
+    return await sendItemOnce(item, ctl.signal);
+  } finally {
+    if (inflight === ctl) inflight = null;
+  }
+}
+
+async function sendItemOnce(item, signal) {
   let cur = { ...item, state: ob.STATES.UPLOADING };
   await db.put('outbox', cur);
   emit({ type: 'changed', id: cur.id });
@@ -234,7 +255,10 @@ async function sendItem(item) {
         emit({ type: 'progress', id: cur.id, fraction: ob.progressFraction(cur, sizes, { id: pid, loaded }) });
       },
       evidenceFields(row.evidence),
+      row.thumb,
+      signal,
     );
+    if (signal.aborted) return 'again';
     const outcome = ob.classifyPhoto(r.status);
     if (outcome !== 'done') {
       const problem = r.status === 409 ? { ...r.problem, text: '照片编号冲突：该编号已用于另一张照片' } : r.problem;
@@ -247,7 +271,8 @@ async function sendItem(item) {
   }
 
   // 2. The record itself.
-  const r = await call(cur.path, { method: cur.method, json: cur.body });
+  const r = await call(cur.path, { method: cur.method, json: cur.body, signal });
+  if (signal.aborted) return 'again';
   let outcome = ob.classify(cur, r.status, r.problem);
   let info = { status: r.status, problem: r.problem, result: r.data };
   if (outcome === 'confirm') ({ outcome, info } = await confirmTransition(cur, r));

@@ -116,9 +116,12 @@ export function photoButtons(onFiles, { label = '拍照', testid = '' } = {}) {
   );
 }
 
-/** A row of previews with a delete button each; a tap opens the photo large. photos: [{id, blob}] */
+/** A row of previews with a delete button each; a tap opens the photo large. photos: [{id, blob, thumb}]
+ * (a preview from the thumbnail where there is one: a cheap phone need not decode every full photo to
+ * show it at 72 px) */
 export function photoStrip(photos, onDelete) {
   const urlsOf = photos.map((p) => blobUrl(p.blob));
+  const previews = photos.map((p, i) => (p.thumb ? blobUrl(p.thumb) : urlsOf[i]));
   const open = (i) => lightbox(urlsOf.map((src, k) => ({ label: `照片 ${k + 1}`, src })), i);
   return h(
     'ul',
@@ -130,7 +133,7 @@ export function photoStrip(photos, onDelete) {
         h(
           'button',
           { type: 'button', class: 'photo-open', 'aria-label': `查看照片 ${i + 1}`, onclick: () => open(i) },
-          h('img', { src: urlsOf[i], alt: `照片 ${i + 1}`, width: '72', height: '72', loading: 'lazy' }),
+          h('img', { src: previews[i], alt: `照片 ${i + 1}`, width: '72', height: '72', loading: 'lazy' }),
         ),
         onDelete
           ? h('button', { type: 'button', class: 'photo-del', 'aria-label': `删除照片 ${i + 1}`, onclick: () => onDelete(p.id) }, '×')

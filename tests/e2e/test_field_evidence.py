@@ -229,3 +229,50 @@ def test_a_photo_zooms_with_two_fingers(live_server, new_context, tmp_path):
     # Fingers moved from 60 px apart to 240 px: about four times larger (capped at 5).
     scale = float(img.get_attribute("data-scale") or "1")
     assert 3 <= scale <= 5, scale
+
+
+RECORD_THUMBNAILS = """
+(() => {
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (body) {
+    if (body instanceof FormData && body.get('thumbnail') instanceof Blob) {
+      const read = body.get('thumbnail').arrayBuffer().then((b) => Array.from(new Uint8Array(b)));
+      (window.__thumbs = window.__thumbs || []).push(read);
+    }
+    return send.call(this, body);
+  };
+})();
+"""
+
+
+def test_the_phone_sends_its_own_thumbnail_and_the_server_keeps_it(live_server, new_context, tmp_path):
+    """The phone draws a 320 px thumbnail from the canvas it encoded the photo from, shows it in its lists and
+    sends it with the photo; the server keeps it (stripped) instead of decoding the photo to make one."""
+    ctx = new_context()
+    ctx.add_init_script(RECORD_THUMBNAILS)
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    open_checklist(page)
+    answer_all(page, "pass")
+    tpl = live_server.api("GET", f"/checklists/{TEMPLATE}", INSPECTOR).json()
+    code = next(i["code"] for i in tpl["items"] if i["photo_required"] and "small_retail" in i["kinds"])
+    page.locator(f"#item-{code} [data-result=fail]").click()
+    add_photo(page, page.locator(f"#item-{code}"), photo_file(tmp_path / "p.jpg", seed=3))
+    preview = page.locator(f"#item-{code} .photo-open img").first
+    expect(preview).to_have_attribute("src", re.compile("^blob:"))
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
+    assert preview.evaluate("(img) => [img.naturalWidth, img.naturalHeight]") == [320, 240]
+
+    page.click("[data-testid=to-summary]")
+    page.click("[data-testid=submit-inspection]")
+    expect(page.locator("[data-testid=outbox-item][data-state=done]")).to_have_count(1, timeout=60000)
+    sent = page.evaluate("Promise.all(window.__thumbs || [])")
+    assert len(sent) == 1
+    phone = bytes(sent[0])
+    assert Image.open(io.BytesIO(phone)).size == (320, 240)
+
+    inspection = live_server.get_all("/inspections", venue_id=venue_id(live_server))[0]
+    photo_id = next(a["photo_ids"][0] for a in inspection["answers"] if a["item_code"] == code)
+    stored = live_server.api("GET", f"/photos/{photo_id}/thumbnail", INSPECTOR).content
+    assert stored[stored.index(b"\xff\xda") :] == phone[phone.index(b"\xff\xda") :]
+    assert Image.open(io.BytesIO(stored)).size == (320, 240)

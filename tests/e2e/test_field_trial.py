@@ -17,6 +17,7 @@ from test_console import public_report
 from test_inspector_app import (
     INSPECTOR,
     VENUE,
+    add_photo,
     answer_all,
     camera_jpeg,
     inspections_of,
@@ -336,6 +337,48 @@ def test_a_report_hung_in_flight_is_sent_again_when_the_signal_returns(live_serv
         held[0].abort()
     sent = [r for r in live_server.get_all("/reports") if tag in r["description"]]
     assert len(sent) == 1
+
+
+def test_a_photo_hung_in_flight_on_the_phone_is_sent_again_when_the_signal_returns(
+    live_server, new_context, tmp_path
+):
+    """The inspector's outbox, as the report page above: a photo upload that hangs as the signal comes and
+    goes would wait at least 30 s for a reply that never comes. The network's return starts it again at
+    once, and the inspection follows."""
+    ctx = new_context()
+    page = ctx.new_page()
+    sign_in(page, INSPECTOR, live_server.password)
+    held: list[Any] = []
+
+    def hang_first(route: Any) -> None:
+        if route.request.method == "PUT" and not held:
+            held.append(route)  # never answered: the upload hangs
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/photos/*", hang_first)
+    vid = venue_id(live_server)
+    before = len(inspections_of(live_server, vid))
+    open_checklist(page)
+    answer_all(page, "pass")
+    code = photo_required_items(live_server, 1)[0]
+    item = page.locator(f"#item-{code}")
+    item.locator("[data-result=fail]").click()
+    add_photo(page, item, camera_jpeg(tmp_path / "hung.jpg", seed=5, size=(1200, 900)))
+    page.click("[data-testid=to-summary]")
+    page.click("[data-testid=submit-inspection]")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:  # until the upload is on its way, and hangs there
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    started = time.monotonic()
+    wait_synced(page, timeout=20000)
+    assert time.monotonic() - started < 20
+    page.unroute("**/api/v1/photos/*")
+    with contextlib.suppress(Exception):
+        held[0].abort()
+    assert len(inspections_of(live_server, vid)) == before + 1
 
 
 def test_the_count_of_venues_due_drops_with_an_inspection_still_on_the_phone(live_server, new_context):
