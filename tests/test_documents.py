@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 from datetime import timedelta
 from pathlib import Path
+
+from PIL import Image
 
 from api.services import pdf, reference
 from api.services.documents import hazard_text
@@ -121,6 +124,35 @@ async def test_notice_names_the_venue_each_hazard_its_rule_and_deadline(env: Env
     # The photo is in it, as an image.
     images = run("pdfimages", "-list", str(path))
     assert len(images.strip().splitlines()) == 3  # two header lines and one image
+
+
+async def test_a_notice_prints_the_photo_itself_not_a_thumbnail_the_phone_sent(
+    env: Env, tmp_path: Path
+) -> None:
+    """A stored thumbnail may be the phone's own (kept when it fits the photo): an official notice is made
+    from the photo the server has seen, at print size."""
+    data = make_jpeg(1280, 960)
+    thumb = io.BytesIO()
+    Image.open(io.BytesIO(data)).resize((320, 240)).save(thumb, "JPEG", quality=80)
+    photo = new_id()
+    r = await env.client.put(
+        f"{API}/photos/{photo}",
+        files={"file": ("p.jpg", data, "image/jpeg"), "thumbnail": ("t.jpg", thumb.getvalue(), "image/jpeg")},
+        headers=env.auth("inspector_baiyun"),
+    )
+    assert r.status_code == 201, r.text
+    stored = (
+        await env.client.get(f"{API}/photos/{photo}/thumbnail", headers=env.auth("inspector_baiyun"))
+    ).content
+    assert stored.endswith(thumb.getvalue()[thumb.getvalue().index(b"\xff\xda") :])  # the phone's was kept
+    reply = await _visit(env, [fail(GENERAL_ZERO_DAY, [photo])])
+    finding_ids = reply["finding_ids"]
+    assert isinstance(finding_ids, list)
+    r = await env.client.get(f"{API}/findings/{finding_ids[0]}/notice.pdf", headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    listed = run("pdfimages", "-list", str(_write(tmp_path / "notice.pdf", r.content))).strip().splitlines()
+    assert len(listed) == 3
+    assert listed[2].split()[3:5] == ["640", "480"]  # page, num, type, width, height
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -425,9 +425,9 @@ def test_a_phone_thumbnail_that_fits_spares_the_photos_decode(phone_jpeg: bytes,
     sent = phone_thumbnail(phone_jpeg)
     load_spy.clear()
     result = process_image(phone_jpeg, thumbnail=sent)
-    # The photo was decoded for one row of blocks at 1/8 scale (libjpeg's check), never whole; the
-    # thumbnail was decoded whole.
-    assert load_spy == [(200, 2), (320, 240)]
+    # The photo was decoded for one row of blocks at 1/8 scale (libjpeg's check), never whole; every
+    # block of the thumbnail was decoded, at half scale.
+    assert load_spy == [(200, 2), (160, 120)]
     assert result.fast_path and result.phone_thumbnail
     assert pixels_equal(result.image, phone_jpeg)
     assert_clean_jpeg(result.image)
@@ -447,12 +447,23 @@ def test_a_phone_thumbnail_loses_its_metadata() -> None:
     assert scan_data(result.thumbnail) == scan_data(sent)
 
 
+def _drawn(img: Image.Image, size: tuple[int, int] = (320, 240)) -> bytes:
+    return encode(img.convert("RGB").resize(size, Image.Resampling.BILINEAR), quality=80)
+
+
 def _unfit_thumbnails(data: bytes) -> dict[str, bytes]:
     fits = phone_thumbnail(data)
     sos = fits.index(b"\xff\xda")
+    original = Image.open(io.BytesIO(data))
     return {
         "too small": phone_thumbnail(data, (160, 120)),
+        "a pixel too tall": phone_thumbnail(data, (320, 241)),
         "other proportions": phone_thumbnail(data, (320, 320)),
+        "upside down": _drawn(original.transpose(Image.Transpose.ROTATE_180)),
+        "of another photo": _drawn(photo(1600, 1200).transpose(Image.Transpose.FLIP_LEFT_RIGHT).rotate(90)),
+        "blank": _drawn(Image.new("RGB", (8, 8), "white")),
+        "grey": encode(original.convert("L").resize((320, 240)), quality=80),
+        "drained of its colours": _drawn(original.convert("L")),
         "turned": phone_thumbnail(data, (240, 320)),
         "turned by its EXIF": phone_thumbnail(data, exif=make_exif(orientation=6)),
         "not a jpeg": encode(Image.open(io.BytesIO(fits)), "PNG"),
@@ -464,7 +475,7 @@ def _unfit_thumbnails(data: bytes) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("case", list(_unfit_thumbnails(encode(photo(64, 48)))))
+@pytest.mark.parametrize("case", list(_unfit_thumbnails(encode(photo(640, 480)))))
 def test_a_phone_thumbnail_that_does_not_fit_is_ignored(phone_jpeg: bytes, case: str) -> None:
     sent = _unfit_thumbnails(phone_jpeg)[case]
     result = process_image(phone_jpeg, thumbnail=sent)
@@ -478,6 +489,74 @@ def test_a_phone_thumbnail_is_ignored_when_the_photo_is_re_encoded() -> None:
     for data, size in ((turned, (240, 320)), (large, (320, 240))):
         result = process_image(data, thumbnail=phone_thumbnail(data, size))
         assert not result.fast_path and not result.phone_thumbnail
+
+
+def test_the_thumbnail_sizes_that_fit() -> None:
+    from api.services.imaging import _thumbnail_sizes
+
+    assert _thumbnail_sizes(1600, 1200, 320) == {(320, 240)}
+    assert _thumbnail_sizes(1000, 333, 320) == {(320, 106), (320, 107)}
+    assert _thumbnail_sizes(333, 1000, 320) == {(106, 320), (107, 320)}
+    assert _thumbnail_sizes(1600, 1, 320) == {(320, 1)}
+    assert _thumbnail_sizes(300, 200, 320) == {(300, 200)}  # never larger than the photo
+    assert _thumbnail_sizes(1, 1, 320) == {(1, 1)}
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _dc_overflowing_jpeg(width: int = 2048, height: int = 2048) -> bytes:
+    """A progressive JPEG whose luminance (sampled 3x1) codes a DC difference of +32767 in every block:
+    over 65,538 blocks libjpeg's running DC value leaves the int range, which it refuses with an error,
+    and only far into the scan."""
+    bits: list[int] = []
+
+    def put(value: int, count: int) -> None:
+        bits.extend((value >> i) & 1 for i in range(count - 1, -1, -1))
+
+    mcus = -(-width // 24) * -(-height // 8)
+    for _ in range(mcus):
+        for _ in range(3):
+            put(0b10, 2)  # the symbol 15
+            put(32767, 15)
+        put(0, 2)  # the two chroma blocks: difference 0
+    bits.extend([1] * (-len(bits) % 8))
+    coded = bytearray()
+    for i in range(0, len(bits), 8):
+        byte = int("".join(map(str, bits[i : i + 8])), 2)
+        coded += bytes([byte, 0]) if byte == 0xFF else bytes([byte])
+    frame = bytes([8]) + struct.pack(">HH", height, width) + bytes([3, 1, 0x31, 0, 2, 0x11, 0, 3, 0x11, 0])
+    return (
+        b"\xff\xd8"
+        + _segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+        + _segment(0xDB, b"\x00" + bytes([1] * 64))
+        + _segment(0xC2, frame)
+        + _segment(0xC4, bytes([0x00, 1, 1, *[0] * 14, 0, 15]))
+        + _segment(0xDA, bytes([3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 0, 0x00]))
+        + bytes(coded)
+        + b"\xff\xd9"
+    )
+
+
+def test_a_dc_value_that_would_overflow_late_in_the_scan_is_refused_with_a_thumbnail_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The one error libjpeg raises deep inside a scan: the shortcut is not taken where it could happen."""
+    data = _dc_overflowing_jpeg()
+    assert _outcome(data, None) == "invalid_image"
+    # Even a thumbnail that every check of its own would take does not let the photo through.
+    monkeypatch.setattr("api.services.imaging._phone_thumbnail", lambda thumbnail, *args: thumbnail)
+    assert _outcome(data, encode(Image.new("RGB", (320, 320)))) == "invalid_image"
+
+
+def test_a_dnl_segment_and_its_payload_are_not_stored() -> None:
+    data = encode(photo(640, 480), quality=80)
+    sos = data.index(b"\xff\xda")
+    carrying = data[:sos] + _segment(0xDC, b"\x01\xe0" + b"HIDDEN" * 100) + data[sos:]
+    for result in (process_image(carrying), process_image(carrying, thumbnail=phone_thumbnail(data))):
+        assert b"HIDDEN" not in result.image and 0xDC not in header_markers(result.image)
+        assert pixels_equal(result.image, data)
 
 
 def _corrupted(data: bytes, seed: int, count: int = 20) -> bytes:

@@ -649,6 +649,19 @@ async def test_the_phones_thumbnail_is_kept_when_it_fits_and_retries_do_not_depe
     assert (await fetch(env, pid, thumbnail=True)).content == served
 
 
+async def test_a_text_field_named_thumbnail_is_ignored(env: Env) -> None:
+    data = make_jpeg(640, 480)
+    r = await env.client.put(
+        f"{API}/photos/{new_id()}",
+        files={"file": ("p.jpg", data, "image/jpeg")},
+        data={"thumbnail": "not a file"},
+        headers=env.auth(A),
+    )
+    assert r.status_code == 201, r.text
+    served = (await fetch(env, r.json()["id"], thumbnail=True)).content
+    assert assert_clean_jpeg(served).size == (320, 240)
+
+
 @pytest.mark.parametrize("case", ["other proportions", "not an image", "too large"])
 async def test_a_thumbnail_that_does_not_fit_is_made_by_the_server(env: Env, case: str) -> None:
     data = make_jpeg(640, 480)

@@ -31,7 +31,7 @@ async def put_photo(
     lng: Annotated[str | None, Form(max_length=32)] = None,
     accuracy_m: Annotated[str | None, Form(max_length=32, description="of lat/lng, in metres")] = None,
     thumbnail: Annotated[
-        UploadFile | None,
+        UploadFile | str | None,
         File(
             description="the phone's own JPEG thumbnail of the photo (long side 320 px); kept instead of "
             "decoding the photo when it fits, ignored otherwise"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.config import Settings
 from api.models import Area, ChecklistTemplate, Finding, Inspection, Photo, User, Venue
-from api.services import checklists, pdf, reference
+from api.services import checklists, imaging, pdf, reference
 from api.services import findings as finding_service
 from api.services import inspections as inspection_service
 from api.services.auth import Principal
@@ -90,6 +90,9 @@ async def _office_and_area(session: AsyncSession, settings: Settings, area_code:
 async def _thumbnails(
     session: AsyncSession, storage: PhotoStorage, photo_ids: Sequence[str]
 ) -> dict[str, bytes]:
+    """The photos as printed on paper, made from the stored photos themselves: a stored thumbnail may be the
+    one the phone sent (kept when it fits the photo, see imaging._phone_thumbnail), and an official notice
+    shows only what the server has seen in the evidence."""
     wanted: list[uuid.UUID] = []
     for pid in photo_ids:
         try:
@@ -102,9 +105,13 @@ async def _thumbnails(
     out: dict[str, bytes] = {}
     for photo in rows:
         try:
-            out[str(photo.id)] = await storage.get(photo.thumbnail_key)
+            data = await storage.get(photo.file_key)
         except (PhotoNotFound, ValueError):
             continue  # a missing file leaves a gap in the album, not a broken notice
+        try:
+            out[str(photo.id)] = await anyio.to_thread.run_sync(imaging.print_image, data)
+        except OSError:
+            continue  # the same for a stored file that no longer decodes
     return out
 
 

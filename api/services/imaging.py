@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pillow_heif
-from PIL import Image, ImageCms, ImageFile, ImageOps
+from PIL import Image, ImageChops, ImageCms, ImageFile, ImageOps
 
 from api.timeutil import LOCAL_TZ
 
@@ -156,7 +156,7 @@ _EOI = b"\xff\xd9"
 _JFIF_APP0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 _LOSSLESS_SOF = frozenset({0xC0, 0xC1, 0xC2})  # baseline, extended sequential, progressive
 _OTHER_SOF = frozenset({0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-_KEPT_TABLES = frozenset({0xC4, 0xCC, 0xDB, 0xDD, 0xDC})  # DHT, DAC, DQT, DRI, DNL
+_KEPT_TABLES = frozenset({0xC4, 0xCC, 0xDB, 0xDD})  # DHT, DAC, DQT, DRI
 # End of entropy-coded data: 0xFF followed by anything but stuffing (00), RSTn or fill (FF).
 _SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
@@ -177,6 +177,9 @@ class _JpegLayout:
 
     short_scan: bool = False
     """Some scan is too short to code every 8x8 block the frame header declares (see _scan_min_bits)."""
+
+    sampling: tuple[tuple[int, int], ...] = ()
+    """(horizontal, vertical) sampling factors of each component, in frame order."""
 
     def is_ycbcr_or_grey(self) -> bool:
         """Mirror libjpeg's colour-space guess for the original stream."""
@@ -321,6 +324,10 @@ def _parse_jpeg(data: bytes) -> _JpegLayout:
                 ids,
             )
             pieces.append(view[pos - 2 : end])
+        elif marker == 0xDC:
+            # DNL: a frame whose height is 0 is refused before any of this is used, and libjpeg skips the
+            # segment's body in any other; kept, it could carry anything into the stored file.
+            pass
         elif marker in _KEPT_TABLES:
             if marker == 0xC4:
                 _read_huffman_lengths(data, body, end, huffman_min)
@@ -345,7 +352,7 @@ def _parse_jpeg(data: bytes) -> _JpegLayout:
         raise _JpegUnusual("no frame or no scan")
     marker, precision, width, height, ids = sof
     return _JpegLayout(
-        pieces, marker, precision, width, height, ids, jfif, adobe_transform, scan_bytes, short_scan
+        pieces, marker, precision, width, height, ids, jfif, adobe_transform, scan_bytes, short_scan, sampling
     )
 
 
@@ -630,19 +637,11 @@ def _process(
         and max(width, height) <= long_side
     ):
         stripped = layout.stripped()
-        if phone_thumbnail is not None and _starts_decoding(layout, img.mode):
-            kept = _phone_thumbnail(phone_thumbnail, layout, thumb_side)
-            if kept is not None:
-                return ProcessedImage(
-                    stripped,
-                    kept,
-                    width,
-                    height,
-                    fmt,
-                    True,
-                    *_evidence_fields(evidence),
-                    phone_thumbnail=True,
-                )
+        kept = _kept_phone_thumbnail(phone_thumbnail, layout, img.mode, thumb_side)
+        if kept is not None:
+            return ProcessedImage(
+                stripped, kept, width, height, fmt, True, *_evidence_fields(evidence), phone_thumbnail=True
+            )
         fast = _fast_path(stripped, width, height, thumb_side)
         if fast is not None:
             image, thumbnail = fast
@@ -751,20 +750,53 @@ def _fast_path(stripped: bytes, width: int, height: int, thumb_side: int) -> tup
     return stripped, _thumbnail(check, thumb_side)
 
 
+# The long side of a photo on a printed notice: four to a row of an A4 page's width is about 45 mm each,
+# which 640 px prints at about 360 dpi.
+PRINT_SIDE = 640
+
+
+def print_image(stored: bytes, side: int = PRINT_SIDE) -> bytes:
+    """A stored photo as a notice prints it: decoded at the DCT scale nearest above ``side`` and shrunk to
+    it. Blocking: run in a worker thread."""
+    img = Image.open(io.BytesIO(stored), formats=["JPEG"])
+    img.draft("RGB", (side, side))
+    img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return _encode_jpeg(img.convert("RGB") if img.mode != "RGB" else img, MAIN_QUALITY)
+
+
 # A phone's thumbnail is a few tens of kilobytes; anything far larger is not one.
 PHONE_THUMBNAIL_MAX_BYTES = 256 * 1024
 # Entropy-coded bytes of each scan given to libjpeg by _starts_decoding.
 _HEAD_SCAN_BYTES = 4096
 
 
-def _phone_thumbnail(thumbnail: bytes, photo: _JpegLayout, thumb_side: int) -> bytes | None:
+def _kept_phone_thumbnail(
+    thumbnail: bytes | None, photo: _JpegLayout, mode: str, thumb_side: int
+) -> bytes | None:
+    """The phone's thumbnail when it may stand for one made here, else None (the caller decodes)."""
+    if thumbnail is None or not _dc_stays_in_range(photo):
+        return None
+    try:
+        head = _starts_decoding(photo, mode)
+        return None if head is None else _phone_thumbnail(thumbnail, photo, head, thumb_side)
+    except Exception:  # a shortcut must never be the reason a photo is refused: the decode decides
+        logger.warning("checking a phone thumbnail failed; decoding the photo instead", exc_info=True)
+        return None
+
+
+def _phone_thumbnail(
+    thumbnail: bytes, photo: _JpegLayout, head: Image.Image, thumb_side: int
+) -> bytes | None:
     """The phone's thumbnail, stripped of its metadata, when it can stand for the photo's; else None.
 
     The phone draws it from the same canvas as the photo, so it costs the phone a few milliseconds and
     spares the server the photo's entropy decode. It is taken only when it is what the server would
-    have made: a complete JPEG of exactly the photo's proportions at the thumbnail size (to the pixel,
-    either way), upright, that decodes. What it shows is the phone's word, as the photo itself is; a
-    thumbnail that fails any check is ignored and the server makes its own, so an odd phone costs CPU,
+    have made: a complete JPEG of the photo's size scaled to the thumbnail size (the long side exact, the
+    short one rounded either way), upright, of the photo's colour mode, that decodes, is not one flat
+    colour, and whose top edge is the photo's (``head``, the photo's first row of blocks as libjpeg
+    decoded it): a thumbnail of another photo, or of this one turned, is not taken. Beyond that what it
+    shows is the phone's word, as the photo itself is (notices print the photo, never this thumbnail).
+    A thumbnail that fails any check is ignored and the server makes its own: an odd phone costs CPU,
     never a refused photo.
     """
     if len(thumbnail) > PHONE_THUMBNAIL_MAX_BYTES or sniff_format(thumbnail[:32]) != "jpeg":
@@ -773,14 +805,12 @@ def _phone_thumbnail(thumbnail: bytes, photo: _JpegLayout, thumb_side: int) -> b
         layout = _parse_jpeg(thumbnail)
     except (_JpegTruncated, _JpegUnusual):
         return None
-    width, height = _fit(photo.width, photo.height, thumb_side)
     if (
         layout.short_scan
         or layout.sof_marker not in _LOSSLESS_SOF
         or layout.precision != 8
         or not layout.is_ycbcr_or_grey()
-        or abs(layout.width - width) > 1
-        or abs(layout.height - height) > 1
+        or (layout.width, layout.height) not in _thumbnail_sizes(photo.width, photo.height, thumb_side)
     ):
         return None
     kept = layout.stripped()
@@ -789,25 +819,84 @@ def _phone_thumbnail(thumbnail: bytes, photo: _JpegLayout, thumb_side: int) -> b
         if _read_evidence(Image.open(io.BytesIO(thumbnail), formats=["JPEG"])).orientation != 1:
             return None
         img = Image.open(io.BytesIO(kept), formats=["JPEG"])
-        if img.size != (layout.width, layout.height) or img.mode not in ("RGB", "L"):
+        if img.size != (layout.width, layout.height) or img.mode != head.mode:
             return None
-        img.load()  # the whole thumbnail decodes: a few hundred microseconds
+        # Every block is entropy-decoded (the proof that it decodes); at half scale the rest costs less.
+        img.draft(img.mode, (max(1, layout.width // 2), max(1, layout.height // 2)))
+        img.load()
     except (OSError, SyntaxError, ValueError, EOFError):
         logger.debug("phone thumbnail does not decode; making one", exc_info=True)
+        return None
+    if all(high - low <= _FLAT for low, high in _band_extrema(img)) or not _same_top_edge(head, img, photo):
         return None
     return kept
 
 
-def _starts_decoding(photo: _JpegLayout, mode: str) -> bool:
+def _thumbnail_sizes(width: int, height: int, side: int) -> set[tuple[int, int]]:
+    """The sizes a thumbnail of a width x height photo may have: the photo's own when it is no larger,
+    else the long side exactly ``side`` and the short side rounded down or up."""
+    if max(width, height) <= side:
+        return {(width, height)}
+    if width >= height:
+        short = height * side / width
+        return {(side, max(1, math.floor(short))), (side, max(1, math.ceil(short)))}
+    short = width * side / height
+    return {(max(1, math.floor(short)), side), (max(1, math.ceil(short)), side)}
+
+
+def _band_extrema(img: Image.Image) -> list[tuple[Any, Any]]:
+    extrema: Any = img.getextrema()
+    return [extrema] if img.mode == "L" else list(extrema)
+
+
+# A blank canvas (a phone out of memory can hand one over) spans at most a level or two of each band.
+_FLAT = 2
+# Mean difference of levels (of 255, over each band) between the thumbnail's top edge and the photo's,
+# averaged along the edge. A thumbnail of the photo stays within about 3 of it (JPEG and resampling), one of
+# another photo or of this one upside down is usually 20 or more apart.
+_EDGE_TOLERANCE = 12
+_INT_MAX = 2**31 - 1
+# libjpeg refuses a DC Huffman table with a symbol over 15, so a coded DC difference is at most this.
+_MAX_DC_DIFFERENCE = 2**15 - 1
+
+
+def _same_top_edge(head: Image.Image, thumbnail: Image.Image, photo: _JpegLayout) -> bool:
+    rows = min(photo.height, 8 * max((v for _, v in photo.sampling), default=1))
+    thumb_rows = max(1, round(rows * thumbnail.height / photo.height))
+    width = max(1, min(head.width, thumbnail.width))
+    # In colour where the photo has it: a thumbnail drained of it is not the photo's either.
+    edge = head.resize((width, 1), Image.Resampling.BOX)
+    top = thumbnail.crop((0, 0, thumbnail.width, thumb_rows)).resize((width, 1), Image.Resampling.BOX)
+    difference = ImageChops.difference(edge, top).tobytes()
+    return sum(difference) / len(difference) <= _EDGE_TOLERANCE
+
+
+def _dc_stays_in_range(photo: _JpegLayout) -> bool:
+    """Whether no scan can run its DC value out of libjpeg's int range.
+
+    libjpeg's progressive decoder stops with an error when it does (its sequential one wraps around and
+    decodes on), and only a decode of the whole scan would see it: a frame with few enough blocks per
+    component cannot get there, whatever its data. Up to 2048 px with sampling factors of 1, 2 or 4,
+    every phone photo is such a frame.
+    """
+    if not photo.sampling:
+        return False
+    h_max = max(h for h, _ in photo.sampling) or 1
+    v_max = max(v for _, v in photo.sampling) or 1
+    mcus = _ceil_div(photo.width, 8 * h_max) * _ceil_div(photo.height, 8 * v_max)
+    return all(mcus * h * v * _MAX_DC_DIFFERENCE <= _INT_MAX for h, v in photo.sampling)
+
+
+def _starts_decoding(photo: _JpegLayout, mode: str) -> Image.Image | None:
     """libjpeg accepts the photo's frame, every table and every scan header, and decodes the start
-    of each scan.
+    of each scan; returns the first row of blocks as decoded (at 1/8 scale), or None.
 
     This is the photo's check when the phone's thumbnail spares its decode. Together with the walk of
-    its segments (every marker in place, EOI present, each scan long enough to code every block) it
-    refuses what a full decode refuses: libjpeg treats bad data inside a scan as a warning and decodes
-    on, so a full decode proves no more about the scans' contents than their headers and starts. The
-    frame is cut to one row of blocks and each scan to its first few kilobytes, at 1/8 scale, so this
-    costs a fraction of a millisecond whatever the photo's size.
+    its segments (every marker in place, EOI present, each scan long enough to code every block) and the
+    bound on its DC values (_dc_stays_in_range) it refuses what a full decode refuses: libjpeg treats
+    bad data inside a scan as a warning and decodes on, so a full decode proves no more about the scans'
+    contents than their headers and starts. The frame is cut to one row of blocks and each scan to its
+    first few kilobytes, at 1/8 scale, so this costs a fraction of a millisecond whatever the photo's size.
     """
     head: list[bytes | memoryview] = [_SOI]
     for piece in photo.pieces:
@@ -827,10 +916,10 @@ def _starts_decoding(photo: _JpegLayout, mode: str) -> bool:
     try:
         img = Image.open(io.BytesIO(b"".join(head)), formats=["JPEG"])
         if img.mode != mode:
-            return False
+            return None
         img.draft(mode, (max(1, photo.width // 8), 1))
         img.load()
     except (OSError, SyntaxError, ValueError, EOFError):
         logger.debug("photo's start does not decode", exc_info=True)
-        return False
-    return True
+        return None
+    return img

@@ -14,6 +14,7 @@ import anyio.to_thread
 from fastapi import UploadFile
 from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from api.config import Settings, server_processes
 from api.errors import AppError, Conflict, NotFound, PayloadTooLarge, Unprocessable
@@ -79,10 +80,13 @@ async def read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_phone_thumbnail(upload: UploadFile | None) -> bytes | None:
-    """The phone's own thumbnail part, or None when there is none or it is too large to be one (the
-    server then makes the thumbnail itself: a thumbnail is never a reason to refuse a photo)."""
-    if upload is None or (upload.size is not None and upload.size > PHONE_THUMBNAIL_MAX_BYTES):
+async def read_phone_thumbnail(upload: StarletteUploadFile | str | None) -> bytes | None:
+    """The phone's own thumbnail part, or None when there is none, it is not a file, or it is too large to
+    be one (the server then makes the thumbnail itself: a thumbnail is never a reason to refuse a photo)."""
+    # Starlette's class: FastAPI's own UploadFile subclasses it, and the form parser makes Starlette's.
+    if not isinstance(upload, StarletteUploadFile) or (
+        upload.size is not None and upload.size > PHONE_THUMBNAIL_MAX_BYTES
+    ):
         return None
     data = await upload.read(PHONE_THUMBNAIL_MAX_BYTES + 1)
     return data if 0 < len(data) <= PHONE_THUMBNAIL_MAX_BYTES else None

@@ -128,8 +128,9 @@ export async function putPhoto(id, blob, onProgress, fields = {}, thumb = null, 
   fd.append('file', blob, `${id}.jpg`);
   if (thumb) fd.append('thumbnail', thumb, `${id}.thumb.jpg`);
   const bytes = blob.size + (thumb ? thumb.size : 0);
-  if (signal && signal.aborted) return { status: 0, ok: false, data: null, problem: { detail: '网络不通' } };
   const t = await token();
+  // Checked after the await: an abort while the token was read would otherwise go unheard.
+  if (signal && signal.aborted) return { status: 0, ok: false, data: null, problem: { detail: '网络不通' } };
   if (typeof XMLHttpRequest === 'undefined') {
     return call(`/photos/${encodeURIComponent(id)}`, { method: 'PUT', body: fd, signal, timeoutMs: uploadLimitMs(bytes) });
   }

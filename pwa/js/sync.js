@@ -210,28 +210,34 @@ function afterDone(item) {
   };
 }
 
-// The request on its way, if any. As the signal comes and goes a request can hang rather than fail, and
-// would wait out its limit (45 s without progress for a photo, 30 s for a record): the network's return
-// stops it (restartSends) and the item is sent again at once. Every write is idempotent by its id, so a
-// request that did reach the server is answered the same the second time.
+// The request on its way from this page, if any: {ctl, progressAt}. As the signal comes and goes a
+// request can hang rather than fail, and would wait out its limit (45 s without progress for a photo, 30 s
+// for a record): the network's return stops it (restartSends) and the item is sent again at once. Every
+// write is idempotent by its id, so a request that did reach the server is answered the same the second
+// time. An upload still moving bytes is left alone: on a flapping link, starting it again from zero at
+// every return could keep a photo from ever arriving. (A send the service worker holds, by Background
+// Sync, is its own and ends by its limits.)
 let inflight = null;
+export const RESTART_IDLE_MS = 2000;
 
-/** Stop the request on its way, to be sent again at once (the network just came back). */
-export function restartSends() {
-  if (inflight) inflight.abort();
+/** Stop the request on its way, to be sent again at once (the network just came back), unless it is an
+ * upload that moved bytes in the last RESTART_IDLE_MS. */
+export function restartSends(now = Date.now()) {
+  if (inflight && now - inflight.progressAt >= RESTART_IDLE_MS) inflight.ctl.abort();
 }
 
 async function sendItem(item) {
-  const ctl = new AbortController();
-  inflight = ctl;
+  const mine = { ctl: new AbortController(), progressAt: 0 };
+  inflight = mine;
   try {
-    return await sendItemOnce(item, ctl.signal);
+    return await sendItemOnce(item, mine);
   } finally {
-    if (inflight === ctl) inflight = null;
+    if (inflight === mine) inflight = null;
   }
 }
 
-async function sendItemOnce(item, signal) {
+async function sendItemOnce(item, mine) {
+  const { signal } = mine.ctl;
   let cur = { ...item, state: ob.STATES.UPLOADING };
   await db.put('outbox', cur);
   emit({ type: 'changed', id: cur.id });
@@ -252,6 +258,7 @@ async function sendItemOnce(item, signal) {
       pid,
       row.blob,
       (loaded) => {
+        mine.progressAt = Date.now();
         emit({ type: 'progress', id: cur.id, fraction: ob.progressFraction(cur, sizes, { id: pid, loaded }) });
       },
       evidenceFields(row.evidence),

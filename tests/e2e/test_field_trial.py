@@ -371,6 +371,8 @@ def test_a_photo_hung_in_flight_on_the_phone_is_sent_again_when_the_signal_retur
     while not held and time.monotonic() < deadline:  # until the upload is on its way, and hangs there
         page.wait_for_timeout(50)
     assert len(held) == 1
+    # The signal is back a few seconds later; an upload that moved bytes just now would be left to go on.
+    page.wait_for_timeout(2500)
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
     started = time.monotonic()
     wait_synced(page, timeout=20000)
