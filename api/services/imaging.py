@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pillow_heif
-from PIL import Image, ImageChops, ImageCms, ImageFile, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from api.timeutil import LOCAL_TZ
 
@@ -777,27 +777,25 @@ def _kept_phone_thumbnail(
     if thumbnail is None or not _dc_stays_in_range(photo):
         return None
     try:
-        head = _starts_decoding(photo, mode)
-        return None if head is None else _phone_thumbnail(thumbnail, photo, head, thumb_side)
+        return _phone_thumbnail(thumbnail, photo, mode, thumb_side) if _starts_decoding(photo, mode) else None
     except Exception:  # a shortcut must never be the reason a photo is refused: the decode decides
         logger.warning("checking a phone thumbnail failed; decoding the photo instead", exc_info=True)
         return None
 
 
-def _phone_thumbnail(
-    thumbnail: bytes, photo: _JpegLayout, head: Image.Image, thumb_side: int
-) -> bytes | None:
+def _phone_thumbnail(thumbnail: bytes, photo: _JpegLayout, mode: str, thumb_side: int) -> bytes | None:
     """The phone's thumbnail, stripped of its metadata, when it can stand for the photo's; else None.
 
     The phone draws it from the same canvas as the photo, so it costs the phone a few milliseconds and
     spares the server the photo's entropy decode. It is taken only when it is what the server would
     have made: a complete JPEG of the photo's size scaled to the thumbnail size (the long side exact, the
-    short one rounded either way), upright, of the photo's colour mode, that decodes, is not one flat
-    colour, and whose top edge is the photo's (``head``, the photo's first row of blocks as libjpeg
-    decoded it): a thumbnail of another photo, or of this one turned, is not taken. Beyond that what it
-    shows is the phone's word, as the photo itself is (notices print the photo, never this thumbnail).
-    A thumbnail that fails any check is ignored and the server makes its own: an odd phone costs CPU,
-    never a refused photo.
+    short one rounded either way), upright, of the photo's colour mode, that decodes and is not one flat
+    colour (a blank canvas, which a phone short of memory can hand over). What it shows is the phone's
+    word, as the photo itself is: it stands for the photo in lists, where the photo is a tap away, and
+    never on paper (notices print the photo). Comparing it with the photo would take the decode it spares;
+    a check of the top edges alone refused real thumbnails of busy scenes, and was dropped. A thumbnail
+    that fails any check is ignored and the server makes its own: an odd phone costs CPU, never a refused
+    photo.
     """
     if len(thumbnail) > PHONE_THUMBNAIL_MAX_BYTES or sniff_format(thumbnail[:32]) != "jpeg":
         return None
@@ -819,7 +817,7 @@ def _phone_thumbnail(
         if _read_evidence(Image.open(io.BytesIO(thumbnail), formats=["JPEG"])).orientation != 1:
             return None
         img = Image.open(io.BytesIO(kept), formats=["JPEG"])
-        if img.size != (layout.width, layout.height) or img.mode != head.mode:
+        if img.size != (layout.width, layout.height) or img.mode != mode:
             return None
         # Every block is entropy-decoded (the proof that it decodes); at half scale the rest costs less.
         img.draft(img.mode, (max(1, layout.width // 2), max(1, layout.height // 2)))
@@ -827,7 +825,7 @@ def _phone_thumbnail(
     except (OSError, SyntaxError, ValueError, EOFError):
         logger.debug("phone thumbnail does not decode; making one", exc_info=True)
         return None
-    if all(high - low <= _FLAT for low, high in _band_extrema(img)) or not _same_top_edge(head, img, photo):
+    if all(high - low <= _FLAT for low, high in _band_extrema(img)):
         return None
     return kept
 
@@ -851,24 +849,9 @@ def _band_extrema(img: Image.Image) -> list[tuple[Any, Any]]:
 
 # A blank canvas (a phone out of memory can hand one over) spans at most a level or two of each band.
 _FLAT = 2
-# Mean difference of levels (of 255, over each band) between the thumbnail's top edge and the photo's,
-# averaged along the edge. A thumbnail of the photo stays within about 3 of it (JPEG and resampling), one of
-# another photo or of this one upside down is usually 20 or more apart.
-_EDGE_TOLERANCE = 12
 _INT_MAX = 2**31 - 1
 # libjpeg refuses a DC Huffman table with a symbol over 15, so a coded DC difference is at most this.
 _MAX_DC_DIFFERENCE = 2**15 - 1
-
-
-def _same_top_edge(head: Image.Image, thumbnail: Image.Image, photo: _JpegLayout) -> bool:
-    rows = min(photo.height, 8 * max((v for _, v in photo.sampling), default=1))
-    thumb_rows = max(1, round(rows * thumbnail.height / photo.height))
-    width = max(1, min(head.width, thumbnail.width))
-    # In colour where the photo has it: a thumbnail drained of it is not the photo's either.
-    edge = head.resize((width, 1), Image.Resampling.BOX)
-    top = thumbnail.crop((0, 0, thumbnail.width, thumb_rows)).resize((width, 1), Image.Resampling.BOX)
-    difference = ImageChops.difference(edge, top).tobytes()
-    return sum(difference) / len(difference) <= _EDGE_TOLERANCE
 
 
 def _dc_stays_in_range(photo: _JpegLayout) -> bool:
@@ -887,9 +870,9 @@ def _dc_stays_in_range(photo: _JpegLayout) -> bool:
     return all(mcus * h * v * _MAX_DC_DIFFERENCE <= _INT_MAX for h, v in photo.sampling)
 
 
-def _starts_decoding(photo: _JpegLayout, mode: str) -> Image.Image | None:
+def _starts_decoding(photo: _JpegLayout, mode: str) -> bool:
     """libjpeg accepts the photo's frame, every table and every scan header, and decodes the start
-    of each scan; returns the first row of blocks as decoded (at 1/8 scale), or None.
+    of each scan.
 
     This is the photo's check when the phone's thumbnail spares its decode. Together with the walk of
     its segments (every marker in place, EOI present, each scan long enough to code every block) and the
@@ -916,10 +899,10 @@ def _starts_decoding(photo: _JpegLayout, mode: str) -> Image.Image | None:
     try:
         img = Image.open(io.BytesIO(b"".join(head)), formats=["JPEG"])
         if img.mode != mode:
-            return None
+            return False
         img.draft(mode, (max(1, photo.width // 8), 1))
         img.load()
     except (OSError, SyntaxError, ValueError, EOFError):
         logger.debug("photo's start does not decode", exc_info=True)
-        return None
-    return img
+        return False
+    return True
