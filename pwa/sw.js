@@ -42,8 +42,9 @@ const SHELL_SET = new Set(SHELL);
 // Pages of this origin that are not the inspector app.
 const OTHER_PAGES = /^\/(api|report|console|docs|redoc|openapi\.json)(\/|$|\.)/;
 
-// The console imports a few of the app's modules (/js/ui.js, /js/format.js); it must get them as the server
-// has them now, not as this worker cached them for an app that may still wait to update.
+// The console imports a few of the app's modules (/js/ui.js, /js/format.js, /js/image.js, /js/exif.js); it
+// must get them as the server has them now, not as this worker cached them for an app that may still wait
+// to update.
 async function forOtherPage(event) {
   const client = event.clientId ? await self.clients.get(event.clientId) : null;
   return Boolean(client && OTHER_PAGES.test(new URL(client.url).pathname));

@@ -18,6 +18,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ import pytest
 from conftest import LiveServer
 from PIL import Image
 from playwright.sync_api import expect
+from test_inspector_app import camera_jpeg
 from test_report_page import Watch
 
 pytestmark = pytest.mark.e2e
@@ -364,7 +366,7 @@ REGISTER = {
 
 
 def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
-    live_server: LiveServer, console_page: Any, screenshot: Callable[..., Any]
+    live_server: LiveServer, console_page: Any, screenshot: Callable[..., Any], tmp_path: Path
 ) -> None:
     page = console_page
     f = manual_finding(live_server, f"彩钢板隔间住人 {uuid.uuid4().hex[:6]}", "major", "山泉民宿")
@@ -407,9 +409,8 @@ def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
     dlg.get_by_text("通过，销号").click()
     dlg.get_by_test_id("dialog-submit").click()
     expect(dlg.get_by_test_id("dialog-error")).to_have_text("重大事故隐患销号必须有整改或复查照片作为证据。")
-    dlg.get_by_label("复查照片（可选）").set_input_files(
-        files=[{"name": "after.jpg", "mimeType": "image/jpeg", "buffer": jpeg((60, 160, 80))}]
-    )
+    # A camera's photo, as the office has it from the inspector: the console sends it as the phone app does.
+    dlg.get_by_label("复查照片（可选）").set_input_files(str(camera_jpeg(tmp_path / "after.jpg", seed=9)))
     dlg.get_by_test_id("dialog-submit").click()
     expect(dlg).to_have_count(0)
     expect(page.get_by_test_id("finding-status").first).to_have_text("已销号")
@@ -419,6 +420,12 @@ def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
     assert closed["status"] == "closed"
     [verify] = [e for e in closed["events"] if e["action"] == "verify_pass"]
     assert len(verify["photo_ids"]) == 1
+    # Compressed in the browser (a 4000x3000 upload would be stored at 2048 px), and when and where it was
+    # taken read from its EXIF there, since the canvas drops it.
+    meta = live_server.api("GET", f"/photos/{verify['photo_ids'][0]}/meta").json()
+    assert (meta["width"], meta["height"]) == (1600, 1200)
+    assert abs(meta["lat"] - (31 + 24 / 60 + 7.56 / 3600)) < 1e-5
+    assert abs(meta["lng"] - (109 + 38 / 60 + 0.6 / 3600)) < 1e-5
 
 
 def test_ledger_pages_filters_and_photos_by_keyboard(

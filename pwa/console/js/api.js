@@ -138,9 +138,12 @@ export async function download(path, fallbackName) {
 }
 
 /** PUT a photo (multipart `file`) under an id made by the caller; a retry with the same id is harmless. */
-export async function putPhoto(id, file) {
+/** PUT a photo: the file, with its evidence fields and the browser's thumbnail of it where there are. */
+export async function putPhoto(id, file, { thumb = null, fields = {} } = {}) {
   const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
   fd.append('file', file, file.name || `${id}.jpg`);
+  if (thumb) fd.append('thumbnail', thumb, `${id}.thumb.jpg`);
   try {
     const res = await fetch(`${BASE}/photos/${encodeURIComponent(id)}`, { method: 'PUT', headers: { Accept: 'application/json, application/problem+json', ...authHeader() }, body: fd, credentials: 'omit' });
     if (res.status === 401) onUnauthorized();
