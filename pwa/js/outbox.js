@@ -290,6 +290,15 @@ export function recover(item) {
   return item;
 }
 
+/** A request in flight is stopped and sent again at once when the network comes back, unless it is an
+ * upload that moved a byte within RESTART_IDLE_MS: that one is alive, and on a flapping link starting it
+ * again from zero at every return could keep a photo from ever arriving. progressAt: when a byte last went
+ * out (0: never, as for a record, which has no progress to see). */
+export const RESTART_IDLE_MS = 2000;
+export function shouldRestart({ now, progressAt = 0 }) {
+  return now - progressAt >= RESTART_IDLE_MS;
+}
+
 /** "Sync now" and a fresh sign-in: retry everything that was waiting on time or on the sign-in. */
 export function wake(item) {
   if (item.state === STATES.RETRY || item.state === STATES.AUTH || item.state === STATES.PENDING) {

@@ -214,16 +214,13 @@ function afterDone(item) {
 // request can hang rather than fail, and would wait out its limit (45 s without progress for a photo, 30 s
 // for a record): the network's return stops it (restartSends) and the item is sent again at once. Every
 // write is idempotent by its id, so a request that did reach the server is answered the same the second
-// time. An upload still moving bytes is left alone: on a flapping link, starting it again from zero at
-// every return could keep a photo from ever arriving. (A send the service worker holds, by Background
-// Sync, is its own and ends by its limits.)
+// time. (A send the service worker holds, by Background Sync, is its own and ends by its limits.)
 let inflight = null;
-export const RESTART_IDLE_MS = 2000;
 
 /** Stop the request on its way, to be sent again at once (the network just came back), unless it is an
- * upload that moved bytes in the last RESTART_IDLE_MS. */
+ * upload still moving bytes (ob.shouldRestart). */
 export function restartSends(now = Date.now()) {
-  if (inflight && now - inflight.progressAt >= RESTART_IDLE_MS) inflight.ctl.abort();
+  if (inflight && ob.shouldRestart({ now, progressAt: inflight.progressAt })) inflight.ctl.abort();
 }
 
 async function sendItem(item) {

@@ -20,6 +20,7 @@ import {
   runnable,
   summarize,
   retryCanHelp,
+  shouldRestart,
   takenText,
   wake,
 } from '../../pwa/js/outbox.js';
@@ -254,4 +255,14 @@ test('重试 is offered only where it can change the answer', () => {
   // An inspection's 409 ("being written; try again") or a refusal the world may change: worth a try.
   assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 409, code: 'inspection_conflict' } }), true);
   assert.equal(retryCanHelp({ kind: 'inspection', error: { status: 422, code: 'venue_not_found' } }), true);
+});
+
+test('the network\'s return restarts a request in flight, but not an upload still moving bytes', () => {
+  const now = 100_000;
+  assert.equal(shouldRestart({ now }), true); // a record: no progress to see
+  assert.equal(shouldRestart({ now, progressAt: 0 }), true); // an upload that never moved a byte
+  assert.equal(shouldRestart({ now, progressAt: now - 5000 }), true); // stalled for 5 s
+  assert.equal(shouldRestart({ now, progressAt: now - 2000 }), true);
+  assert.equal(shouldRestart({ now, progressAt: now - 1999 }), false); // moving: left to finish
+  assert.equal(shouldRestart({ now, progressAt: now - 100 }), false);
 });
