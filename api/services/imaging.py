@@ -478,7 +478,7 @@ def _encode_jpeg(img: Image.Image, quality: int, *, optimize: bool = False) -> b
     return out.getvalue()
 
 
-def _thumbnail(img: Image.Image, thumb_side: int) -> bytes:
+def _thumbnail(img: Image.Image, thumb_side: int, quality: int = THUMB_QUALITY) -> bytes:
     """Shrink ``img`` in place to the thumbnail size and encode it."""
     # Bilinear after a box reduction (reducing_gap) is indistinguishable at 320 px and about half the
     # work of bicubic; Huffman optimisation would save ~5% of a 20 kB file for a second pass. Every
@@ -486,7 +486,7 @@ def _thumbnail(img: Image.Image, thumb_side: int) -> bytes:
     img.thumbnail((thumb_side, thumb_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     if img.mode not in ("RGB", "L"):
         img = img.convert("RGB")
-    return _encode_jpeg(img, THUMB_QUALITY)
+    return _encode_jpeg(img, quality)
 
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -760,8 +760,7 @@ def print_image(stored: bytes, side: int = PRINT_SIDE) -> bytes:
     it. Blocking: run in a worker thread."""
     img = Image.open(io.BytesIO(stored), formats=["JPEG"])
     img.draft("RGB", (side, side))
-    img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return _encode_jpeg(img.convert("RGB") if img.mode != "RGB" else img, MAIN_QUALITY)
+    return _thumbnail(img if img.mode == "RGB" else img.convert("RGB"), side, MAIN_QUALITY)
 
 
 # A phone's thumbnail is a few tens of kilobytes; anything far larger is not one.
