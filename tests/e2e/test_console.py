@@ -163,6 +163,13 @@ def sign_in(page: Any, username: str, password: str) -> None:
     page.get_by_role("button", name="登录", exact=True).click()
 
 
+def open_finding(page: Any, server: LiveServer, finding_id: str) -> None:
+    """Sign in as the town's supervisor, wait for the home page, then open one finding."""
+    sign_in(page, SUPERVISOR, server.password)
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
+    page.goto(f"/console/#/finding/{finding_id}")
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_supervisor_triages_confirms_extends_and_compares_villages(
     live_server: LiveServer, console_page: Any, viewport: str, screenshot: Callable[..., Any]
@@ -319,9 +326,7 @@ def test_refusal_in_chinese_and_a_decision_sent_twice_is_applied_once(
         json={"id": str(uuid.uuid4()), "note": "已清理"},
     )
     assert r.status_code == 200, r.text
-    sign_in(page, SUPERVISOR, live_server.password)
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
-    page.goto(f"/console/#/finding/{f['id']}")
+    open_finding(page, live_server, f["id"])
     expect(page.get_by_text("须由其他人复查")).to_be_visible()
     page.get_by_test_id("act-verify").click()
     dlg = page.get_by_test_id("verify-dialog")
@@ -390,9 +395,7 @@ def test_a_confirmed_major_hazard_closes_only_with_photo_evidence(
     )
     assert r.status_code == 200, r.text
 
-    sign_in(page, SUPERVISOR, live_server.password)
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
-    page.goto(f"/console/#/finding/{f['id']}")
+    open_finding(page, live_server, f["id"])
     expect(page.get_by_test_id("register")).to_contain_text("拆除违规加建的彩钢板隔间")
     page.get_by_test_id("act-register").click()
     dlg = page.get_by_test_id("register-dialog")
@@ -504,9 +507,7 @@ def test_a_report_rejected_with_a_reply(live_server: LiveServer, console_page: A
 def test_a_downgrade_sets_the_general_hazards_deadline(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     f = manual_finding(live_server, f"灶台旁堆放柴火 {uuid.uuid4().hex[:6]}", "major")
-    sign_in(page, SUPERVISOR, live_server.password)
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
-    page.goto(f"/console/#/finding/{f['id']}")
+    open_finding(page, live_server, f["id"])
     page.get_by_test_id("act-major").click()
     dlg = page.get_by_test_id("major-dialog")
     expect(dlg.get_by_test_id("downgrade-deadline")).to_be_hidden()  # a confirmation takes the register's
@@ -614,9 +615,7 @@ def test_the_office_prints_the_notice_and_the_inspection_record_from_a_finding(
 
     page = console_page
     (fid,) = inspect_via_api(live_server, "白云便利店", TEMPLATE, {"JX-EB-01": "门口充电"})
-    sign_in(page, SUPERVISOR, live_server.password)
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
-    page.goto(f"/console/#/finding/{fid}")
+    open_finding(page, live_server, fid)
     for testid, words in (("pdf-notice", "整改通知书"), ("pdf-record", "现场检查记录")):
         with page.expect_download() as download:
             page.get_by_test_id(testid).click()
@@ -639,9 +638,7 @@ def test_a_sign_in_that_expires_under_an_open_dialog_reaches_the_sign_in_form(
     """The modal dialog used to stay on top of the sign-in form, which could then not be used."""
     page = console_page
     finding = manual_finding(live_server, f"楼道堆放杂物 {uuid.uuid4().hex[:6]}", "general")
-    sign_in(page, SUPERVISOR, live_server.password)
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
-    page.goto(f"/console/#/finding/{finding['id']}")
+    open_finding(page, live_server, finding["id"])
     page.get_by_test_id("act-void").click()
     dialog = page.locator("dialog[open]")
     expect(dialog).to_be_visible()
@@ -690,9 +687,7 @@ def test_an_admin_works_in_the_console_too(live_server: LiveServer, console_page
 def test_a_suspected_major_hazard_downgraded(live_server: LiveServer, console_page: Any) -> None:
     page = console_page
     f = manual_finding(live_server, f"仓库内存放少量油漆 {uuid.uuid4().hex[:6]}", "major", "白云便利店")
-    sign_in(page, SUPERVISOR, live_server.password)
-    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
-    page.goto(f"/console/#/finding/{f['id']}")
+    open_finding(page, live_server, f["id"])
     page.get_by_test_id("act-major").click()
     dlg = page.get_by_test_id("major-dialog")
     dlg.get_by_label("不构成重大，降为一般隐患").check()
