@@ -8,6 +8,7 @@ photo store and every log record: neither marker nor any receipt may appear anyw
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import io
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from opentelemetry import trace
 from PIL import Image
 
 from api.models import Photo, Report
@@ -309,3 +311,46 @@ async def test_report_photos_keep_no_metadata(env: Env, kind: str) -> None:
         # Encoded afresh: the camera's quantisation tables (a fingerprint of the phone) are gone too.
         main = Image.open(io.BytesIO((await env.client.get(f"{API}/photos/{photo.id}", headers=sup)).content))
         assert main.quantization != original.quantization  # type: ignore[attr-defined]
+
+
+class _RecordingTracer(trace.Tracer):
+    def __init__(self, spans: list[str]) -> None:
+        self.spans = spans
+
+    def start_span(self, name: str, *args: Any, **kwargs: Any) -> trace.Span:
+        self.spans.append(name)
+        return trace.INVALID_SPAN
+
+    @contextlib.contextmanager
+    def start_as_current_span(self, name: str, *args: Any, **kwargs: Any) -> Iterator[trace.Span]:
+        self.spans.append(name)
+        yield trace.INVALID_SPAN
+
+
+class _RecordingTracerProvider(trace.TracerProvider):
+    def __init__(self) -> None:
+        self.spans: list[str] = []
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return _RecordingTracer(self.spans)
+
+
+async def test_no_tracing_even_when_the_host_configures_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A span would carry the query string (the receipt) and an exception log the words sent: FastAPI's
+    OpenTelemetry hooks stay off even with a tracer installed and auto-configuration asked for."""
+    provider = _RecordingTracerProvider()
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    # The process-wide provider can be set only once; the test puts the previous one back itself.
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    assert trace.get_tracer_provider() is provider
+    async with public_app(env) as (_, c):
+        r = await submit(c)
+        assert r.status_code == 201, r.text
+        receipt = r.json()["receipt"]
+        r = await c.get(f"{API}/public/reports/{receipt}")
+        assert r.status_code == 200, r.text
+        assert (await c.get(f"{API}/public/reports/nonsense")).status_code == 404
+        assert (await c.get("/report/status", params={"receipt": receipt})).status_code == 200
+    assert provider.spans == []
