@@ -335,9 +335,7 @@ class _RecordingTracerProvider(trace.TracerProvider):
         return _RecordingTracer(self.spans)
 
 
-async def test_no_tracing_even_when_the_host_configures_it(
-    env: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_no_tracing_even_when_the_host_configures_it(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     """A span would carry the query string (the receipt) and an exception log the words sent: FastAPI's
     OpenTelemetry hooks stay off even with a tracer installed and auto-configuration asked for."""
     provider = _RecordingTracerProvider()
