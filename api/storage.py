@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -101,9 +102,14 @@ class LocalPhotoStorage:
         """``put`` of each blob, in one trip to a worker thread (a photo and its thumbnail)."""
         return await anyio.to_thread.run_sync(self.put_many_sync, *blobs)
 
-    def put_many_sync(self, *blobs: bytes) -> list[str]:
-        """``put_many`` for a caller already in a worker thread. Blocking: never on the event loop."""
-        return [self._put_sync(bytes(b)) for b in blobs]
+    def put_many_sync(self, *blobs: bytes, keys: Sequence[str | None] = ()) -> list[str]:
+        """``put_many`` for a caller already in a worker thread. Blocking: never on the event loop.
+
+        ``keys[i]``, where given, is ``photo_key(blobs[i])`` that the caller has already computed (a photo
+        stored as it was uploaded has the upload's digest): a SHA-256 of 300 KB less per photo."""
+        return [
+            self._put_sync(bytes(b), keys[i] if i < len(keys) else None) for i, b in enumerate(blobs)
+        ]
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -118,8 +124,8 @@ class LocalPhotoStorage:
 
     # -- blocking helpers, run in worker threads only
 
-    def _put_sync(self, data: bytes) -> str:
-        key = photo_key(data)
+    def _put_sync(self, data: bytes, key: str | None = None) -> str:
+        key = photo_key(data) if key is None else _check_key(key)
         path = self._path(key)
         try:
             if path.stat().st_size == len(data):

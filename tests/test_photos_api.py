@@ -115,6 +115,25 @@ async def test_put_stores_and_replies(env: Env) -> None:
     assert Image.open(io.BytesIO(served)).size == (120, 80)
 
 
+@pytest.mark.parametrize("has_metadata", [False, True], ids=["as_a_browser_sends_it", "with_exif"])
+async def test_stored_files_are_named_by_the_sha256_of_their_bytes(env: Env, has_metadata: bool) -> None:
+    """Content addressing holds whether the stored photo is the upload itself (its key is then the
+    upload's digest, not hashed twice) or the upload with its metadata stripped."""
+    data = make_jpeg(120, 80, exif=gps_exif(29.5, 106.5) if has_metadata else None)
+    pid = new_id()
+    r = await upload(env, data, pid)
+    assert r.status_code == 201, r.text
+    async with env.app.state.sessionmaker() as s:
+        photo = await s.get(Photo, uuid.UUID(pid))
+    assert photo is not None
+    storage = env.app.state.storage
+    stored = (await storage.get(photo.file_key), await storage.get(photo.thumbnail_key))
+    assert photo.file_key == hashlib.sha256(stored[0]).hexdigest()
+    assert photo.thumbnail_key == hashlib.sha256(stored[1]).hexdigest()
+    assert (stored[0] == data) is (not has_metadata)
+    assert (photo.file_key == r.json()["sha256"]) is (not has_metadata)
+
+
 async def test_same_bytes_again_is_200_other_bytes_409(env: Env) -> None:
     data = make_jpeg()
     pid = new_id()
@@ -573,13 +592,13 @@ async def test_a_photo_waiting_on_the_disk_leaves_its_decode_slot_to_the_next(
     write = LocalPhotoStorage.put_many_sync
     calls = 0
 
-    def slow_first_write(self: LocalPhotoStorage, *blobs: bytes) -> list[str]:
+    def slow_first_write(self: LocalPhotoStorage, *blobs: bytes, **kwargs: Any) -> list[str]:
         nonlocal calls
         calls += 1
         if calls == 1:
             first_writing.set()
             assert disk_done.wait(30)
-        return write(self, *blobs)
+        return write(self, *blobs, **kwargs)
 
     monkeypatch.setattr(LocalPhotoStorage, "put_many_sync", slow_first_write)
     first = asyncio.create_task(upload(env, make_jpeg()))

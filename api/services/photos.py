@@ -215,7 +215,13 @@ async def upload(
     def work() -> tuple[PreparedPhoto, list[str] | None]:
         with _decoders:
             ready = _prepare(data, settings, thumbnail)
-        return ready, store_now(ready.image.image, ready.image.thumbnail) if store_now else None
+        if store_now is None:
+            return ready, None
+        image = ready.image
+        # A browser's JPEG has nothing to strip: stored as uploaded, its key is the digest already made.
+        # (Bytes of different lengths compare at once; equal lengths by memcmp, not by another hash.)
+        known = ready.digest if image.image == data else None
+        return ready, store_now(image.image, image.thumbnail, keys=(known,))
 
     try:
         prepared, keys = await anyio.to_thread.run_sync(work, limiter=_limiter())
