@@ -107,9 +107,7 @@ class LocalPhotoStorage:
 
         ``keys[i]``, where given, is ``photo_key(blobs[i])`` that the caller has already computed (a photo
         stored as it was uploaded has the upload's digest): a SHA-256 of 300 KB less per photo."""
-        return [
-            self._put_sync(bytes(b), keys[i] if i < len(keys) else None) for i, b in enumerate(blobs)
-        ]
+        return [self._put_sync(bytes(b), keys[i] if i < len(keys) else None) for i, b in enumerate(blobs)]
 
     async def get(self, key: str) -> bytes:
         path = self._path(key)
