@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -23,6 +23,12 @@ from typing import Protocol, runtime_checkable
 import anyio.to_thread
 
 from api.timeutil import local_midnight, local_today
+
+# The process's file-creation mask, read once while the module loads (reading it means setting it, which
+# is not safe once threads create files): a new file is made 0644 in one call unless the mask forbids it.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 __all__ = [
     "InvalidPhotoKey",
@@ -123,6 +129,9 @@ class LocalPhotoStorage:
     # -- blocking helpers, run in worker threads only
 
     def _put_sync(self, data: bytes, key: str | None = None) -> str:
+        # Every system call here lets the event loop take the interpreter lock, and taking it back costs a
+        # thread switch or two under load: the sequence is kept to the calls that durability and the
+        # files' times need (about a dozen per file).
         key = photo_key(data) if key is None else _check_key(key)
         path = self._path(key)
         try:
@@ -130,27 +139,39 @@ class LocalPhotoStorage:
                 return key  # same content already stored
         except FileNotFoundError:
             pass
-        _make_dirs(path.parent)
+        directory = path.parent
         # Files and their folders carry the start of the day as their time, never the second of the
         # upload: a public report's photo must not date the report more precisely than its record does.
         day = local_midnight(local_today()).timestamp()
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=path.parent)
+        tmp_name = f"{directory}{os.sep}.{key[:16]}.{secrets.token_hex(6)}.tmp"
         try:
-            with os.fdopen(fd, "wb") as tmp:
-                os.fchmod(tmp.fileno(), 0o644)
-                tmp.write(data)
-                tmp.flush()
-                os.utime(tmp.fileno(), (day, day))
-                os.fsync(tmp.fileno())
+            fd = os.open(tmp_name, _CREATE, 0o644)
+            made_directory = False
+        except FileNotFoundError:  # the first file of its folder
+            _make_dirs(directory)
+            fd = os.open(tmp_name, _CREATE, 0o644)
+            made_directory = True
+        try:
+            try:
+                if _UMASK & 0o644:
+                    os.fchmod(fd, 0o644)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.utime(fd, (day, day))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp_name, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
             raise
-        for directory in (path.parent, path.parent.parent):
+        # A new file changes its folder's time; the folder above changes only when a folder is made in it.
+        for folder in (directory, directory.parent) if made_directory else (directory,):
             with contextlib.suppress(OSError):
-                os.utime(directory, (day, day))
-        _fsync_dir(path.parent)
+                os.utime(folder, (day, day))
+        _fsync_dir(directory)
         return key
 
 
