@@ -160,6 +160,52 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
+def _numbering(path: Path) -> tuple[str, str]:
+    """(serial, check code) as printed at the top, and the same on the foot of the page."""
+    text = squeeze(pdftotext(path))
+    found = re.findall(r"编号：((?:ZG|JC)-\d{8}-[0-9A-F]{6})核对码：([0-9A-F]{6})", text)
+    assert len(found) == 1 + pages(path), text  # the heading, and the foot of every page
+    assert len(set(found)) == 1, found
+    return found[0]
+
+
+async def test_a_notice_that_says_something_else_carries_another_check_code(env: Env, tmp_path: Path) -> None:
+    """The serial names the visit for good; the check code changes with what the paper says (here a deadline
+    extended) and stays for a reprint that says the same, so a paper can be matched to the signed copy."""
+    photo = await put_photo(env)
+    reply = await _visit(env, [fail(GENERAL_ITEM, note="门口未公示责任人"), fail(GENERAL_ZERO_DAY, [photo])])
+    finding_ids = reply["finding_ids"]
+    assert isinstance(finding_ids, list)
+
+    async def notice(name: str) -> tuple[str, str, str]:
+        url = f"{API}/findings/{finding_ids[0]}/notice.pdf"
+        r = await env.client.get(url, headers=env.auth("supervisor"))
+        assert r.status_code == 200, r.text
+        serial, check = _numbering(_write(tmp_path / name, r.content))
+        assert f"{serial}-{check}" in r.headers["content-disposition"]
+        return serial, check, squeeze(pdftotext(tmp_path / name))
+
+    serial, check, text = await notice("first.pdf")
+    assert (serial, check) == (await notice("reprint.pdf"))[:2]
+    later = sh_today() + timedelta(days=45)
+    r = await env.client.post(
+        f"{API}/findings/{finding_ids[0]}/extension",
+        json={"deadline": later.isoformat(), "reason": "需采购防火门"},
+        headers=env.auth("supervisor"),
+    )
+    assert r.status_code == 200, r.text
+    serial_after, check_after, text_after = await notice("extended.pdf")
+    assert serial_after == serial and check_after != check and text_after != text
+    assert f"{later.year}年{later.month}月{later.day}日" in text_after
+    assert (serial_after, check_after) == (await notice("extended-again.pdf"))[:2]
+
+    # The record of the visit carries one too.
+    r = await env.client.get(f"{API}/inspections/{reply['id']}/record.pdf", headers=env.auth("supervisor"))
+    assert r.status_code == 200, r.text
+    record_serial, record_check = _numbering(_write(tmp_path / "record.pdf", r.content))
+    assert record_serial.startswith("JC-") and record_serial[2:] == serial[2:] and record_check != check
+
+
 async def test_notice_of_a_major_hazard_says_what_to_do_meanwhile(env: Env, tmp_path: Path) -> None:
     photo = await put_photo(env)
     reply = await _visit(env, [fail(MAJOR_ZERO_DAY, [photo])])

@@ -8,6 +8,7 @@ drawn by `api/services/pdf.py` in a worker thread, from plain data gathered here
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -38,6 +39,17 @@ def serial_number(prefix: str, record_id: uuid.UUID, day: date) -> str:
     notices of one day."""
     digest = hashlib.sha256(record_id.bytes).hexdigest()[:6].upper()
     return f"{prefix}-{day:%Y%m%d}-{digest}"
+
+
+def check_code(data: dict[str, Any]) -> str:
+    """核对码: six hex digits of SHA-256 of everything the document prints (its photos by id). The serial
+    names the visit for good; this tells two printings of it apart when what they say differs (a deadline
+    extended, a hazard closed since, the owner's phone changed), and is the same for a reprint that says
+    the same, so a clerk can match a paper to the signed copy in the file by both."""
+    printed = {k: v for k, v in data.items() if k not in ("photos", "check")}
+    printed["photos"] = [pid for pid, _ in data.get("photos", [])]
+    text = json.dumps(printed, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:6].upper()
 
 
 def _local(dt: datetime | None) -> datetime | None:
@@ -154,7 +166,7 @@ async def finding_notice(
     session: AsyncSession, user: Principal, storage: PhotoStorage, settings: Settings, finding_id: uuid.UUID
 ) -> tuple[bytes, str]:
     """The 整改通知书 of a finding: with it, every other live finding of the same inspection, so an owner
-    gets one notice per visit. Returns (pdf bytes, serial number)."""
+    gets one notice per visit. Returns (pdf bytes, serial number and check code, for the file's name)."""
     finding = await finding_service.get_finding(session, user, finding_id)
     findings: list[Finding] = [finding]
     inspection: Inspection | None = None
@@ -219,7 +231,8 @@ async def finding_notice(
         "photos": [(pid, thumbs[pid]) for pid in photo_ids if pid in thumbs],
         "captions": captions,
     }
-    return await anyio.to_thread.run_sync(pdf.notice_pdf, data), serial
+    data["check"] = check_code(data)
+    return await anyio.to_thread.run_sync(pdf.notice_pdf, data), f"{serial}-{data['check']}"
 
 
 async def inspection_record(
@@ -274,4 +287,5 @@ async def inspection_record(
         "photos": [(pid, thumbs[pid]) for pid in photo_ids if pid in thumbs],
         "captions": captions,
     }
-    return await anyio.to_thread.run_sync(pdf.record_pdf, data), serial
+    data["check"] = check_code(data)
+    return await anyio.to_thread.run_sync(pdf.record_pdf, data), f"{serial}-{data['check']}"

@@ -107,9 +107,10 @@ def zh_time(moment: datetime | None) -> str:
 
 
 class _NumberedCanvas(Canvas):
-    """Writes "第 n 页 共 N 页" and the serial number on every page, once the page count is known."""
+    """Writes "第 n 页 共 N 页", the serial number and the check code on every page, once the page count is
+    known."""
 
-    serial = ""
+    numbering = ""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -126,12 +127,16 @@ class _NumberedCanvas(Canvas):
             self.setFont(FONT, 8.5)
             self.setFillColor(colors.Color(0.3, 0.3, 0.3))
             self.drawCentredString(PAGE[0] / 2, 10 * mm, f"第 {self._pageNumber} 页 共 {total} 页")
-            self.drawRightString(PAGE[0] - MARGIN, 10 * mm, f"编号：{self.serial}")
+            self.drawRightString(PAGE[0] - MARGIN, 10 * mm, self.numbering)
             super().showPage()
         super().save()
 
 
-def _build(story: list[Flowable], serial: str, title: str) -> bytes:
+def numbered(data: dict[str, Any]) -> str:
+    return f"编号：{data['serial']}　核对码：{data['check']}"
+
+
+def _build(story: list[Flowable], numbering: str, title: str) -> bytes:
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
@@ -142,11 +147,11 @@ def _build(story: list[Flowable], serial: str, title: str) -> bytes:
         bottomMargin=18 * mm,
         title=title,
         author="SafeGrid",
-        subject=serial,
+        subject=numbering,
         # Stable bytes for the same record: no creation time that changes between reprints.
         invariant=1,
     )
-    canvas_class = type("SerialCanvas", (_NumberedCanvas,), {"serial": serial})
+    canvas_class = type("SerialCanvas", (_NumberedCanvas,), {"numbering": numbering})
     doc.build(story, canvasmaker=canvas_class)
     return buf.getvalue()
 
@@ -230,7 +235,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
     story: list[Flowable] = [
         p(data["office"], OFFICE),
         p("整改通知书", TITLE),
-        p(f"编号：{data['serial']}", SERIAL),
+        p(numbered(data), SERIAL),
         Spacer(1, 4 * mm),
         p(
             f"{venue['name'] or WRITE_IN}"
@@ -280,7 +285,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
             ]
         ),
     ]
-    return _build(story, data["serial"], f"整改通知书 {venue['name'] or ''}".strip())
+    return _build(story, numbered(data), f"整改通知书 {venue['name'] or ''}".strip())
 
 
 def record_pdf(data: dict[str, Any]) -> bytes:
@@ -293,7 +298,7 @@ def record_pdf(data: dict[str, Any]) -> bytes:
     story: list[Flowable] = [
         p(data["office"], OFFICE),
         p("现场检查记录", TITLE),
-        p(f"编号：{data['serial']}", SERIAL),
+        p(numbered(data), SERIAL),
         Spacer(1, 4 * mm),
         _venue_table(
             venue,
@@ -327,4 +332,4 @@ def record_pdf(data: dict[str, Any]) -> bytes:
         Spacer(1, 6 * mm),
         KeepTogether([_signatures("检查人员（签名）", "被检查单位负责人（签名）")]),
     ]
-    return _build(story, data["serial"], f"现场检查记录 {venue['name'] or ''}".strip())
+    return _build(story, numbered(data), f"现场检查记录 {venue['name'] or ''}".strip())
