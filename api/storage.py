@@ -24,10 +24,6 @@ import anyio.to_thread
 
 from api.timeutil import local_midnight, local_today
 
-# The process's file-creation mask, read once while the module loads (reading it means setting it, which
-# is not safe once threads create files): a new file is made 0644 in one call unless the mask forbids it.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 __all__ = [
@@ -130,8 +126,8 @@ class LocalPhotoStorage:
 
     def _put_sync(self, data: bytes, key: str | None = None) -> str:
         # Every system call here lets the event loop take the interpreter lock, and taking it back costs a
-        # thread switch or two under load: the sequence is kept to the calls that durability and the
-        # files' times need (about a dozen per file).
+        # thread switch or two under load: the sequence is kept to the calls that durability, the files'
+        # times and their mode need (a dozen per file).
         key = photo_key(data) if key is None else _check_key(key)
         path = self._path(key)
         try:
@@ -146,15 +142,12 @@ class LocalPhotoStorage:
         tmp_name = f"{directory}{os.sep}.{key[:16]}.{secrets.token_hex(6)}.tmp"
         try:
             fd = os.open(tmp_name, _CREATE, 0o644)
-            made_directory = False
         except FileNotFoundError:  # the first file of its folder
-            _make_dirs(directory)
+            _make_dirs(directory, day)
             fd = os.open(tmp_name, _CREATE, 0o644)
-            made_directory = True
         try:
             try:
-                if _UMASK & 0o644:
-                    os.fchmod(fd, 0o644)
+                os.fchmod(fd, 0o644)  # whatever the process's umask
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
@@ -166,24 +159,30 @@ class LocalPhotoStorage:
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
-            raise
-        # A new file changes its folder's time; the folder above changes only when a folder is made in it.
-        for folder in (directory, directory.parent) if made_directory else (directory,):
             with contextlib.suppress(OSError):
-                os.utime(folder, (day, day))
+                os.utime(directory, (day, day))  # the unlink dated it to the second
+            raise
+        # A new file changes its folder's time (the folder above changes only when a folder is made in it,
+        # and _make_dirs dates it then).
+        with contextlib.suppress(OSError):
+            os.utime(directory, (day, day))
         _fsync_dir(directory)
         return key
 
 
-def _make_dirs(directory: Path) -> None:
-    """mkdir -p that also fsyncs the parent of every directory it creates."""
+def _make_dirs(directory: Path, day: float) -> None:
+    """mkdir -p that also dates the parent of every directory it creates to ``day`` and fsyncs it, so the
+    new entry and the parent's time are stored together: a write that fails after this leaves no folder
+    with the exact second of its making."""
     if directory.is_dir():
         return
-    _make_dirs(directory.parent)
+    _make_dirs(directory.parent, day)
     try:
         directory.mkdir()
     except FileExistsError:
         return
+    with contextlib.suppress(OSError):
+        os.utime(directory.parent, (day, day))
     _fsync_dir(directory.parent)
 
 

@@ -75,6 +75,47 @@ async def test_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.M
     assert not await store.exists(photo_key(DATA))
 
 
+async def test_a_failed_first_write_leaves_its_new_folders_dated_to_the_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folders carry the start of the day, never the second a photo came (a public report's photo must not
+    date the report): also when the first write into a new folder fails, and the folder above is never
+    dated again by later writes into that folder."""
+    from api.timeutil import local_midnight, local_today
+
+    real_replace = os.replace
+
+    def full_disk(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storage_module.os, "replace", full_disk)
+    store = LocalPhotoStorage(tmp_path / "photos")
+    with pytest.raises(OSError, match="No space"):
+        await store.put(DATA)
+    path = store.local_path(photo_key(DATA))
+    assert path is not None and not path.exists()
+    day = local_midnight(local_today()).timestamp()
+    for folder in (path.parent, path.parent.parent, tmp_path / "photos"):
+        assert folder.is_dir() and folder.stat().st_mtime == day, folder
+
+    monkeypatch.setattr(storage_module.os, "replace", real_replace)
+    assert await store.put(DATA) == photo_key(DATA)
+    for folder in (path.parent, path.parent.parent):
+        assert folder.stat().st_mtime == day, folder
+
+
+async def test_files_are_readable_by_all_whatever_the_umask(tmp_path: Path) -> None:
+    """Stored photos are 0644 (a web server or a backup under another user reads them), also in a process
+    whose umask would make new files private."""
+    previous = os.umask(0o077)
+    try:
+        key = await LocalPhotoStorage(tmp_path).put(DATA)
+    finally:
+        os.umask(previous)
+    path = LocalPhotoStorage(tmp_path).local_path(key)
+    assert path is not None and path.stat().st_mode & 0o777 == 0o644
+
+
 async def test_blocking_io_runs_in_worker_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[threading.Thread] = []
     real_replace, real_fsync = os.replace, os.fsync
