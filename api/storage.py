@@ -159,13 +159,11 @@ class LocalPhotoStorage:
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
-            with contextlib.suppress(OSError):
-                os.utime(directory, (day, day))  # the unlink dated it to the second
+            _date_folder(directory, day)  # the unlink dated it to the second
             raise
         # A new file changes its folder's time (the folder above changes only when a folder is made in it,
         # and _make_dirs dates it then).
-        with contextlib.suppress(OSError):
-            os.utime(directory, (day, day))
+        _date_folder(directory, day)
         _fsync_dir(directory)
         return key
 
@@ -181,9 +179,14 @@ def _make_dirs(directory: Path, day: float) -> None:
         directory.mkdir()
     except FileExistsError:
         return
-    with contextlib.suppress(OSError):
-        os.utime(directory.parent, (day, day))
+    _date_folder(directory.parent, day)
     _fsync_dir(directory.parent)
+
+
+def _date_folder(directory: Path, day: float) -> None:
+    """Sets a folder's times back to the start of the day after an entry in it changed them."""
+    with contextlib.suppress(OSError):
+        os.utime(directory, (day, day))
 
 
 def _fsync_dir(directory: Path) -> None:
