@@ -132,7 +132,7 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
-def numbered(data: dict[str, Any]) -> str:
+def _numbered(data: dict[str, Any]) -> str:
     return f"编号：{data['serial']}　核对码：{data['check']}"
 
 
@@ -235,7 +235,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
     story: list[Flowable] = [
         p(data["office"], OFFICE),
         p("整改通知书", TITLE),
-        p(numbered(data), SERIAL),
+        p(_numbered(data), SERIAL),
         Spacer(1, 4 * mm),
         p(
             f"{venue['name'] or WRITE_IN}"
@@ -285,7 +285,7 @@ def notice_pdf(data: dict[str, Any]) -> bytes:
             ]
         ),
     ]
-    return _build(story, numbered(data), f"整改通知书 {venue['name'] or ''}".strip())
+    return _build(story, _numbered(data), f"整改通知书 {venue['name'] or ''}".strip())
 
 
 def record_pdf(data: dict[str, Any]) -> bytes:
@@ -298,7 +298,7 @@ def record_pdf(data: dict[str, Any]) -> bytes:
     story: list[Flowable] = [
         p(data["office"], OFFICE),
         p("现场检查记录", TITLE),
-        p(numbered(data), SERIAL),
+        p(_numbered(data), SERIAL),
         Spacer(1, 4 * mm),
         _venue_table(
             venue,
@@ -332,4 +332,4 @@ def record_pdf(data: dict[str, Any]) -> bytes:
         Spacer(1, 6 * mm),
         KeepTogether([_signatures("检查人员（签名）", "被检查单位负责人（签名）")]),
     ]
-    return _build(story, numbered(data), f"现场检查记录 {venue['name'] or ''}".strip())
+    return _build(story, _numbered(data), f"现场检查记录 {venue['name'] or ''}".strip())
